@@ -1,0 +1,189 @@
+//! Counters for `LWM_STATS` and `lwm_get_stats`. Per-thread counters are
+//! plain loads and stores by their owner (no atomic read-modify-write on
+//! the fast path); readers sum them racily, which is exact whenever no
+//! other thread is allocating. On 32-bit targets counters wrap at 2^32.
+
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+/// Which call a counter counts.
+#[derive(Clone, Copy)]
+pub enum Call {
+    Malloc = 0,
+    Free = 1,
+    Realloc = 2,
+    Calloc = 3,
+    Aligned = 4,
+}
+
+pub struct Counters {
+    calls: [AtomicUsize; 5],
+    /// Usable bytes handed out and taken back; live = allocated - freed
+    /// (wrapping: one thread may free what another allocated).
+    allocated: AtomicUsize,
+    freed: AtomicUsize,
+}
+
+impl Counters {
+    pub const fn new() -> Self {
+        Counters {
+            calls: [const { AtomicUsize::new(0) }; 5],
+            allocated: AtomicUsize::new(0),
+            freed: AtomicUsize::new(0),
+        }
+    }
+
+    /// Owner-only update: a plain load and store.
+    #[inline(always)]
+    pub fn call(&self, call: Call) {
+        add_owned(&self.calls[call as usize], 1);
+    }
+
+    #[inline(always)]
+    pub fn allocated(&self, bytes: usize) {
+        add_owned(&self.allocated, bytes);
+    }
+
+    #[inline(always)]
+    pub fn freed(&self, bytes: usize) {
+        add_owned(&self.freed, bytes);
+    }
+
+    /// Moves these counts into the process-wide ones (thread exit).
+    pub fn retire(&self) {
+        for (mine, shared) in self.calls.iter().zip(SHARED.calls.iter()) {
+            shared.fetch_add(mine.swap(0, Relaxed), Relaxed);
+        }
+        SHARED
+            .allocated
+            .fetch_add(self.allocated.swap(0, Relaxed), Relaxed);
+        SHARED.freed.fetch_add(self.freed.swap(0, Relaxed), Relaxed);
+    }
+
+    pub fn add_to(&self, t: &mut Totals) {
+        for (total, c) in t.calls.iter_mut().zip(self.calls.iter()) {
+            *total = total.wrapping_add(c.load(Relaxed) as u64);
+        }
+        t.allocated = t.allocated.wrapping_add(self.allocated.load(Relaxed));
+        t.freed = t.freed.wrapping_add(self.freed.load(Relaxed));
+    }
+}
+
+#[inline(always)]
+fn add_owned(counter: &AtomicUsize, n: usize) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+/// Counts of exited threads and of calls made without a thread cache.
+static SHARED: Counters = Counters::new();
+
+/// Counts a call made without a thread cache (any thread, so atomically).
+pub fn shared_call(call: Call, allocated: usize, freed: usize) {
+    SHARED.calls[call as usize].fetch_add(1, Relaxed);
+    SHARED.allocated.fetch_add(allocated, Relaxed);
+    SHARED.freed.fetch_add(freed, Relaxed);
+}
+
+/// Counts on the calling thread's cache if it has one, else shared.
+#[inline]
+pub fn count(
+    cache: Option<&crate::thread::ThreadCache>,
+    call: Call,
+    allocated: usize,
+    freed: usize,
+) {
+    match cache {
+        Some(c) => {
+            c.counters.call(call);
+            c.counters.allocated(allocated);
+            c.counters.freed(freed);
+        }
+        None => shared_call(call, allocated, freed),
+    }
+}
+
+static MAPPED: AtomicUsize = AtomicUsize::new(0);
+static PEAK_MAPPED: AtomicUsize = AtomicUsize::new(0);
+static RETURNED: AtomicUsize = AtomicUsize::new(0);
+
+pub fn mapped(bytes: usize) {
+    let now = MAPPED.fetch_add(bytes, Relaxed) + bytes;
+    PEAK_MAPPED.fetch_max(now, Relaxed);
+}
+
+pub fn unmapped(bytes: usize) {
+    MAPPED.fetch_sub(bytes, Relaxed);
+}
+
+pub fn returned(bytes: usize) {
+    RETURNED.fetch_add(bytes, Relaxed);
+}
+
+/// A snapshot of every counter.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct Totals {
+    pub calls: [u64; 5],
+    pub allocated: usize,
+    pub freed: usize,
+    pub mapped: u64,
+    pub peak_mapped: u64,
+    pub returned: u64,
+    pub heap: u64,
+    pub free_heap: u64,
+}
+
+impl Totals {
+    pub fn calls(&self, call: Call) -> u64 {
+        self.calls[call as usize]
+    }
+
+    pub fn live(&self) -> u64 {
+        self.allocated.wrapping_sub(self.freed) as u64
+    }
+
+    /// Share of heap-region bytes sitting in free chunks, in tenths of a percent.
+    pub fn fragmentation_permille(&self) -> u64 {
+        if self.heap == 0 {
+            0
+        } else {
+            self.free_heap * 1000 / self.heap
+        }
+    }
+}
+
+pub fn snapshot() -> Totals {
+    let mut t = Totals::default();
+    SHARED.add_to(&mut t);
+    crate::thread::sum_counters(&mut t);
+    t.mapped = MAPPED.load(Relaxed) as u64;
+    t.peak_mapped = PEAK_MAPPED.load(Relaxed) as u64;
+    t.returned = RETURNED.load(Relaxed) as u64;
+    for arena in &crate::arena::ARENAS {
+        t.heap += arena.heap_bytes.load(Relaxed) as u64;
+        t.free_heap = t
+            .free_heap
+            .wrapping_add(arena.free_bytes.load(Relaxed) as u64);
+    }
+    t
+}
+
+/// The `LWM_STATS` summary line.
+pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
+    let frag = t.fragmentation_permille();
+    out.str("lwmalloc:")
+        .field("pid", pid)
+        .field("malloc", t.calls(Call::Malloc))
+        .field("free", t.calls(Call::Free))
+        .field("realloc", t.calls(Call::Realloc))
+        .field("calloc", t.calls(Call::Calloc))
+        .field("aligned", t.calls(Call::Aligned))
+        .field("live", t.live())
+        .field("mapped", t.mapped)
+        .field("peak_mapped", t.peak_mapped)
+        .field("returned", t.returned)
+        .field("heap", t.heap)
+        .field("free_heap", t.free_heap)
+        .field("fragmentation", frag / 10)
+        .str(".")
+        .num(frag % 10)
+        .str("%\n");
+}
