@@ -1,11 +1,16 @@
 // Link options for liblwmalloc.so: one code segment instead of separate
 // read-only and executable ones saves the padding between them (several
-// KB of a 20 KB budget); and no lazy binding, since every call is hot.
+// KB of a 20 KB budget); no unwind tables (see discard-unwind.ld); and no
+// lazy binding, since every call is hot.
 fn main() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os == "linux" {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,noseparate-code");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,now");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("discard-unwind.ld");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,--no-eh-frame-hdr");
+        println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", script.display());
+        println!("cargo:rerun-if-changed=discard-unwind.ld");
     }
     println!("cargo:rerun-if-changed=build.rs");
 }

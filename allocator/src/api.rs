@@ -51,10 +51,29 @@ unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
     if p.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
-        // SAFETY: p is live.
-        stats::count(thread::current(), call, unsafe { usable_size(p) }, 0);
+        // SAFETY: p was just allocated.
+        stats::count(thread::current(), call, unsafe { fresh_usable(p) }, 0);
     }
     p
+}
+
+/// Usable size of a block this allocator has just produced: its header
+/// needs no checking.
+///
+/// # Safety
+/// `p` was returned by an allocation function of this module.
+#[inline]
+unsafe fn fresh_usable(p: *mut u8) -> usize {
+    // SAFETY: p is a live block, so its header is genuine.
+    let h = unsafe { *header(p) };
+    if h & SMALL != 0 {
+        class_usable(small_class(h))
+    } else if h & MMAP != 0 {
+        // SAFETY: as above.
+        unsafe { large::usable(p as usize, h) }
+    } else {
+        heap_size(h) - WORD
+    }
 }
 
 /// `free`: aborts on a pointer this allocator did not return, or a double free.
@@ -191,7 +210,7 @@ unsafe fn free_raw(p: *mut u8, function: &str) -> usize {
 /// Puts a free small block in the calling thread's cache, first giving half
 /// of a full bin back to the pages; without a cache, straight to its page.
 unsafe fn cache_block(block: usize, class: usize) {
-    let Some(cache) = thread::current_or_claim() else {
+    let Some(cache) = thread::cache() else {
         // SAFETY: the block is free and ours.
         unsafe {
             give_back(
@@ -243,7 +262,7 @@ unsafe fn alloc_raw(n: usize) -> *mut u8 {
     if size >= large::mmap_threshold() {
         return large::map_chunk(n, ALIGN);
     }
-    let cache = thread::current_or_claim();
+    let cache = thread::cache();
     let arena = lock_any(preferred_arena(cache));
     // SAFETY: we hold the arena lock.
     let chunk = unsafe { arena.heap_alloc(size) };
@@ -266,7 +285,7 @@ fn preferred_arena(cache: Option<&ThreadCache>) -> usize {
 }
 
 fn small_alloc(class: usize) -> *mut u8 {
-    let cache = thread::current_or_claim();
+    let cache = thread::cache();
     let mut single = Batch { head: 0, count: 0 };
     let bin = match cache {
         // SAFETY: we own the cache.
@@ -408,7 +427,7 @@ unsafe fn resize(p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
                 let q = unsafe { large::remap_chunk(p as usize, header, n) };
                 if !q.is_null() {
                     // SAFETY: q is live.
-                    let now = unsafe { usable_size(q) };
+                    let now = unsafe { fresh_usable(q) };
                     return (q, have, now);
                 }
             }
@@ -424,7 +443,7 @@ unsafe fn resize(p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
     unsafe {
         core::ptr::copy_nonoverlapping(p, q, old.min(n));
         free_raw(p, "realloc");
-        (q, old, usable_size(q))
+        (q, old, fresh_usable(q))
     }
 }
 
@@ -533,7 +552,7 @@ unsafe fn aligned_raw(align: usize, n: usize) -> *mut u8 {
     if span >= large::mmap_threshold() {
         return large::map_chunk(n, align);
     }
-    let cache = thread::current_or_claim();
+    let cache = thread::cache();
     let arena = lock_any(preferred_arena(cache));
     // SAFETY: we hold the arena lock; every chunk touched is the one just
     // allocated, cut into a free lead, the aligned chunk and a free tail.

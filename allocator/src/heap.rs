@@ -59,6 +59,7 @@ unsafe fn set_footer(c: usize, size: usize) {
 }
 
 /// Pushes chunk `c` on the list whose head word is at `head`.
+#[inline(always)]
 unsafe fn push(head: *mut usize, c: usize) {
     // SAFETY: `c` is a free chunk with room for its links; `head` is a list
     // head or a free chunk's next word.
@@ -73,6 +74,7 @@ unsafe fn push(head: *mut usize, c: usize) {
     }
 }
 
+#[inline(always)]
 unsafe fn unlink(c: usize) {
     // SAFETY: `c` is on a list, so its links are valid.
     unsafe {
@@ -160,10 +162,12 @@ impl Arena {
         // SAFETY: the caller holds the lock.
         unsafe {
             let heap = self.heap();
-            if heap.deferred != 0 {
-                self.coalesce(heap);
-            }
             let mut c = self.find_fit(heap, size);
+            if c == 0 && heap.deferred != 0 {
+                // Merging is deferred until the bins cannot serve a request.
+                self.coalesce(heap);
+                c = self.find_fit(heap, size);
+            }
             let resident;
             if c == 0 {
                 c = self.grow(heap, size);

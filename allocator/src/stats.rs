@@ -169,21 +169,24 @@ pub fn snapshot() -> Totals {
 /// The `LWM_STATS` summary line.
 pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
     let frag = t.fragmentation_permille();
-    out.str("lwmalloc:")
-        .field("pid", pid)
-        .field("malloc", t.calls(Call::Malloc))
-        .field("free", t.calls(Call::Free))
-        .field("realloc", t.calls(Call::Realloc))
-        .field("calloc", t.calls(Call::Calloc))
-        .field("aligned", t.calls(Call::Aligned))
-        .field("live", t.live())
-        .field("mapped", t.mapped)
-        .field("peak_mapped", t.peak_mapped)
-        .field("returned", t.returned)
-        .field("heap", t.heap)
-        .field("free_heap", t.free_heap)
-        .field("fragmentation", frag / 10)
-        .str(".")
-        .num(frag % 10)
-        .str("%\n");
+    let fields = [
+        ("pid", pid),
+        ("malloc", t.calls(Call::Malloc)),
+        ("free", t.calls(Call::Free)),
+        ("realloc", t.calls(Call::Realloc)),
+        ("calloc", t.calls(Call::Calloc)),
+        ("aligned", t.calls(Call::Aligned)),
+        ("live", t.live()),
+        ("mapped", t.mapped),
+        ("peak_mapped", t.peak_mapped),
+        ("returned", t.returned),
+        ("heap", t.heap),
+        ("free_heap", t.free_heap),
+        ("fragmentation", frag / 10),
+    ];
+    out.str("lwmalloc:");
+    for (key, value) in fields {
+        out.field(key, value);
+    }
+    out.str(".").num(frag % 10).str("%\n");
 }

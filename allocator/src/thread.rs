@@ -105,8 +105,13 @@ pub fn current() -> Option<&'static ThreadCache> {
 
 /// The calling thread's cache, claiming a slot on first use; None when all
 /// nearby slots are taken.
+#[inline]
+pub fn cache() -> Option<&'static ThreadCache> {
+    current().or_else(current_or_claim)
+}
+
 #[cold]
-pub fn current_or_claim() -> Option<&'static ThreadCache> {
+fn current_or_claim() -> Option<&'static ThreadCache> {
     crate::init::ensure();
     let tp = thread_pointer();
     let home = home_slot(tp);
