@@ -46,16 +46,20 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
+    let cache = thread::cache();
     // SAFETY: no preconditions.
-    let p = unsafe { alloc_raw(n) };
+    let p = unsafe { alloc_raw(cache, n) };
     if p.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        stats::count(thread::current(), call, unsafe { fresh_usable(p) }, 0);
+        stats::count(cache, call, unsafe { fresh_usable(p) }, 0);
     }
     p
 }
+
+/// The calling thread's cache, looked up once per slow-path call.
+type Cache = Option<&'static ThreadCache>;
 
 /// Usable size of a block this allocator has just produced: its header
 /// needs no checking.
@@ -116,9 +120,10 @@ pub unsafe fn free(p: *mut u8) {
 #[cold]
 #[inline(never)]
 unsafe fn free_slow(p: *mut u8) {
+    let cache = thread::cache();
     // SAFETY: forwarded contract.
-    let freed = unsafe { free_raw(p, "free") };
-    stats::count(thread::current(), Call::Free, 0, freed);
+    let freed = unsafe { free_raw(cache, p, "free") };
+    stats::count(cache, Call::Free, 0, freed);
 }
 
 /// What a pointer handed to free or realloc turned out to be.
@@ -152,7 +157,11 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
         };
     }
     if h & MMAP != 0 {
-        if h & (ALLOC | PREV_FREE) != ALLOC {
+        if h & ALLOC == 0 {
+            // A heap chunk already freed into a thread cache.
+            os::fatal(function, "double free");
+        }
+        if h & PREV_FREE != 0 {
             os::fatal(function, "invalid pointer");
         }
         return Block::Mapped { header: h };
@@ -167,7 +176,7 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
     }
     // SAFETY: a genuine heap chunk is followed by another chunk or a fence.
     let next = unsafe { hdr(chunk + size) };
-    if heap_arena(next) != heap_arena(h) || next & (SMALL | MMAP | PREV_FREE) != 0 {
+    if heap_arena(next) != heap_arena(h) || next & (SMALL | PREV_FREE) != 0 {
         os::fatal(function, "invalid pointer");
     }
     Block::Heap { chunk, size }
@@ -177,18 +186,24 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
 ///
 /// # Safety
 /// `p` is a live block of this allocator (misuse aborts).
-unsafe fn free_raw(p: *mut u8, function: &str) -> usize {
+unsafe fn free_raw(cache: Cache, p: *mut u8, function: &str) -> usize {
     // SAFETY: forwarded contract.
     match unsafe { classify(p, function) } {
         Block::Small { class } => {
             // SAFETY: p is a live small block; from here on it is free.
             unsafe {
                 *header(p) &= !ALLOC;
-                cache_block(p as usize, class);
+                cache_block(cache, p as usize, class);
             }
             class_usable(class)
         }
         Block::Heap { chunk, size } => {
+            if let Some(cache) = cache {
+                // SAFETY: we own the cache; the chunk is live and ours.
+                if unsafe { cache.keep_medium(chunk, size) } {
+                    return size - WORD;
+                }
+            }
             // SAFETY: the chunk is live and this arena's.
             let arena = unsafe { &ARENAS[heap_arena(hdr(chunk))] };
             arena.lock.lock();
@@ -209,8 +224,8 @@ unsafe fn free_raw(p: *mut u8, function: &str) -> usize {
 
 /// Puts a free small block in the calling thread's cache, first giving half
 /// of a full bin back to the pages; without a cache, straight to its page.
-unsafe fn cache_block(block: usize, class: usize) {
-    let Some(cache) = thread::cache() else {
+unsafe fn cache_block(cache: Cache, block: usize, class: usize) {
+    let Some(cache) = cache else {
         // SAFETY: the block is free and ours.
         unsafe {
             give_back(
@@ -251,18 +266,25 @@ unsafe fn cache_block(block: usize, class: usize) {
 ///
 /// # Safety
 /// No preconditions.
-unsafe fn alloc_raw(n: usize) -> *mut u8 {
+unsafe fn alloc_raw(cache: Cache, n: usize) -> *mut u8 {
     if n <= SMALL_MAX_REQUEST {
-        return small_alloc(class_of(n));
+        return small_alloc(cache, class_of(n));
     }
     if n > MAX_REQUEST {
         return null_mut();
     }
     let size = round_up(n + WORD, GRAIN);
-    if size >= large::mmap_threshold() {
+    if size <= MEDIUM_MAX_CHUNK {
+        if let Some(c) = cache {
+            // SAFETY: we own the cache.
+            let chunk = unsafe { c.take_medium(size) };
+            if chunk != 0 {
+                return (chunk + WORD) as *mut u8;
+            }
+        }
+    } else if size >= large::mmap_threshold() {
         return large::map_chunk(n, ALIGN);
     }
-    let cache = thread::cache();
     let arena = lock_any(preferred_arena(cache));
     // SAFETY: we hold the arena lock.
     let chunk = unsafe { arena.heap_alloc(size) };
@@ -284,8 +306,7 @@ fn preferred_arena(cache: Option<&ThreadCache>) -> usize {
     }
 }
 
-fn small_alloc(class: usize) -> *mut u8 {
-    let cache = thread::cache();
+fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
     let mut single = Batch { head: 0, count: 0 };
     let bin = match cache {
         // SAFETY: we own the cache.
@@ -365,25 +386,26 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         // SAFETY: no preconditions.
         return unsafe { malloc_slow(n, Call::Realloc) };
     }
+    let cache = thread::cache();
     if n == 0 {
         // SAFETY: forwarded contract.
-        let freed = unsafe { free_raw(p, "realloc") };
-        stats::count(thread::current(), Call::Realloc, 0, freed);
+        let freed = unsafe { free_raw(cache, p, "realloc") };
+        stats::count(cache, Call::Realloc, 0, freed);
         return null_mut();
     }
     // SAFETY: forwarded contract.
-    let (q, old, new) = unsafe { resize(p, n) };
+    let (q, old, new) = unsafe { resize(cache, p, n) };
     if q.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
-        stats::count(thread::current(), Call::Realloc, new, old);
+        stats::count(cache, Call::Realloc, new, old);
     }
     q
 }
 
 /// Resizes in place when possible, else moves. Returns the block and its
 /// old and new usable sizes; null leaves `p` as it was.
-unsafe fn resize(p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
+unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
     // SAFETY: caller's contract.
     let old = match unsafe { classify(p, "realloc") } {
         Block::Small { class } => {
@@ -435,14 +457,14 @@ unsafe fn resize(p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
         }
     };
     // SAFETY: no preconditions.
-    let q = unsafe { alloc_raw(n) };
+    let q = unsafe { alloc_raw(cache, n) };
     if q.is_null() {
         return (null_mut(), 0, 0);
     }
     // SAFETY: both blocks are live, distinct, and hold at least the bytes copied.
     unsafe {
         core::ptr::copy_nonoverlapping(p, q, old.min(n));
-        free_raw(p, "realloc");
+        free_raw(cache, p, "realloc");
         (q, old, fresh_usable(q))
     }
 }
@@ -473,18 +495,14 @@ pub unsafe fn memalign(align: usize, n: usize) -> *mut u8 {
         return null_mut();
     }
     let align = align.next_power_of_two();
+    let cache = thread::cache();
     // SAFETY: no preconditions.
-    let p = unsafe { aligned_raw(align, n) };
+    let p = unsafe { aligned_raw(cache, align, n) };
     if p.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
-        // SAFETY: p is live.
-        stats::count(
-            thread::current(),
-            Call::Aligned,
-            unsafe { usable_size(p) },
-            0,
-        );
+        // SAFETY: p was just allocated.
+        stats::count(cache, Call::Aligned, unsafe { fresh_usable(p) }, 0);
     }
     p
 }
@@ -539,10 +557,10 @@ pub unsafe fn pvalloc(n: usize) -> *mut u8 {
 }
 
 /// Aligned allocation without counting; `align` is a power of two.
-unsafe fn aligned_raw(align: usize, n: usize) -> *mut u8 {
+unsafe fn aligned_raw(cache: Cache, align: usize, n: usize) -> *mut u8 {
     if align <= ALIGN {
         // SAFETY: no preconditions.
-        return unsafe { alloc_raw(n) };
+        return unsafe { alloc_raw(cache, n) };
     }
     if n > MAX_REQUEST || align > MAX_REQUEST - n {
         return null_mut();
@@ -552,7 +570,7 @@ unsafe fn aligned_raw(align: usize, n: usize) -> *mut u8 {
     if span >= large::mmap_threshold() {
         return large::map_chunk(n, align);
     }
-    let cache = thread::cache();
+
     let arena = lock_any(preferred_arena(cache));
     // SAFETY: we hold the arena lock; every chunk touched is the one just
     // allocated, cut into a free lead, the aligned chunk and a free tail.

@@ -53,6 +53,24 @@ pub const MAX_REQUEST: usize = isize::MAX as usize - 4 * 4096;
 /// so memory returns to the OS even if no large allocation follows.
 pub const DEFER_LIMIT_BYTES: usize = 256 * 1024;
 
+/// Heap chunks up to this size (requests up to 1032 B, as glibc's tcache)
+/// are also kept in the thread caches when freed.
+pub const MEDIUM_MAX_CHUNK: usize = 1040;
+
+/// One thread-cache bucket per heap-chunk size from SMALL_MAX_CHUNK + 16.
+pub const MEDIUM_BUCKETS: usize = (MEDIUM_MAX_CHUNK - SMALL_MAX_CHUNK) / GRAIN;
+
+/// Chunks kept per bucket, and bytes kept in all buckets of one thread:
+/// bounded so that many threads do not hoard memory on small boards.
+pub const MEDIUM_PER_BUCKET: u32 = 6;
+pub const MEDIUM_CACHE_BYTES: usize = 32 * 1024;
+
+/// Bucket of a medium heap chunk of `size` bytes.
+#[inline(always)]
+pub const fn medium_bucket(size: usize) -> usize {
+    size / GRAIN - SMALL_MAX_CHUNK / GRAIN - 1
+}
+
 /// Thread-cache slots; threads beyond this use the arenas directly.
 pub const THREAD_SLOTS: usize = 256;
 
@@ -118,5 +136,8 @@ const _: () = assert!(SMALL_PAGE_BYTES <= 1 << 16);
 const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0 && MIN_HEAP_CHUNK < SMALL_PAGE_BYTES);
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
 const _: () = assert!(THREAD_SLOTS.is_power_of_two());
+const _: () = assert!(medium_bucket(SMALL_MAX_CHUNK + GRAIN) == 0);
+const _: () = assert!(medium_bucket(MEDIUM_MAX_CHUNK) == MEDIUM_BUCKETS - 1);
+const _: () = assert!(MEDIUM_MAX_CHUNK > SMALL_MAX_CHUNK + MIN_HEAP_CHUNK);
 // Heap chunk sizes must stay below the arena bits of the header.
 const _: () = assert!(MMAP_THRESHOLD_MAX * 2 < (1usize << (WORD * 8 - 4)));

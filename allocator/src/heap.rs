@@ -52,6 +52,24 @@ pub unsafe fn set_hdr(c: usize, h: usize) {
     // SAFETY: as for hdr.
     unsafe { *(c as *mut usize) = h }
 }
+/// Atomically `h = (h & keep) ^ flip` on the header of chunk `c`: for
+/// words a thread cache may flip at the same time (see header.rs).
+#[inline(always)]
+pub unsafe fn hdr_update(c: usize, keep: usize, flip: usize) {
+    // SAFETY: c is a chunk header, aligned and live; all concurrent
+    // writers of it use atomic read-modify-write.
+    let word = unsafe { core::sync::atomic::AtomicUsize::from_ptr(c as *mut usize) };
+    let mut old = word.load(core::sync::atomic::Ordering::Relaxed);
+    while let Err(now) = word.compare_exchange_weak(
+        old,
+        (old & keep) ^ flip,
+        core::sync::atomic::Ordering::Relaxed,
+        core::sync::atomic::Ordering::Relaxed,
+    ) {
+        old = now;
+    }
+}
+
 #[inline(always)]
 unsafe fn set_footer(c: usize, size: usize) {
     // SAFETY: the last word of a free chunk belongs to it.
@@ -200,8 +218,7 @@ impl Arena {
                 self.insert_free(heap, r, rest);
             } else {
                 set_hdr(c, heap_header(total, self.index(), ALLOC | (h & PREV_FREE)));
-                let n = c + total;
-                set_hdr(n, hdr(n) & !PREV_FREE);
+                hdr_update(c + total, !PREV_FREE, 0);
             }
         }
     }
@@ -222,8 +239,8 @@ impl Arena {
             set_hdr(c, heap_header(size, self.index(), h & PREV_FREE));
             *word(c, RESIDENT_WORD) = size;
             set_footer(c, size);
-            set_hdr(n, hn | PREV_FREE);
-            if h & PREV_FREE != 0 || hn & ALLOC == 0 || size >= large::trim_threshold() {
+            hdr_update(n, !PREV_FREE, PREV_FREE);
+            if h & PREV_FREE != 0 || hn & BUSY == 0 || size >= large::trim_threshold() {
                 push(&mut heap.deferred, c);
                 self.count_free(size);
                 heap.deferred_bytes += size;
@@ -255,7 +272,7 @@ impl Arena {
                 }
                 loop {
                     let hn = hdr(c + size);
-                    if hn & ALLOC != 0 {
+                    if hn & BUSY != 0 {
                         break;
                     }
                     self.remove_free(heap, c + size);
@@ -342,7 +359,7 @@ impl Arena {
             let have = heap_size(h);
             let n = c + have;
             let hn = hdr(n);
-            if hn & ALLOC != 0 || have + heap_size(hn) < size {
+            if hn & BUSY != 0 || have + heap_size(hn) < size {
                 return false;
             }
             self.remove_free(heap, n);
@@ -399,7 +416,7 @@ impl Arena {
                     if size < MIN_HEAP_CHUNK || size % GRAIN != 0 || c + size > fence {
                         return Err("chunk size out of range");
                     }
-                    if heap_arena(h) != self.index() || h & MMAP != 0 {
+                    if heap_arena(h) != self.index() || h & SMALL != 0 {
                         return Err("chunk header names another arena or kind");
                     }
                     if (h & PREV_FREE != 0) != prev_free {
@@ -408,7 +425,7 @@ impl Arena {
                     if (c + WORD) % ALIGN != 0 {
                         return Err("chunk misaligned");
                     }
-                    prev_free = h & ALLOC == 0;
+                    prev_free = h & BUSY == 0;
                     if prev_free {
                         free_in_regions += size;
                         free_chunks += 1;
@@ -436,7 +453,7 @@ impl Arena {
                 let mut pprev = &heap.bins[i] as *const usize as usize;
                 while c != 0 {
                     let size = heap_size(hdr(c));
-                    if hdr(c) & ALLOC != 0 || bins::index(size) != i || *word(c, 2) != pprev {
+                    if hdr(c) & BUSY != 0 || bins::index(size) != i || *word(c, 2) != pprev {
                         return Err("bin holds a wrong chunk or broken links");
                     }
                     listed += size;
@@ -447,7 +464,7 @@ impl Arena {
             }
             let mut c = heap.deferred;
             while c != 0 {
-                if hdr(c) & ALLOC != 0 {
+                if hdr(c) & BUSY != 0 {
                     return Err("deferred list holds an allocated chunk");
                 }
                 listed += heap_size(hdr(c));

@@ -11,8 +11,10 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering::*};
 
-use crate::arena;
-use crate::config::{NUM_CLASSES, THREAD_SLOTS};
+use crate::arena::{self, ARENAS};
+use crate::config::*;
+use crate::header::{heap_arena, ALLOC, CACHED};
+use crate::heap::{hdr, hdr_update};
 use crate::small::{give_back, Batch};
 use crate::stats::Counters;
 
@@ -32,6 +34,10 @@ pub struct ThreadCache {
     pub arena: UnsafeCell<usize>,
     /// Free small blocks per class; counts are exact, lists end with 0.
     pub bins: UnsafeCell<[Batch; NUM_CLASSES]>,
+    /// Freed heap chunks per exact size (chunk addresses, linked through
+    /// their first user word), in the `CACHED` state; and their total bytes.
+    medium: UnsafeCell<[Batch; MEDIUM_BUCKETS]>,
+    medium_bytes: UnsafeCell<usize>,
     /// Call and byte counters, written only by the owner, read by anyone.
     pub counters: Counters,
 }
@@ -44,6 +50,8 @@ static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
         owner: AtomicUsize::new(NEVER_USED),
         arena: UnsafeCell::new(0),
         bins: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; NUM_CLASSES]),
+        medium: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS]),
+        medium_bytes: UnsafeCell::new(0),
         counters: Counters::new(),
     }
 }; THREAD_SLOTS];
@@ -143,9 +151,13 @@ fn current_or_claim() -> Option<&'static ThreadCache> {
     // SAFETY: the slot is now ours alone.
     unsafe {
         *slot.arena.get() = arena::assign_arena();
-        for bin in (*slot.bins.get()).iter_mut() {
+        for bin in (*slot.bins.get())
+            .iter_mut()
+            .chain((*slot.medium.get()).iter_mut())
+        {
             *bin = Batch { head: 0, count: 0 };
         }
+        *slot.medium_bytes.get() = 0;
     }
     // Registered after the claim: pthread_setspecific may itself allocate,
     // and that call must find the slot already ours.
@@ -174,7 +186,55 @@ impl ThreadCache {
         unsafe { *self.arena.get() = index }
     }
 
-    /// Gives every cached block back to its page.
+    /// Takes a cached heap chunk of exactly `size` bytes, now allocated; 0
+    /// if none. `size` is a medium chunk size.
+    ///
+    /// # Safety
+    /// Only the owning thread may call this.
+    #[inline]
+    pub unsafe fn take_medium(&self, size: usize) -> usize {
+        // SAFETY: owner-only (caller's contract).
+        unsafe {
+            let bucket = &mut (*self.medium.get())[medium_bucket(size)];
+            let chunk = bucket.head;
+            if chunk != 0 {
+                bucket.head = *((chunk + WORD) as *const usize);
+                bucket.count -= 1;
+                *self.medium_bytes.get() -= size;
+                hdr_update(chunk, !0, ALLOC | CACHED);
+            }
+            chunk
+        }
+    }
+
+    /// Keeps the allocated heap chunk `chunk` of `size` bytes as freed, if
+    /// its bucket and the byte budget have room.
+    ///
+    /// # Safety
+    /// Only the owning thread may call this; the chunk is live and ours.
+    #[inline]
+    pub unsafe fn keep_medium(&self, chunk: usize, size: usize) -> bool {
+        // Smaller heap chunks exist too (memalign, realloc in place).
+        if size <= SMALL_MAX_CHUNK || size > MEDIUM_MAX_CHUNK {
+            return false;
+        }
+        // SAFETY: owner-only (caller's contract).
+        unsafe {
+            let bytes = &mut *self.medium_bytes.get();
+            let bucket = &mut (*self.medium.get())[medium_bucket(size)];
+            if bucket.count >= MEDIUM_PER_BUCKET || *bytes + size > MEDIUM_CACHE_BYTES {
+                return false;
+            }
+            hdr_update(chunk, !0, ALLOC | CACHED);
+            *((chunk + WORD) as *mut usize) = bucket.head;
+            bucket.head = chunk;
+            bucket.count += 1;
+            *bytes += size;
+        }
+        true
+    }
+
+    /// Gives every cached block and chunk back to its page or arena.
     ///
     /// # Safety
     /// Only the owning thread may call this.
@@ -185,6 +245,20 @@ impl ThreadCache {
                 let batch = core::mem::replace(bin, Batch { head: 0, count: 0 });
                 give_back(batch, "free");
             }
+            for bucket in (*self.medium.get()).iter() {
+                let mut chunk = bucket.head;
+                while chunk != 0 {
+                    let next = *((chunk + WORD) as *const usize);
+                    let arena = &ARENAS[heap_arena(hdr(chunk))];
+                    arena.lock.lock();
+                    hdr_update(chunk, !0, ALLOC | CACHED);
+                    arena.heap_free(chunk);
+                    arena.lock.unlock();
+                    chunk = next;
+                }
+            }
+            *self.medium.get() = [const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS];
+            *self.medium_bytes.get() = 0;
         }
     }
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian/Ubuntu packages, what the build and the tests need
+# beyond Rust itself. Safe to run any number of times: it installs only
+# what is missing, and runs `apt-get update` only when it must install.
+set -euo pipefail
+
+packages=(
+  gcc libc6-dev   # C conformance and stress tests, cc in real-program tests
+  binutils        # strip, nm, readelf for the footprint and symbol checks
+  python3         # real-program test under LD_PRELOAD
+  coreutils gzip  # sort and gzip in real-program tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi
