@@ -7,8 +7,8 @@ set -euo pipefail
 packages=(
   gcc libc6-dev   # C conformance and stress tests, cc in real-program tests
   binutils        # strip, nm, readelf for the footprint and symbol checks
-  python3         # real-program test under LD_PRELOAD
-  coreutils gzip  # sort and gzip in real-program tests
+  python3 perl    # real-program tests under LD_PRELOAD
+  coreutils       # sort in the real-program tests, sha256sum in the agent tests
 )
 
 missing=()

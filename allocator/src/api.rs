@@ -87,7 +87,8 @@ unsafe fn fresh_usable(p: *mut u8) -> usize {
 #[inline]
 pub unsafe fn free(p: *mut u8) {
     let block = p as usize;
-    if block != 0 && block % ALIGN == 0 {
+    // Null, misaligned, and possibly mapped blocks (see large.rs) go slow.
+    if block % ALIGN == 0 && !large::maybe_mapped(block) {
         // SAFETY: an aligned pointer we handed out has its header below it;
         // anything else fails the checks and goes to the slow path.
         let h = unsafe { *header(p) };
@@ -111,15 +112,16 @@ pub unsafe fn free(p: *mut u8) {
             }
         }
     }
-    if block != 0 {
-        // SAFETY: forwarded contract.
-        unsafe { free_slow(p) }
-    }
+    // SAFETY: forwarded contract.
+    unsafe { free_slow(p) }
 }
 
 #[cold]
 #[inline(never)]
 unsafe fn free_slow(p: *mut u8) {
+    if p.is_null() {
+        return;
+    }
     let cache = thread::cache();
     // SAFETY: forwarded contract.
     let freed = unsafe { free_raw(cache, p, "free") };
@@ -142,6 +144,9 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
     let block = p as usize;
     if block % ALIGN != 0 {
         os::fatal(function, "invalid pointer");
+    }
+    if large::maybe_mapped(block) && large::recently_unmapped(block) {
+        os::fatal(function, "double free");
     }
     // SAFETY: caller's contract.
     let h = unsafe { *header(p) };

@@ -262,12 +262,12 @@ impl Arena {
                 let mut c = heap.deferred;
                 self.remove_free(heap, c);
                 let mut size = heap_size(hdr(c));
-                let mut resident = *word(c, RESIDENT_WORD);
+                let mut parts = Parts::new(c, size, *word(c, RESIDENT_WORD));
                 while hdr(c) & PREV_FREE != 0 {
                     let prev_size = *((c - WORD) as *const usize);
                     c -= prev_size;
                     self.remove_free(heap, c);
-                    resident += *word(c, RESIDENT_WORD);
+                    parts.add(c, prev_size, *word(c, RESIDENT_WORD));
                     size += prev_size;
                 }
                 loop {
@@ -276,21 +276,30 @@ impl Arena {
                         break;
                     }
                     self.remove_free(heap, c + size);
-                    resident += *word(c + size, RESIDENT_WORD);
+                    parts.add(c + size, heap_size(hn), *word(c + size, RESIDENT_WORD));
                     size += heap_size(hn);
                 }
                 set_hdr(c, heap_header(size, self.index(), 0));
                 set_footer(c, size);
                 let fence = c + size;
-                if heap_size(hdr(fence)) == 0 && heap.region_count > 1 {
-                    let region = *word(fence, 1);
-                    if (*(region as *const Region)).first == c {
-                        self.unmap_region(heap, region);
+                let ends_region = heap_size(hdr(fence)) == 0;
+                if ends_region && heap.region_count > 1 {
+                    // An empty region goes back unless it is smaller than
+                    // the trim threshold: after the threshold has risen (a
+                    // program cycling big buffers), unmapping it would only
+                    // mean mapping it again for the next buffer.
+                    let region = &*(*word(fence, 1) as *const Region);
+                    if region.first == c && region.len >= large::trim_threshold() {
+                        self.unmap_region(heap, region as *const Region as usize);
                         continue;
                     }
                 }
-                if resident >= large::trim_threshold() {
-                    release_interior(c, size);
+                // Like glibc's top trimming: only the free end of a region
+                // goes back. Free chunks inside a region are the ones about
+                // to be reused; releasing them costs a page fault per page.
+                let mut resident = parts.resident;
+                if ends_region && resident >= large::trim_threshold() {
+                    parts.release(c, size);
                     resident = 0;
                 }
                 *word(c, RESIDENT_WORD) = resident.min(size);
@@ -310,6 +319,7 @@ impl Arena {
         if base == 0 {
             return 0;
         }
+        large::forget_unmapped(base, len);
         stats::mapped(len);
         self.heap_bytes
             .fetch_add(len, core::sync::atomic::Ordering::Relaxed);
@@ -479,14 +489,63 @@ impl Arena {
     }
 }
 
-/// Gives the whole pages inside free chunk `c` back to the OS, keeping its
-/// header words and footer.
-unsafe fn release_interior(c: usize, size: usize) {
+/// The free chunks merged into one, remembered so that only those that
+/// were resident are handed back: walking the pages of a big neighbour
+/// released earlier would cost more than the merge saved.
+struct Parts {
+    ranges: [(usize, usize); 4],
+    count: usize,
+    /// Some resident part did not fit in `ranges`: release everything.
+    overflow: bool,
+    resident: usize,
+}
+
+impl Parts {
+    fn new(c: usize, size: usize, resident: usize) -> Self {
+        let mut parts = Parts {
+            ranges: [(0, 0); 4],
+            count: 0,
+            overflow: false,
+            resident: 0,
+        };
+        parts.add(c, size, resident);
+        parts
+    }
+
+    fn add(&mut self, c: usize, size: usize, resident: usize) {
+        if resident == 0 {
+            return;
+        }
+        self.resident += resident;
+        if self.count < self.ranges.len() {
+            self.ranges[self.count] = (c, c + size);
+            self.count += 1;
+        } else {
+            self.overflow = true;
+        }
+    }
+
+    /// Releases the resident parts of the merged free chunk `c`, keeping
+    /// its header words and footer.
+    unsafe fn release(&self, c: usize, size: usize) {
+        let (lo, hi) = (c + (RESIDENT_WORD + 1) * WORD, c + size - WORD);
+        if self.overflow {
+            release_range(lo, hi);
+            return;
+        }
+        for &(start, end) in &self.ranges[..self.count] {
+            release_range(start.max(lo), end.min(hi));
+        }
+    }
+}
+
+/// Gives the whole pages inside `[lo, hi)` back to the OS.
+fn release_range(lo: usize, hi: usize) {
     let page = os::page_size();
-    let start = round_up(c + (RESIDENT_WORD + 1) * WORD, page);
-    let end = (c + size - WORD) & !(page - 1);
+    let start = round_up(lo, page);
+    let end = hi & !(page - 1);
     if end > start {
-        // SAFETY: the range lies inside a free chunk, off its header words.
+        // SAFETY: callers pass ranges inside free chunks, off their header words.
         unsafe { os::release(start as *mut u8, end - start) };
         stats::returned(end - start);
     }

@@ -6,12 +6,46 @@
 //! Layout: `[mapping start ...][offset word][header][user bytes ...]`; the
 //! header holds the mapping length, the offset word the distance from the
 //! mapping start to the header.
+//!
+//! A freed mapping is gone, so a second free of it would fault reading the
+//! header. Mapped blocks therefore always start at offset `2 * WORD` or 0
+//! within a 4 KiB page (`MAYBE_MAPPED`), `free` sends such pointers to its
+//! slow path, and that path first looks them up among the blocks unmapped
+//! most recently: a double free is reported instead of faulting.
 
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::config::*;
 use crate::header::*;
 use crate::{os, stats};
+
+/// Offsets within a 4 KiB page at which mapped blocks start.
+#[inline(always)]
+pub const fn maybe_mapped(user: usize) -> bool {
+    user & 4095 <= 2 * WORD
+}
+
+const RECENT: usize = 64;
+static RECENTLY_UNMAPPED: [AtomicUsize; RECENT] = [const { AtomicUsize::new(0) }; RECENT];
+static NEXT_RECENT: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether `user` is a mapped block freed lately (and not mapped again).
+pub fn recently_unmapped(user: usize) -> bool {
+    RECENTLY_UNMAPPED
+        .iter()
+        .any(|slot| slot.load(Relaxed) == user)
+}
+
+/// Drops the entries inside `[start, start + len)`, which was just mapped
+/// again (by us: a heap region or a mapped block) and may hold live blocks.
+pub fn forget_unmapped(start: usize, len: usize) {
+    for slot in &RECENTLY_UNMAPPED {
+        let user = slot.load(Relaxed);
+        if user.wrapping_sub(start) < len {
+            let _ = slot.compare_exchange(user, 0, Relaxed, Relaxed);
+        }
+    }
+}
 
 static MMAP_THRESHOLD: AtomicUsize = AtomicUsize::new(MMAP_THRESHOLD_DEFAULT);
 static TRIM_THRESHOLD: AtomicUsize = AtomicUsize::new(MMAP_THRESHOLD_DEFAULT);
@@ -31,6 +65,12 @@ pub fn trim_threshold() -> usize {
 /// the kernel refuses.
 pub fn map_chunk(n: usize, align: usize) -> *mut u8 {
     let page = os::page_size();
+    // Over-aligned blocks start on a page boundary (see maybe_mapped).
+    let align = if align <= ALIGN {
+        ALIGN
+    } else {
+        align.max(4096)
+    };
     let Some(len) = n.checked_add(align + 2 * WORD + page - 1) else {
         return core::ptr::null_mut();
     };
@@ -40,6 +80,7 @@ pub fn map_chunk(n: usize, align: usize) -> *mut u8 {
         return core::ptr::null_mut();
     }
     stats::mapped(len);
+    forget_unmapped(base, len);
     let user = round_up(base + 2 * WORD, align);
     let c = user - WORD;
     // SAFETY: both words lie inside the fresh mapping.
@@ -90,6 +131,9 @@ pub unsafe fn unmap_chunk(user: usize, h: usize, function: &str) {
         MMAP_THRESHOLD.store(len, Relaxed);
         TRIM_THRESHOLD.store(2 * len, Relaxed);
     }
+    // Recorded before the unmap: until munmap returns the kernel cannot
+    // give the address to anyone else, and whoever maps it next clears it.
+    RECENTLY_UNMAPPED[NEXT_RECENT.fetch_add(1, Relaxed) % RECENT].store(user, Relaxed);
     // SAFETY: the whole mapping belonged to this chunk.
     unsafe { os::unmap(base as *mut u8, len) };
     stats::unmapped(len);
@@ -117,6 +161,7 @@ pub unsafe fn remap_chunk(user: usize, h: usize, n: usize) -> *mut u8 {
     }
     stats::unmapped(len);
     stats::mapped(new_len);
+    forget_unmapped(moved, new_len);
     // SAFETY: the header moved with the mapping, at the same offset.
     unsafe { *((moved + head - WORD) as *mut usize) = new_len | MMAP | ALLOC };
     (moved + head) as *mut u8

@@ -38,5 +38,5 @@ pub use api::{
 pub use fmt::Line;
 pub use global::LwMalloc;
 pub use init::ensure as initialise;
-pub use os::write_stderr;
+pub use os::{write_fd, write_stderr};
 pub use stats::{snapshot, summary_line, Totals};

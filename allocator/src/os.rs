@@ -110,10 +110,14 @@ pub fn cpu_count() -> usize {
 }
 
 pub fn write_stderr(bytes: &[u8]) {
+    write_fd(2, bytes)
+}
+
+pub fn write_fd(fd: i32, bytes: &[u8]) {
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: rest is a valid readable buffer of rest.len() bytes.
-        let n = unsafe { libc::write(2, rest.as_ptr() as *const libc::c_void, rest.len()) };
+        let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
         if n <= 0 {
             return;
         }

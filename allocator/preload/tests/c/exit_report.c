@@ -1,10 +1,14 @@
 /* A known number of allocation calls, then a normal exit: with LWM_STATS=1
  * the harness checks the one-line report lwmalloc prints on stderr at exit.
  * With argument "fork" a child does the same and exits too, so two reports
- * appear, each with its own pid. Prints its pid(s) on stdout. */
+ * appear, each with its own pid. With "busy_threads" main returns while two
+ * threads are still allocating: the report must still come out once, with
+ * no deadlock on a lock those threads may hold. Prints its pid(s) on
+ * stdout. */
 #include "harness.h"
 
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 enum { MALLOCS = 10, FREES = 7, REALLOCS = 3, CALLOCS = 2, ALIGNED = 4 };
@@ -29,11 +33,32 @@ static void known_calls(void)
     /* The rest stays live on purpose: live= must then be non-zero. */
 }
 
+static void *allocate_forever(void *arg)
+{
+    size_t n = (size_t)(uintptr_t)arg;
+    for (;;) {
+        void *p = malloc(n);
+        void *q = realloc(p, n * 3);
+        free(q ? q : p);
+        n = n * 7 % 100000 + 1;
+    }
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     int with_fork = argc == 2 && strcmp(argv[1], "fork") == 0;
+    int with_busy_threads = argc == 2 && strcmp(argv[1], "busy_threads") == 0;
     require_lwmalloc_if_expected();
     known_calls();
+    if (with_busy_threads) {
+        for (uintptr_t i = 1; i <= 2; i++) {
+            pthread_t thread;
+            int rc = pthread_create(&thread, NULL, allocate_forever, (void *)(i * 1000));
+            CHECK(rc == 0, "pthread_create: %s", strerror(rc));
+        }
+        usleep(50 * 1000); /* let them get going; then exit under their feet */
+    }
     if (with_fork) {
         fflush(stdout);
         pid_t child = fork();

@@ -66,6 +66,27 @@ static void double_free(size_t n, const char *scenario)
     misuse_not_detected(scenario);
 }
 
+/* realloc(p, ..) of a block already freed: a double free through realloc. */
+static void realloc_after_free(size_t n, const char *scenario)
+{
+    unsigned char *p = allocated(n);
+    free(p);
+    realloc_foreign(p, scenario);
+}
+
+/* A realloc that moves the block frees the old one: freeing the old pointer
+ * afterwards is a double free. */
+static void free_after_moving_realloc(const char *scenario)
+{
+    unsigned char *p = allocated(24);
+    unsigned char *q = realloc(p, 300000);
+    CHECK(q != NULL && q != p, "realloc(24 -> 300000) did not move the block");
+    printf("# %s: free(%p) after realloc moved it to %p\n", scenario, (void *)p, (void *)q);
+    fflush(stdout);
+    free(launder(p));
+    misuse_not_detected(scenario);
+}
+
 int main(int argc, char **argv)
 {
     /* The expected abort must not leave core files behind. */
@@ -106,6 +127,10 @@ int main(int argc, char **argv)
         realloc_foreign(stack_buffer + 64, s);
     else if (strcmp(s, "realloc_static") == 0)
         realloc_foreign(static_buffer + 64, s);
+    else if (strcmp(s, "realloc_after_free_24") == 0)
+        realloc_after_free(24, s);
+    else if (strcmp(s, "free_after_moving_realloc") == 0)
+        free_after_moving_realloc(s);
     else if (strcmp(s, "double_free_24") == 0)
         double_free(24, s);
     else if (strcmp(s, "double_free_4000") == 0)

@@ -19,8 +19,8 @@
 #include <stdatomic.h>
 #include <sys/wait.h>
 
-#define WORKERS 4
-#define ROUNDS 5
+#define WORKERS 6
+#define ROUNDS 6
 #define BASE_OPS 25000
 #define LOCAL_SLOTS 48
 #define EXCHANGE_SLOTS 512
@@ -328,9 +328,37 @@ static unsigned fork_children(unsigned round)
     return forked;
 }
 
+/* Under lwmalloc, live_bytes must come back to where it was once every
+ * block is freed, although most were freed by other threads, some of which
+ * had exited (their share of the accounting must not be lost). The slack
+ * covers what libc itself keeps, such as thread descriptors. */
+static void check_live_bytes_returned(lwm_get_stats_fn get_stats, const struct lwm_stats *before)
+{
+    const uint64_t slack = 256 * 1024;
+    struct lwm_stats after;
+    memset(&after, 0, sizeof after);
+    CHECK(get_stats(&after, sizeof after) == 0, "lwm_get_stats failed");
+    CHECK(after.live_bytes <= before->live_bytes + slack,
+          "live_bytes %llu before the workers, %llu after all their blocks were freed",
+          (unsigned long long)before->live_bytes, (unsigned long long)after.live_bytes);
+    CHECK(after.free_calls > before->free_calls + atomic_load(&cross_thread_frees),
+          "free_calls %llu -> %llu, fewer than the %lu cross-thread frees alone",
+          (unsigned long long)before->free_calls, (unsigned long long)after.free_calls,
+          atomic_load(&cross_thread_frees));
+    ok("live_bytes back to %llu (was %llu) after cross-thread frees and thread exits",
+       (unsigned long long)after.live_bytes, (unsigned long long)before->live_bytes);
+}
+
 int main(void)
 {
     require_lwmalloc_if_expected();
+    lwm_get_stats_fn get_stats = find_lwm_get_stats();
+    struct lwm_stats before;
+    memset(&before, 0, sizeof before);
+    printf("# stress: %d workers, %d rounds\n", WORKERS, ROUNDS);
+    fflush(stdout);
+    if (get_stats)
+        CHECK(get_stats(&before, sizeof before) == 0, "lwm_get_stats failed");
     unsigned forked = 0;
     for (unsigned round = 0; round < ROUNDS; round++) {
         pthread_t threads[WORKERS];
@@ -363,6 +391,8 @@ int main(void)
     CHECK(orphans > 0, "no worker exited holding blocks");
     ok("%lu operations, %lu cross-thread frees, %lu blocks outlived their thread, %zu drained",
        atomic_load(&operations), cross, orphans, drained);
+    if (get_stats)
+        check_live_bytes_returned(get_stats, &before);
     all_checks_passed("stress");
     return 0;
 }

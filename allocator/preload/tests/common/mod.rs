@@ -17,7 +17,9 @@ use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+#[allow(unused_imports)] // not every test binary uses every helper
 pub use process::{run, Outcome};
+#[allow(unused_imports)]
 pub use stats_line::{stats_lines, strip_stats_lines, StatsLine};
 
 /// Default hang guard of a child process; no test gets near it unless the

@@ -1,6 +1,6 @@
 //! Running a child process with captured output and a hang guard.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
@@ -55,28 +55,55 @@ fn tail(text: &str, max: usize) -> &str {
 /// Runs `command` to completion with stdin from /dev/null. A child still
 /// running after `hang_guard` is killed and the test fails: a deadlock must
 /// not hang the suite. This is not a speed check; the guard is generous.
-pub fn run(mut command: Command, hang_guard: Duration) -> Outcome {
+pub fn run(command: Command, hang_guard: Duration) -> Outcome {
+    run_inner(command, None, hang_guard, |_| {})
+}
+
+/// Like `run`, with `input` fed on stdin; `on_started(pid)` is called
+/// before any input is written (the child is then waiting for it).
+pub fn run_with_input(
+    command: Command,
+    input: &[u8],
+    hang_guard: Duration,
+    on_started: impl FnOnce(u32),
+) -> Outcome {
+    run_inner(command, Some(input.to_vec()), hang_guard, on_started)
+}
+
+fn drain(mut pipe: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
+fn run_inner(
+    mut command: Command,
+    input: Option<Vec<u8>>,
+    hang_guard: Duration,
+    on_started: impl FnOnce(u32),
+) -> Outcome {
     let description = format!("{command:?}");
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    command.stdin(if input.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = command
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {description}: {e}"));
     let pid = child.id();
     // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-    let mut out_pipe = child.stdout.take().unwrap();
-    let mut err_pipe = child.stderr.take().unwrap();
-    let out_reader = thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = out_pipe.read_to_end(&mut bytes);
-        bytes
-    });
-    let err_reader = thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = err_pipe.read_to_end(&mut bytes);
-        bytes
+    let out_reader = drain(child.stdout.take().unwrap());
+    let err_reader = drain(child.stderr.take().unwrap());
+    on_started(pid);
+    let writer = input.map(|bytes| {
+        let mut stdin = child.stdin.take().unwrap();
+        thread::spawn(move || {
+            let _ = stdin.write_all(&bytes); // dropping stdin closes the pipe
+        })
     });
     let deadline = Instant::now() + hang_guard;
     let status = loop {
@@ -90,6 +117,9 @@ pub fn run(mut command: Command, hang_guard: Duration) -> Outcome {
         }
         thread::sleep(Duration::from_millis(5));
     };
+    if let Some(writer) = writer {
+        writer.join().unwrap();
+    }
     let stdout_bytes = out_reader.join().unwrap();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
     Outcome {

@@ -1,9 +1,7 @@
 //! Code size: liblwmalloc.so stripped of everything must stay within 20 KiB
 //! on x86_64 (the target of the project; other architectures only report).
 
-mod common;
-
-use common::{lwmalloc_or_skip, report, scratch_dir};
+use crate::common::{lwmalloc_or_skip, report, scratch_dir};
 use std::process::Command;
 
 const MAX_STRIPPED_BYTES_X86_64: u64 = 20 * 1024;

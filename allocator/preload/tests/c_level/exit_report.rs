@@ -2,9 +2,8 @@
 //! process on stderr, with counters that cover what the program did; and no
 //! output at all without LWM_STATS.
 
-mod common;
-
-use common::{assert_c_passed, c_command, lwmalloc_or_skip, run, stats_lines, HANG_GUARD};
+use crate::common::{assert_c_passed, c_command, lwmalloc_or_skip, run, stats_lines, HANG_GUARD};
+use std::time::Duration;
 
 fn pid_printed(stdout: &str, key: &str) -> u64 {
     stdout
@@ -91,6 +90,33 @@ fn each_process_reports_its_own_pid_after_fork() {
     );
 }
 
+/// exit() while other threads are inside malloc/realloc/free: one report,
+/// exit status 0, no deadlock (the hang guard turns one into a failure).
+#[test]
+fn report_while_other_threads_allocate() {
+    if lwmalloc_or_skip("exit_report::report_while_other_threads_allocate").is_none() {
+        return;
+    }
+    for _ in 0..5 {
+        let mut command = c_command("exit_report", &["busy_threads"]);
+        command.env("LWM_STATS", "1");
+        let outcome = run(command, Duration::from_secs(30));
+        assert_c_passed(&outcome, "exit_report busy_threads");
+        let stats = stats_lines(&outcome.stderr);
+        assert!(
+            stats.len() == 1 && outcome.stderr.lines().count() == 1,
+            "expected exactly one report line\n{}",
+            outcome.transcript()
+        );
+        assert_eq!(
+            stats[0].pid,
+            u64::from(outcome.pid),
+            "{}",
+            outcome.transcript()
+        );
+    }
+}
+
 #[test]
 fn silent_without_lwm_stats() {
     if lwmalloc_or_skip("exit_report::silent_without_lwm_stats").is_none() {
@@ -110,7 +136,7 @@ fn report_line_format_is_exact() {
     let line = "lwmalloc: pid=12 malloc=3 free=2 realloc=1 calloc=0 aligned=0 live=64 \
                 mapped=4096 peak_mapped=8192 returned=0 heap=4096 free_heap=1024 \
                 fragmentation=12.5%";
-    let s = common::stats_line::parse(line).unwrap();
+    let s = crate::common::stats_line::parse(line).unwrap();
     assert_eq!(
         (s.pid, s.malloc, s.free_heap, s.fragmentation),
         (12, 3, 1024, 12.5)
@@ -124,6 +150,9 @@ fn report_line_format_is_exact() {
         line.replace("malloc=3", "malloc=-3"),
         format!("{line} extra=1"),
     ] {
-        assert!(common::stats_line::parse(&bad).is_err(), "accepted: {bad}");
+        assert!(
+            crate::common::stats_line::parse(&bad).is_err(),
+            "accepted: {bad}"
+        );
     }
 }

@@ -2,9 +2,7 @@
 //! blocks of one size, touches it, frees it all, and requires its RSS (from
 //! /proc/self/statm) to fall below 50 % of the peak.
 
-mod common;
-
-use common::{assert_c_passed, c_command, report, run, HANG_GUARD};
+use crate::common::{assert_c_passed, c_command, report, run, HANG_GUARD};
 
 fn rss_returns_after_freeing(block_size: usize) {
     let outcome = run(

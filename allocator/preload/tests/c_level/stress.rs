@@ -3,9 +3,7 @@
 //! blocks, forks while workers allocate; every block verified before free
 //! and after realloc; children guarded by alarm()).
 
-mod common;
-
-use common::{assert_c_passed, c_command, run, HANG_GUARD};
+use crate::common::{assert_c_passed, c_command, run, HANG_GUARD};
 
 #[test]
 fn threads_cross_thread_frees_and_fork() {

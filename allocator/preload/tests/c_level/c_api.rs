@@ -2,9 +2,7 @@
 //! checked by the C programs in tests/c (one group per test, one process per
 //! group) running under LD_PRELOAD=liblwmalloc.so.
 
-mod common;
-
-use common::{assert_c_passed, c_command, run, run_c_group, HANG_GUARD};
+use crate::common::{assert_c_passed, c_command, run, run_c_group, HANG_GUARD};
 
 /// One #[test] per group of a C program, named after the group.
 macro_rules! c_groups {
@@ -74,16 +72,30 @@ fn malloc_in_signal_handlers() {
     assert_c_passed(&outcome, "signal_malloc");
 }
 
-/// The harness must not accept a program that silently ran on glibc: the
-/// same program, told to expect lwmalloc but run without the preload, fails.
+/// The harness must not accept a program that silently ran on glibc: every
+/// C program, told to expect lwmalloc but run without the preload, fails
+/// before doing anything else.
 #[test]
 fn programs_refuse_to_pass_without_the_preload() {
-    let mut command = c_command("basic_alloc", &["malloc_zero"]);
-    command.env_remove("LD_PRELOAD").env("LWM_EXPECT", "1");
-    let outcome = run(command, HANG_GUARD);
-    assert!(
-        !outcome.status.success() && outcome.stdout.contains("not ok"),
-        "basic_alloc passed with LWM_EXPECT=1 but no preload:\n{}",
-        outcome.transcript()
-    );
+    let programs: [(&str, &[&str]); 9] = [
+        ("basic_alloc", &["malloc_zero"]),
+        ("realloc", &["realloc_null_is_malloc"]),
+        ("aligned", &["valloc_pvalloc"]),
+        ("stats_api", &["interface_contract"]),
+        ("signal_malloc", &[]),
+        ("misuse", &["double_free_24"]),
+        ("stress", &[]),
+        ("rss_return", &["1000"]),
+        ("exit_report", &[]),
+    ];
+    for (program, args) in programs {
+        let mut command = c_command(program, args);
+        command.env_remove("LD_PRELOAD").env("LWM_EXPECT", "1");
+        let outcome = run(command, HANG_GUARD);
+        assert!(
+            outcome.status.code() == Some(1) && outcome.stdout.starts_with("not ok 1 - "),
+            "{program} did not refuse to run with LWM_EXPECT=1 but no preload:\n{}",
+            outcome.transcript()
+        );
+    }
 }

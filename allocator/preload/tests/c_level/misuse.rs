@@ -3,9 +3,7 @@
 //! function on stderr and abort (SIGABRT). One child process per scenario.
 //! lwmalloc-only: glibc detects other cases with other messages.
 
-mod common;
-
-use common::{c_command, lwmalloc_or_skip, run, HANG_GUARD};
+use crate::common::{c_command, lwmalloc_or_skip, run, HANG_GUARD};
 
 const SIGABRT: i32 = 6;
 
@@ -65,6 +63,8 @@ misuse_tests! {
     realloc_large_interior_32 => "realloc",
     realloc_stack => "realloc",
     realloc_static => "realloc",
+    realloc_after_free_24 => "realloc",
+    free_after_moving_realloc => "free",
     double_free_24 => "free",
     double_free_4000 => "free",
     double_free_300000 => "free",

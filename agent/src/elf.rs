@@ -1,0 +1,480 @@
+//! Just enough ELF reading for the agent: the header (class, machine, ABI
+//! flags), sections, the dynamic symbol table, the glibc symbol versions a
+//! binary needs, the ARM build attributes, and the bytes of executable code.
+
+use std::fmt;
+
+pub const EM_386: u16 = 3;
+pub const EM_ARM: u16 = 40;
+pub const EM_X86_64: u16 = 62;
+pub const EM_AARCH64: u16 = 183;
+pub const EM_RISCV: u16 = 243;
+pub const ET_EXEC: u16 = 2;
+pub const ET_DYN: u16 = 3;
+const SHT_SYMTAB: u32 = 2;
+const SHT_DYNSYM: u32 = 11;
+const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
+const SHF_EXECINSTR: u64 = 4;
+const PT_INTERP: u32 = 3;
+pub const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
+pub const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
+
+#[derive(Debug)]
+pub struct ElfError(pub String);
+
+impl fmt::Display for ElfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn err<T>(msg: &str) -> Result<T, ElfError> {
+    Err(ElfError(msg.to_string()))
+}
+
+pub struct Section {
+    pub name: String,
+    pub kind: u32,
+    pub flags: u64,
+    pub offset: u64,
+    pub size: u64,
+    pub link: u32,
+}
+
+pub struct Elf<'a> {
+    data: &'a [u8],
+    pub is64: bool,
+    pub little_endian: bool,
+    pub os_abi: u8,
+    pub elf_type: u16,
+    pub machine: u16,
+    pub flags: u32,
+    pub interpreter: Option<String>,
+    pub sections: Vec<Section>,
+}
+
+impl<'a> Elf<'a> {
+    pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
+        if data.len() < 52 || &data[..4] != b"\x7fELF" {
+            return err("not an ELF file");
+        }
+        let is64 = match data[4] {
+            1 => false,
+            2 => true,
+            _ => return err("bad ELF class"),
+        };
+        let little_endian = match data[5] {
+            1 => true,
+            2 => false,
+            _ => return err("bad ELF data encoding"),
+        };
+        let mut e = Elf {
+            data,
+            is64,
+            little_endian,
+            os_abi: data[7],
+            elf_type: 0,
+            machine: 0,
+            flags: 0,
+            interpreter: None,
+            sections: Vec::new(),
+        };
+        if is64 && data.len() < 64 {
+            return err("truncated ELF header");
+        }
+        e.elf_type = e.u16(16)?;
+        e.machine = e.u16(18)?;
+        let (phoff, shoff, flags_at, sizes_at) = if is64 {
+            (e.u64(32)?, e.u64(40)?, 48, 54)
+        } else {
+            (e.u32(28)? as u64, e.u32(32)? as u64, 36, 42)
+        };
+        e.flags = e.u32(flags_at)?;
+        let phentsize = e.u16(sizes_at)? as u64;
+        let phnum = e.u16(sizes_at + 2)? as u64;
+        let shentsize = e.u16(sizes_at + 4)? as u64;
+        let shnum = e.u16(sizes_at + 6)? as u64;
+        let shstrndx = e.u16(sizes_at + 8)? as usize;
+
+        for i in 0..phnum {
+            let ph = (phoff + i * phentsize) as usize;
+            if e.u32(ph)? == PT_INTERP {
+                let (off, size) = if is64 {
+                    (e.u64(ph + 8)?, e.u64(ph + 32)?)
+                } else {
+                    (e.u32(ph + 4)? as u64, e.u32(ph + 16)? as u64)
+                };
+                let bytes = e.slice(off, size)?;
+                e.interpreter = Some(
+                    String::from_utf8_lossy(bytes)
+                        .trim_end_matches('\0')
+                        .to_string(),
+                );
+            }
+        }
+        let mut raw = Vec::new();
+        for i in 0..shnum {
+            let sh = (shoff + i * shentsize) as usize;
+            let s = if is64 {
+                (
+                    e.u32(sh)?,
+                    e.u32(sh + 4)?,
+                    e.u64(sh + 8)?,
+                    e.u64(sh + 24)?,
+                    e.u64(sh + 32)?,
+                    e.u32(sh + 40)?,
+                )
+            } else {
+                (
+                    e.u32(sh)?,
+                    e.u32(sh + 4)?,
+                    e.u32(sh + 8)? as u64,
+                    e.u32(sh + 16)? as u64,
+                    e.u32(sh + 20)? as u64,
+                    e.u32(sh + 24)?,
+                )
+            };
+            raw.push(s);
+        }
+        let names = raw.get(shstrndx).map(|s| (s.3, s.4));
+        for (name, kind, flags, offset, size, link) in raw {
+            let name = match names {
+                Some((o, sz)) => e
+                    .slice(o, sz)
+                    .ok()
+                    .map(|t| cstr(t, name as usize))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            e.sections.push(Section {
+                name,
+                kind,
+                flags,
+                offset,
+                size,
+                link,
+            });
+        }
+        Ok(e)
+    }
+
+    fn slice(&self, off: u64, size: u64) -> Result<&'a [u8], ElfError> {
+        let end = off
+            .checked_add(size)
+            .ok_or_else(|| ElfError("bad offset".into()))?;
+        if end > self.data.len() as u64 {
+            return err("truncated ELF file");
+        }
+        Ok(&self.data[off as usize..end as usize])
+    }
+
+    fn bytes<const N: usize>(&self, at: usize) -> Result<[u8; N], ElfError> {
+        self.data
+            .get(at..at + N)
+            .map(|b| b.try_into().unwrap())
+            .ok_or_else(|| ElfError("truncated ELF file".into()))
+    }
+
+    pub fn u16(&self, at: usize) -> Result<u16, ElfError> {
+        let b = self.bytes::<2>(at)?;
+        Ok(if self.little_endian {
+            u16::from_le_bytes(b)
+        } else {
+            u16::from_be_bytes(b)
+        })
+    }
+
+    pub fn u32(&self, at: usize) -> Result<u32, ElfError> {
+        let b = self.bytes::<4>(at)?;
+        Ok(if self.little_endian {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        })
+    }
+
+    pub fn u64(&self, at: usize) -> Result<u64, ElfError> {
+        let b = self.bytes::<8>(at)?;
+        Ok(if self.little_endian {
+            u64::from_le_bytes(b)
+        } else {
+            u64::from_be_bytes(b)
+        })
+    }
+
+    pub fn section_data(&self, s: &Section) -> &'a [u8] {
+        if s.kind == 8 {
+            return &[]; // SHT_NOBITS
+        }
+        self.slice(s.offset, s.size).unwrap_or(&[])
+    }
+
+    pub fn machine_name(&self) -> String {
+        machine_name(self.machine)
+    }
+
+    /// Names of defined symbols in the dynamic symbol table.
+    pub fn dynamic_symbols(&self) -> Vec<String> {
+        self.symbols(SHT_DYNSYM, true)
+    }
+
+    /// Names of all symbols in .symtab (ARM mapping symbols live there).
+    pub fn static_symbols(&self) -> Vec<(String, u64)> {
+        let mut out = Vec::new();
+        for s in self.sections.iter().filter(|s| s.kind == SHT_SYMTAB) {
+            let Some(strtab) = self.sections.get(s.link as usize) else {
+                continue;
+            };
+            let strings = self.section_data(strtab);
+            let data = self.section_data(s);
+            let entsize = if self.is64 { 24 } else { 16 };
+            for i in 0..data.len() / entsize {
+                let at = (s.offset as usize) + i * entsize;
+                let (Ok(name), Ok(value)) = (
+                    self.u32(at),
+                    if self.is64 {
+                        self.u64(at + 8)
+                    } else {
+                        self.u32(at + 4).map(u64::from)
+                    },
+                ) else {
+                    break;
+                };
+                out.push((cstr(strings, name as usize), value));
+            }
+        }
+        out
+    }
+
+    fn symbols(&self, kind: u32, defined_only: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in self.sections.iter().filter(|s| s.kind == kind) {
+            let Some(strtab) = self.sections.get(s.link as usize) else {
+                continue;
+            };
+            let strings = self.section_data(strtab);
+            let entsize = if self.is64 { 24 } else { 16 };
+            for i in 0..(s.size as usize) / entsize {
+                let at = (s.offset as usize) + i * entsize;
+                let shndx_at = if self.is64 { at + 6 } else { at + 14 };
+                let (Ok(name), Ok(shndx)) = (self.u32(at), self.u16(shndx_at)) else {
+                    break;
+                };
+                if defined_only && shndx == 0 {
+                    continue;
+                }
+                out.push(cstr(strings, name as usize));
+            }
+        }
+        out
+    }
+
+    /// (library, version) pairs from .gnu.version_r, e.g. ("libc.so.6", "GLIBC_2.34").
+    pub fn needed_versions(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for s in self.sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
+            let Some(strtab) = self.sections.get(s.link as usize) else {
+                continue;
+            };
+            let strings = self.section_data(strtab);
+            let mut at = s.offset as usize;
+            let end = (s.offset + s.size) as usize;
+            // Bounded: a corrupt chain must not loop forever.
+            for _ in 0..1024 {
+                if at + 16 > end {
+                    break;
+                }
+                let (Ok(cnt), Ok(file), Ok(aux), Ok(next)) = (
+                    self.u16(at + 2),
+                    self.u32(at + 4),
+                    self.u32(at + 8),
+                    self.u32(at + 12),
+                ) else {
+                    break;
+                };
+                let lib = cstr(strings, file as usize);
+                let mut a = at + aux as usize;
+                for _ in 0..cnt {
+                    let (Ok(name), Ok(anext)) = (self.u32(a + 8), self.u32(a + 12)) else {
+                        break;
+                    };
+                    out.push((lib.clone(), cstr(strings, name as usize)));
+                    if anext == 0 {
+                        break;
+                    }
+                    a += anext as usize;
+                }
+                if next == 0 {
+                    break;
+                }
+                at += next as usize;
+            }
+        }
+        out
+    }
+
+    /// The "aeabi" build attributes of an ARM file: (tag, numeric value).
+    pub fn arm_attributes(&self) -> Vec<(u64, u64)> {
+        let Some(s) = self.sections.iter().find(|s| s.kind == SHT_ARM_ATTRIBUTES) else {
+            return Vec::new();
+        };
+        parse_arm_attributes(self.section_data(s), self.little_endian)
+    }
+
+    /// Executable sections: (name, file bytes).
+    pub fn code_sections(&self) -> Vec<(&str, &'a [u8])> {
+        self.sections
+            .iter()
+            .filter(|s| s.flags & SHF_EXECINSTR != 0)
+            .map(|s| (s.name.as_str(), self.section_data(s)))
+            .collect()
+    }
+}
+
+fn cstr(table: &[u8], at: usize) -> String {
+    let Some(rest) = table.get(at..) else {
+        return String::new();
+    };
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    String::from_utf8_lossy(&rest[..end]).into_owned()
+}
+
+fn uleb(data: &[u8], at: &mut usize) -> u64 {
+    let (mut v, mut shift) = (0u64, 0);
+    while let Some(&b) = data.get(*at) {
+        *at += 1;
+        if shift < 64 {
+            v |= ((b & 0x7f) as u64) << shift;
+        }
+        shift += 7;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    v
+}
+
+/// Parse an .ARM.attributes section; keeps the numeric attributes of the
+/// "aeabi" File scope (string-valued ones are skipped).
+pub fn parse_arm_attributes(data: &[u8], little_endian: bool) -> Vec<(u64, u64)> {
+    let mut out = Vec::new();
+    if data.first() != Some(&b'A') {
+        return out;
+    }
+    let rd32 = |b: &[u8]| {
+        let a: [u8; 4] = b.try_into().unwrap();
+        if little_endian {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let mut at = 1;
+    while at + 4 <= data.len() {
+        let len = rd32(&data[at..at + 4]) as usize;
+        if len < 5 || at + len > data.len() {
+            break;
+        }
+        let sub = &data[at + 4..at + len];
+        at += len;
+        let Some(nul) = sub.iter().position(|&b| b == 0) else {
+            continue;
+        };
+        if &sub[..nul] != b"aeabi" {
+            continue;
+        }
+        let mut p = nul + 1;
+        while p + 5 <= sub.len() {
+            let tag = sub[p];
+            let size = rd32(&sub[p + 1..p + 5]) as usize;
+            if size < 5 || p + size > sub.len() {
+                break;
+            }
+            if tag == 1 {
+                let body = &sub[p + 5..p + size];
+                let mut q = 0;
+                while q < body.len() {
+                    let t = uleb(body, &mut q);
+                    let is_string = t == 4 || t == 5 || t == 67 || (t > 32 && t % 2 == 1);
+                    if t == 32 {
+                        uleb(body, &mut q);
+                        while q < body.len() && body[q] != 0 {
+                            q += 1;
+                        }
+                        q += 1;
+                    } else if is_string {
+                        while q < body.len() && body[q] != 0 {
+                            q += 1;
+                        }
+                        q += 1;
+                    } else {
+                        out.push((t, uleb(body, &mut q)));
+                    }
+                }
+            }
+            p += size;
+        }
+    }
+    out
+}
+
+pub fn machine_name(m: u16) -> String {
+    match m {
+        EM_386 => "i386".into(),
+        EM_ARM => "arm".into(),
+        EM_X86_64 => "x86_64".into(),
+        EM_AARCH64 => "aarch64".into(),
+        EM_RISCV => "riscv".into(),
+        other => format!("machine {other}"),
+    }
+}
+
+/// Tag_CPU_arch values of the ARM ABI, by name.
+pub fn arm_arch_name(v: u64) -> &'static str {
+    match v {
+        0 => "pre-v4",
+        1 => "v4",
+        2 => "v4T",
+        3 => "v5T",
+        4 => "v5TE",
+        5 => "v5TEJ",
+        6 => "v6",
+        7 => "v6KZ",
+        8 => "v6T2",
+        9 => "v6K",
+        10 => "v7",
+        11 => "v6-M",
+        12 => "v6S-M",
+        13 => "v7E-M",
+        14 => "v8",
+        15 => "v8-R",
+        16 => "v8-M.baseline",
+        17 => "v8-M.mainline",
+        _ => "later than v8",
+    }
+}
+
+/// Count AArch64 instructions that need ARMv8.1 LSE atomics (CAS, CASP,
+/// LDADD/LDCLR/LDEOR/LDSET/LD{S,U}{MAX,MIN}, SWP) or v8.3 LDAPR: all
+/// illegal on an ARMv8.0 core such as the Cortex-A72 of a Raspberry Pi 4.
+/// Returns (count, offset of the first within the section data).
+pub fn scan_lse(code: &[u8], little_endian: bool) -> (usize, Option<usize>) {
+    let (mut n, mut first) = (0, None);
+    for (i, w) in code.chunks_exact(4).enumerate() {
+        let a: [u8; 4] = w.try_into().unwrap();
+        let w = if little_endian {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        };
+        let atomic_op = w & 0x3F20_0C00 == 0x3820_0000; // LD<op>, SWP, LDAPR
+        let cas = w & 0x3FA0_7C00 == 0x08A0_7C00;
+        let casp = w & 0xBFA0_7C00 == 0x0820_7C00;
+        if atomic_op || cas || casp {
+            n += 1;
+            first.get_or_insert(i * 4);
+        }
+    }
+    (n, first)
+}

@@ -1,0 +1,436 @@
+//! One measured run of a child process, and a whole invocation (warm-ups
+//! and repetitions) of them.
+//!
+//! The child runs in its own process group with stdin closed and stdout and
+//! stderr captured; a sampler thread records its memory; an optional timer
+//! kills the whole group at the timeout. The end of the run is the moment
+//! waitid reports the exit (not a polling tick), and wait4 then reaps it
+//! with its own rusage.
+
+use crate::preload;
+use crate::rusage::{self, signal_name};
+use crate::sampler::Sampler;
+use crate::schema::{
+    AllocatorInfo, LimitAsResult, MemoryTimeline, OutputTail, PreloadEvidence, Run,
+};
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+pub struct RunConfig {
+    /// Program (a resolved path) and its arguments.
+    pub command: Vec<String>,
+    pub allocator: AllocatorInfo,
+    pub timeout: Option<Duration>,
+    pub interval: Duration,
+    pub limit_as: Option<u64>,
+    pub tail_bytes: usize,
+    pub forward_stderr: bool,
+    pub is_workload: bool,
+}
+
+/// What a pipe reader thread collected.
+struct Capture {
+    tail: Vec<u8>,
+    total: u64,
+    /// Lines worth keeping whole whatever the tail size: the allocator's
+    /// counter line and the dynamic loader's errors.
+    special: Vec<String>,
+}
+
+fn read_pipe(mut pipe: impl Read, keep: usize, forward: bool, tx: mpsc::Sender<Capture>) {
+    let mut c = Capture {
+        tail: Vec::new(),
+        total: 0,
+        special: Vec::new(),
+    };
+    let mut line = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match pipe.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let chunk = &buf[..n];
+        if forward {
+            let _ = std::io::stderr().write_all(chunk);
+        }
+        c.total += n as u64;
+        c.tail.extend_from_slice(chunk);
+        if c.tail.len() > keep.saturating_mul(2).max(8192) {
+            let cut = c.tail.len() - keep;
+            c.tail.drain(..cut);
+        }
+        for &b in chunk {
+            if b == b'\n' {
+                let l = String::from_utf8_lossy(&line).into_owned();
+                if (l.starts_with("lwmalloc: pid=") || preload::is_loader_error(&l))
+                    && c.special.len() < 64
+                {
+                    c.special.push(l);
+                }
+                line.clear();
+            } else if line.len() < 4096 {
+                line.push(b);
+            }
+        }
+    }
+    if !line.is_empty() {
+        let l = String::from_utf8_lossy(&line).into_owned();
+        if l.starts_with("lwmalloc: pid=") || preload::is_loader_error(&l) {
+            c.special.push(l);
+        }
+    }
+    if c.tail.len() > keep {
+        let cut = c.tail.len() - keep;
+        c.tail.drain(..cut);
+    }
+    let _ = tx.send(c);
+}
+
+fn tail_of(c: &Option<Capture>) -> OutputTail {
+    match c {
+        Some(c) => OutputTail {
+            total_bytes: c.total,
+            truncated: c.total > c.tail.len() as u64,
+            tail: String::from_utf8_lossy(&c.tail).into_owned(),
+        },
+        None => OutputTail {
+            total_bytes: 0,
+            truncated: false,
+            tail: String::new(),
+        },
+    }
+}
+
+/// The timeout: a thread that kills the child's process group at the
+/// deadline unless told first that the child has exited. Both sides hold
+/// the lock while acting, and the child is not reaped until this is
+/// settled, so the kill can never reach a reused PID.
+struct Timer {
+    state: Arc<(Mutex<(bool, bool)>, Condvar)>, // (child exited, killed by timer)
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Timer {
+    fn start(pgid: i32, timeout: Duration) -> Timer {
+        let state = Arc::new((Mutex::new((false, false)), Condvar::new()));
+        let s2 = Arc::clone(&state);
+        let handle = std::thread::spawn(move || {
+            let (lock, cv) = &*s2;
+            let g = lock.lock().unwrap();
+            let (mut g, _) = cv.wait_timeout_while(g, timeout, |s| !s.0).unwrap();
+            if !g.0 {
+                // SAFETY: kill has no memory preconditions; the group's
+                // leader is our unreaped child, so the group is ours.
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                g.1 = true;
+            }
+        });
+        Timer { state, handle }
+    }
+
+    /// Tell the timer the child exited; returns whether the timer killed it.
+    fn finish(self) -> bool {
+        let (lock, cv) = &*self.state;
+        let killed = {
+            let mut g = lock.lock().unwrap();
+            g.0 = true;
+            cv.notify_all();
+            g.1
+        };
+        let _ = self.handle.join();
+        killed
+    }
+}
+
+fn empty_run(index: u32, warmup: bool, interval: Duration) -> Run {
+    Run {
+        index,
+        warmup,
+        pid: None,
+        status: "ok".into(),
+        ok: true,
+        problems: Vec::new(),
+        exit_code: None,
+        signal: None,
+        signal_name: None,
+        core_dumped: false,
+        timed_out: false,
+        wall_s: 0.0,
+        rusage: None,
+        memory: MemoryTimeline {
+            interval_ms: interval.as_millis() as u64,
+            samples: Vec::new(),
+            peak_rss_kib: None,
+            peak_pss_kib: None,
+            peak_private_dirty_kib: None,
+            last_vm_hwm_kib: None,
+        },
+        preload: None,
+        limit_as: None,
+        workload_report: None,
+        stdout: tail_of(&None),
+        stderr: tail_of(&None),
+        outliers: Vec::new(),
+    }
+}
+
+fn fail(run: &mut Run, status: &str, problem: String) {
+    if run.ok {
+        run.status = status.into();
+    }
+    run.ok = false;
+    run.problems.push(problem);
+}
+
+/// Run the command once and measure it.
+pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<PathBuf>) -> Run {
+    let mut run = empty_run(index, warmup, cfg.interval);
+    let mut cmd = Command::new(&cfg.command[0]);
+    cmd.args(&cfg.command[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Never let an LD_PRELOAD inherited by the agent leak into a "system" run.
+    cmd.env_remove("LD_PRELOAD");
+    let preload_path = cfg.allocator.resolved_path.clone();
+    if let Some(lib) = &preload_path {
+        cmd.env("LD_PRELOAD", lib).env("LWM_STATS", "1");
+    }
+    cmd.process_group(0);
+    if let Some(limit) = cfg.limit_as {
+        // SAFETY: the closure runs between fork and exec and only calls
+        // setrlimit, which is async-signal-safe, on a stack value.
+        unsafe {
+            cmd.pre_exec(move || {
+                let rl = libc::rlimit {
+                    rlim_cur: limit as libc::rlim_t,
+                    rlim_max: limit as libc::rlim_t,
+                };
+                if libc::setrlimit(libc::RLIMIT_AS, &rl) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+
+    let start = Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            fail(
+                &mut run,
+                "spawn_failed",
+                format!("cannot start {}: {e}", cfg.command[0]),
+            );
+            return run;
+        }
+    };
+    let pid = child.id() as i32;
+    run.pid = Some(pid);
+    let sampler = Sampler::start(
+        pid,
+        start,
+        cfg.interval,
+        preload_path.clone(),
+        agent_exe.clone(),
+    );
+    let (tx_out, rx_out) = mpsc::channel();
+    let (tx_err, rx_err) = mpsc::channel();
+    let out_pipe = child.stdout.take().expect("stdout piped");
+    let err_pipe = child.stderr.take().expect("stderr piped");
+    let keep = cfg.tail_bytes;
+    // stdout keeps at least 1 MiB for workloads: their report line must survive.
+    let keep_out = if cfg.is_workload {
+        keep.max(1 << 20)
+    } else {
+        keep
+    };
+    std::thread::spawn(move || read_pipe(out_pipe, keep_out, false, tx_out));
+    let forward = cfg.forward_stderr;
+    std::thread::spawn(move || read_pipe(err_pipe, keep, forward, tx_err));
+    let timer = cfg.timeout.map(|t| Timer::start(pid, t));
+
+    if let Err(e) = rusage::wait_exit_nowait(pid) {
+        fail(&mut run, "incomplete", format!("waitid failed: {e}"));
+    }
+    run.wall_s = start.elapsed().as_secs_f64();
+    run.timed_out = timer.map(Timer::finish).unwrap_or(false);
+    let sampled = sampler.finish();
+
+    // The leader has exited but is not reaped, so its PID (= the group ID)
+    // is still ours. Anything left in the group would run on into the
+    // next measurement: kill it and say so.
+    let leftovers = rusage::group_members(pid, pid);
+    if !leftovers.is_empty() || run.timed_out {
+        // SAFETY: as in Timer: the group is ours while its leader is unreaped.
+        unsafe { libc::kill(-pid, libc::SIGKILL) };
+    }
+    match rusage::reap(pid) {
+        Ok(r) => {
+            run.rusage = Some(r.rusage);
+            let st = r.status;
+            if libc::WIFEXITED(st) {
+                run.exit_code = Some(libc::WEXITSTATUS(st));
+            } else if libc::WIFSIGNALED(st) {
+                let sig = libc::WTERMSIG(st);
+                run.signal = Some(sig);
+                run.signal_name = Some(signal_name(sig));
+                run.core_dumped = libc::WCOREDUMP(st);
+            }
+        }
+        Err(e) => fail(&mut run, "incomplete", format!("wait4 failed: {e}")),
+    }
+    drop(child);
+
+    // Output: a descendant outside the group could hold the pipes open.
+    let out = rx_out.recv_timeout(Duration::from_secs(2)).ok();
+    let err = rx_err.recv_timeout(Duration::from_secs(2)).ok();
+    run.stdout = tail_of(&out);
+    run.stderr = tail_of(&err);
+    if out.is_none() || err.is_none() {
+        run.problems.push(
+            "a process outside the run's process group kept its output open; output cut off".into(),
+        );
+    }
+
+    // Memory timeline.
+    let m = &mut run.memory;
+    m.peak_rss_kib = sampled.samples.iter().filter_map(|s| s.rss_kib).max();
+    m.peak_pss_kib = sampled.samples.iter().filter_map(|s| s.pss_kib).max();
+    m.peak_private_dirty_kib = sampled
+        .samples
+        .iter()
+        .filter_map(|s| s.private_dirty_kib)
+        .max();
+    m.last_vm_hwm_kib = sampled
+        .samples
+        .iter()
+        .filter_map(|s| s.vm_hwm_kib)
+        .next_back();
+    m.samples = sampled.samples;
+
+    // Outcome, most specific first.
+    if run.timed_out {
+        let t = cfg.timeout.unwrap_or_default().as_secs_f64();
+        fail(
+            &mut run,
+            "timed_out",
+            format!("timed out after {t} s: process group {pid} killed with SIGKILL"),
+        );
+    } else if let Some(sig) = run.signal {
+        let core = if run.core_dumped {
+            " (core dumped)"
+        } else {
+            ""
+        };
+        fail(
+            &mut run,
+            "signaled",
+            format!("killed by {}{core}", signal_name(sig)),
+        );
+    } else if let Some(code) = run.exit_code.filter(|&c| c != 0) {
+        fail(
+            &mut run,
+            "exit_failure",
+            format!("exited with status {code}"),
+        );
+    }
+    if !leftovers.is_empty() {
+        run.problems.push(format!(
+            "{} process(es) left running in the run's process group were killed: {:?}",
+            leftovers.len(),
+            leftovers
+        ));
+    }
+
+    // Preload evidence.
+    if let Some(lib) = &preload_path {
+        let special = err.as_ref().map(|c| c.special.clone()).unwrap_or_default();
+        let stats_lines: Vec<_> = special
+            .iter()
+            .filter_map(|l| preload::parse_lwm_stats(l))
+            .collect();
+        let lwm_stats = stats_lines
+            .iter()
+            .find(|s| s.pid == pid as u64)
+            .or(stats_lines.last())
+            .cloned();
+        let loader_error = special
+            .iter()
+            .find(|l| preload::is_loader_error(l))
+            .cloned();
+        let status = if sampled.mapped == Some(true) || lwm_stats.is_some() {
+            "verified"
+        } else if loader_error.is_some() {
+            "load_failed"
+        } else if sampled.mapped == Some(false) {
+            "not_loaded"
+        } else {
+            "unverified"
+        };
+        // A load failure explains whatever exit followed it (ld.so exits
+        // with 127 when a preloaded library's dependency is missing), so it
+        // takes precedence; "unverified" does not: a crash explains itself.
+        match status {
+            "verified" => {}
+            "load_failed" | "not_loaded" => {
+                run.ok = false;
+                run.status = "preload_failed".into();
+                run.problems.insert(
+                    0,
+                    match &loader_error {
+                        Some(e) => format!("the allocator library failed to load: {e}"),
+                        None => format!("{lib} was not mapped in the child: the preload did not take effect"),
+                    },
+                );
+            }
+            _ => fail(
+                &mut run,
+                "preload_failed",
+                "preload not proven: the child exited before its memory map could be read and the library printed no counters".into(),
+            ),
+        }
+        run.preload = Some(PreloadEvidence {
+            status: status.into(),
+            mapped: sampled.mapped,
+            mapped_at_ms: sampled.mapped_at_ms,
+            loader_error,
+            lwm_stats,
+        });
+    }
+
+    if let Some(limit) = cfg.limit_as {
+        run.limit_as = Some(LimitAsResult {
+            limit_bytes: limit,
+            survived: run.exit_code == Some(0) && run.signal.is_none() && !run.timed_out,
+        });
+    }
+
+    if cfg.is_workload {
+        let report = run
+            .stdout
+            .tail
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok());
+        match report {
+            Some(v) if v.is_object() => run.workload_report = Some(v),
+            _ if run.ok => fail(
+                &mut run,
+                "incomplete",
+                "the workload printed no JSON report line".into(),
+            ),
+            _ => {}
+        }
+    }
+    run
+}

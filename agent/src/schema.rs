@@ -1,0 +1,341 @@
+//! The agent's output documents: versioned, documented field by field in
+//! agent/SCHEMA.md. Every struct denies unknown fields, so a document that
+//! deserialises here is exactly one this schema describes, and re-serialising
+//! it gives the same text (tested).
+//!
+//! Bump SCHEMA_VERSION on any change of a field's name, type or meaning.
+
+use serde::{Deserialize, Serialize};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const RUN_SCHEMA: &str = "lwm-agent.run";
+pub const DOCTOR_SCHEMA: &str = "lwm-agent.doctor";
+pub const ENVIRONMENT_SCHEMA: &str = "lwm-agent.environment";
+
+/// `lwm-agent run`: one invocation, every run of it, every sample.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RunDocument {
+    pub schema: String,
+    pub schema_version: u32,
+    pub agent: AgentInfo,
+    pub started_unix_ms: u64,
+    pub invocation: Invocation,
+    pub allocator: AllocatorInfo,
+    pub environment: Environment,
+    pub runs: Vec<Run>,
+    pub summary: Summary,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentInfo {
+    pub name: String,
+    pub version: String,
+    pub pid: u32,
+    /// The agent's own peak RSS. A child's max RSS cannot read lower than
+    /// about this (the kernel carries the parent's high-water mark over
+    /// fork and exec), so figures near it are at the measurement floor.
+    pub max_rss_kib: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Invocation {
+    pub argv: Vec<String>,
+    pub cwd: String,
+    /// The command each run executes (program resolved to a path).
+    pub command: Vec<String>,
+    pub workload: Option<String>,
+    pub reps: u32,
+    pub warmup: u32,
+    pub timeout_s: Option<f64>,
+    pub sample_interval_ms: u64,
+    pub limit_as_bytes: Option<u64>,
+    pub output_tail_bytes: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AllocatorInfo {
+    /// "system" (no preload: the C library's malloc) or "preload".
+    pub kind: String,
+    pub path: Option<String>,
+    pub resolved_path: Option<String>,
+    pub sha256: Option<String>,
+    pub size_bytes: Option<u64>,
+    pub exports_malloc: Option<bool>,
+    /// The library exports lwm_get_stats: its LWM_STATS=1 counter line is expected.
+    pub is_lwmalloc: bool,
+    /// LD_PRELOAD found in the agent's own environment (removed for the child).
+    pub inherited_ld_preload: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Run {
+    pub index: u32,
+    pub warmup: bool,
+    pub pid: Option<i32>,
+    /// ok | exit_failure | signaled | timed_out | preload_failed | spawn_failed | incomplete
+    pub status: String,
+    pub ok: bool,
+    pub problems: Vec<String>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub signal_name: Option<String>,
+    pub core_dumped: bool,
+    pub timed_out: bool,
+    pub wall_s: f64,
+    pub rusage: Option<Rusage>,
+    pub memory: MemoryTimeline,
+    pub preload: Option<PreloadEvidence>,
+    pub limit_as: Option<LimitAsResult>,
+    pub workload_report: Option<serde_json::Value>,
+    pub stdout: OutputTail,
+    pub stderr: OutputTail,
+    /// Metrics (names as in summary.metrics) on which this run is an outlier.
+    pub outliers: Vec<String>,
+}
+
+/// wait4(2)'s rusage of this child (and of its reaped descendants).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Rusage {
+    pub user_s: f64,
+    pub sys_s: f64,
+    pub max_rss_kib: u64,
+    pub minor_faults: u64,
+    pub major_faults: u64,
+    pub voluntary_ctx_switches: u64,
+    pub involuntary_ctx_switches: u64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryTimeline {
+    pub interval_ms: u64,
+    pub samples: Vec<MemorySample>,
+    pub peak_rss_kib: Option<u64>,
+    pub peak_pss_kib: Option<u64>,
+    pub peak_private_dirty_kib: Option<u64>,
+    /// The last VmHWM read while the child lived (the sampler's view of peak RSS).
+    pub last_vm_hwm_kib: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MemorySample {
+    pub t_ms: f64,
+    pub rss_kib: Option<u64>,
+    pub pss_kib: Option<u64>,
+    pub private_dirty_kib: Option<u64>,
+    pub vm_rss_kib: Option<u64>,
+    pub vm_hwm_kib: Option<u64>,
+    pub vm_size_kib: Option<u64>,
+    pub threads: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PreloadEvidence {
+    /// verified | load_failed | not_loaded | unverified
+    pub status: String,
+    /// Some(true): the library was seen in /proc/PID/maps; Some(false): the
+    /// child's libraries were seen without it; None: no look after exec.
+    pub mapped: Option<bool>,
+    pub mapped_at_ms: Option<f64>,
+    pub loader_error: Option<String>,
+    pub lwm_stats: Option<LwmStats>,
+}
+
+/// The `lwmalloc: pid=...` line that liblwmalloc prints at exit with LWM_STATS=1.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LwmStats {
+    pub line: String,
+    pub pid: u64,
+    pub malloc: u64,
+    pub free: u64,
+    pub realloc: u64,
+    pub calloc: u64,
+    pub aligned: u64,
+    pub live: u64,
+    pub mapped: u64,
+    pub peak_mapped: u64,
+    pub returned: u64,
+    pub heap: u64,
+    pub free_heap: u64,
+    pub fragmentation_pct: f64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitAsResult {
+    pub limit_bytes: u64,
+    /// Exited normally with status 0 under the limit.
+    pub survived: bool,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutputTail {
+    pub total_bytes: u64,
+    pub truncated: bool,
+    /// The last bytes (lossy UTF-8).
+    pub tail: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    /// ok (every run ok) | failed
+    pub status: String,
+    pub measured_runs: u32,
+    pub ok_runs: u32,
+    pub failed_runs: u32,
+    pub warnings: Vec<String>,
+    pub problems: Vec<String>,
+    /// Workload runs: every run reported the same checksum and counts.
+    pub workload_consistent: Option<bool>,
+    /// Over measured (non-warm-up) runs that have the metric.
+    pub metrics: Vec<MetricStats>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct MetricStats {
+    pub name: String,
+    pub unit: String,
+    pub n: u32,
+    pub min: f64,
+    pub max: f64,
+    pub mean: f64,
+    pub median: f64,
+    pub stddev: f64,
+    pub mad: f64,
+    /// Run indices whose modified z-score exceeds 3.5 (flagged, never dropped).
+    pub outlier_runs: Vec<u32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    pub hostname: Option<String>,
+    pub kernel: Kernel,
+    pub cpu: Cpu,
+    pub memory: Memory,
+    pub libc: Libc,
+    pub cpufreq: Vec<CpuFreq>,
+    pub thermal: Vec<ThermalZone>,
+    pub throttled: Option<String>,
+    pub load_average: Option<[f64; 3]>,
+    pub board_model: Option<String>,
+    pub emulation: Emulation,
+    pub agent_target: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Kernel {
+    pub sysname: String,
+    pub release: String,
+    pub version: String,
+    pub machine: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Cpu {
+    pub model: Option<String>,
+    /// AT_PLATFORM from the auxiliary vector (e.g. v6l, v7l, aarch64, x86_64).
+    pub platform: Option<String>,
+    pub hwcap: Option<u64>,
+    pub hwcap2: Option<u64>,
+    pub features: Vec<String>,
+    /// ARM: "CPU architecture", "CPU part" and "CPU revision" of cpuinfo.
+    pub arm_architecture: Option<String>,
+    pub arm_part: Option<String>,
+    pub cores_online: u32,
+    pub cores_configured: u32,
+    pub cores_allowed: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Memory {
+    pub total_kib: Option<u64>,
+    pub available_kib: Option<u64>,
+    pub swap_total_kib: Option<u64>,
+    pub swap_free_kib: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Libc {
+    pub name: String,
+    pub version: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CpuFreq {
+    pub cpu: u32,
+    pub governor: Option<String>,
+    pub cur_khz: Option<u64>,
+    pub min_khz: Option<u64>,
+    pub max_khz: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ThermalZone {
+    pub zone: String,
+    pub kind: Option<String>,
+    pub temp_c: Option<f64>,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Emulation {
+    /// The agent itself runs under user-mode emulation (qemu-user): memory
+    /// and time figures are the emulator's, not the board's.
+    pub user_mode: bool,
+    /// A hypervisor or system emulator detected (e.g. "QEMU", "KVM", "hypervisor flag").
+    pub virtual_machine: Option<String>,
+    pub evidence: Vec<String>,
+}
+
+/// `lwm-agent doctor`: the board's fitness for a campaign.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DoctorDocument {
+    pub schema: String,
+    pub schema_version: u32,
+    pub agent: AgentInfo,
+    pub environment: Environment,
+    pub checks: Vec<Check>,
+    /// ok | warnings | failed
+    pub status: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub name: String,
+    /// The binary checked, or null for board-wide checks.
+    pub target: Option<String>,
+    /// pass | warn | fail
+    pub status: String,
+    pub detail: String,
+}
+
+/// `lwm-agent environment`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentDocument {
+    pub schema: String,
+    pub schema_version: u32,
+    pub agent: AgentInfo,
+    pub environment: Environment,
+}
