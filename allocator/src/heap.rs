@@ -284,14 +284,18 @@ impl Arena {
                 let fence = c + size;
                 let ends_region = heap_size(hdr(fence)) == 0;
                 if ends_region && heap.region_count > 1 {
-                    // An empty region goes back unless it is smaller than
-                    // the trim threshold: after the threshold has risen (a
-                    // program cycling big buffers), unmapping it would only
-                    // mean mapping it again for the next buffer.
-                    let region = &*(*word(fence, 1) as *const Region);
-                    if region.first == c && region.len >= large::trim_threshold() {
-                        self.unmap_region(heap, region as *const Region as usize);
-                        continue;
+                    // An empty region goes back, unless the arena's empty
+                    // regions stay within the trim threshold: after the
+                    // threshold has risen (a program cycling big buffers),
+                    // unmapping would only mean mapping again for the next
+                    // buffer.
+                    let region = *word(fence, 1);
+                    if (*(region as *const Region)).first == c {
+                        let len = (*(region as *const Region)).len;
+                        if empty_region_bytes(heap, region) + len > large::trim_threshold() {
+                            self.unmap_region(heap, region);
+                            continue;
+                        }
                     }
                 }
                 // Like glibc's top trimming: only the free end of a region
@@ -487,6 +491,38 @@ impl Arena {
             Ok(free_in_regions)
         }
     }
+}
+
+/// Whether the region at `region` holds one free chunk and nothing else.
+///
+/// # Safety
+/// `region` is a live region of an arena whose lock the caller holds.
+unsafe fn region_is_empty(region: usize) -> bool {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        let r = &*(region as *const Region);
+        let h = hdr(r.first);
+        h & BUSY == 0 && r.first + heap_size(h) == region + r.len - FENCE_FROM_END
+    }
+}
+
+/// Bytes of the empty regions of `heap` other than `except`.
+///
+/// # Safety
+/// The caller holds the heap's arena lock.
+unsafe fn empty_region_bytes(heap: &Heap, except: usize) -> usize {
+    let mut total = 0;
+    let mut region = heap.regions;
+    while region != 0 {
+        // SAFETY: regions on the list are live; the lock is held.
+        unsafe {
+            if region != except && region_is_empty(region) {
+                total += (*(region as *const Region)).len;
+            }
+            region = *word(region, 1);
+        }
+    }
+    total
 }
 
 /// The free chunks merged into one, remembered so that only those that
