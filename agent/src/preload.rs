@@ -42,15 +42,14 @@ pub fn inspect(spec: &str) -> Result<AllocatorInfo, String> {
             elf.elf_type
         ));
     }
-    let own = fs::read("/proc/self/exe").ok();
-    if let Some(own) = own.as_deref().and_then(|d| Elf::parse(d).ok()) {
-        if own.machine != elf.machine || own.is64 != elf.is64 {
+    if let Some((own_machine, own_is64)) = own_elf_identity() {
+        if own_machine != elf.machine || own_is64 != elf.is64 {
             return Err(format!(
                 "{what}: built for {} ({}-bit), but this machine runs {} ({}-bit) programs",
                 elf.machine_name(),
                 if elf.is64 { 64 } else { 32 },
-                own.machine_name(),
-                if own.is64 { 64 } else { 32 }
+                crate::elf::machine_name(own_machine),
+                if own_is64 { 64 } else { 32 }
             ));
         }
     }
@@ -169,4 +168,26 @@ mod tests {
         assert!(is_loader_error("ERROR: ld.so: object '/x.so' from LD_PRELOAD cannot be preloaded (cannot open shared object file): ignored."));
         assert!(!is_loader_error("hello"));
     }
+}
+
+/// Machine and class of the agent's own executable, from its ELF header
+/// only. Reading the whole binary (about 1 MB) would raise the agent's RSS
+/// high-water mark, which Linux carries into every child's `ru_maxrss`
+/// across fork and exec: the measurement floor of every run after it.
+fn own_elf_identity() -> Option<(u16, bool)> {
+    use std::io::Read;
+    let mut ident = [0u8; 20];
+    fs::File::open("/proc/self/exe")
+        .ok()?
+        .read_exact(&mut ident)
+        .ok()?;
+    if &ident[..4] != b"\x7fELF" {
+        return None;
+    }
+    let machine = if ident[5] == 2 {
+        u16::from_be_bytes([ident[18], ident[19]])
+    } else {
+        u16::from_le_bytes([ident[18], ident[19]])
+    };
+    Some((machine, ident[4] == 2))
 }

@@ -569,3 +569,38 @@ fn schema_doc_names_every_field() {
         .iter()
         .any(|c| c.name == "elf_machine" && c.status == "pass"));
 }
+
+/// Linux carries the agent's RSS high-water mark into each child's
+/// `ru_maxrss` across fork and exec, so whatever the agent reads into
+/// memory while preparing a run (the library, the workload binary) becomes
+/// the floor of every measurement. Preparing a preload run must not raise it.
+#[test]
+fn preparing_a_preload_run_does_not_raise_the_measurement_floor() {
+    let agent_rss = |allocator: &str| {
+        let d = doc(&agent(&[
+            "run",
+            "--quiet",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--allocator",
+            allocator,
+            "--workload-bin",
+            workload_bin().to_str().unwrap(),
+            "--workload",
+            "small-burst",
+            "--scale",
+            "0.001",
+        ]));
+        d.agent.max_rss_kib.expect("agent RSS recorded")
+    };
+    let plain = agent_rss("system");
+    let preload = agent_rss(&fx("libshim.so"));
+    let workload_kib = std::fs::metadata(workload_bin()).unwrap().len() / 1024;
+    assert!(
+        preload < plain + 512,
+        "agent RSS {preload} KiB with a preload library vs {plain} KiB without \
+         (the workload binary alone is {workload_kib} KiB)"
+    );
+}
