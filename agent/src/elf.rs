@@ -56,6 +56,15 @@ pub struct Elf<'a> {
 
 impl<'a> Elf<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
+        let mut e = Self::parse_head(data)?;
+        e.read_sections()?;
+        Ok(e)
+    }
+
+    /// The ELF header and program headers only (machine, class, type,
+    /// interpreter; no sections), so the start of a file is enough: see
+    /// `file_head`.
+    pub fn parse_head(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
         if data.len() < 52 || &data[..4] != b"\x7fELF" {
             return err("not an ELF file");
         }
@@ -85,17 +94,14 @@ impl<'a> Elf<'a> {
         }
         e.elf_type = e.u16(16)?;
         e.machine = e.u16(18)?;
-        let (phoff, shoff, flags_at, sizes_at) = if is64 {
-            (e.u64(32)?, e.u64(40)?, 48, 54)
+        let (phoff, flags_at, sizes_at) = if is64 {
+            (e.u64(32)?, 48, 54)
         } else {
-            (e.u32(28)? as u64, e.u32(32)? as u64, 36, 42)
+            (e.u32(28)? as u64, 36, 42)
         };
         e.flags = e.u32(flags_at)?;
         let phentsize = e.u16(sizes_at)? as u64;
         let phnum = e.u16(sizes_at + 2)? as u64;
-        let shentsize = e.u16(sizes_at + 4)? as u64;
-        let shnum = e.u16(sizes_at + 6)? as u64;
-        let shstrndx = e.u16(sizes_at + 8)? as usize;
 
         for i in 0..phnum {
             let ph = (phoff + i * phentsize) as usize;
@@ -113,10 +119,24 @@ impl<'a> Elf<'a> {
                 );
             }
         }
+        Ok(e)
+    }
+
+    /// Adds the section table to a header parsed by `parse_head`.
+    fn read_sections(&mut self) -> Result<(), ElfError> {
+        let e = &*self;
+        let (shoff, sizes_at) = if e.is64 {
+            (e.u64(40)?, 58)
+        } else {
+            (e.u32(32)? as u64, 46)
+        };
+        let shentsize = e.u16(sizes_at)? as u64;
+        let shnum = e.u16(sizes_at + 2)? as u64;
+        let shstrndx = e.u16(sizes_at + 4)? as usize;
         let mut raw = Vec::new();
         for i in 0..shnum {
             let sh = (shoff + i * shentsize) as usize;
-            let s = if is64 {
+            let s = if e.is64 {
                 (
                     e.u32(sh)?,
                     e.u32(sh + 4)?,
@@ -138,6 +158,7 @@ impl<'a> Elf<'a> {
             raw.push(s);
         }
         let names = raw.get(shstrndx).map(|s| (s.3, s.4));
+        let mut sections = Vec::new();
         for (name, kind, flags, offset, size, link) in raw {
             let name = match names {
                 Some((o, sz)) => e
@@ -147,7 +168,7 @@ impl<'a> Elf<'a> {
                     .unwrap_or_default(),
                 None => String::new(),
             };
-            e.sections.push(Section {
+            sections.push(Section {
                 name,
                 kind,
                 flags,
@@ -156,7 +177,8 @@ impl<'a> Elf<'a> {
                 link,
             });
         }
-        Ok(e)
+        self.sections = sections;
+        Ok(())
     }
 
     fn slice(&self, off: u64, size: u64) -> Result<&'a [u8], ElfError> {
@@ -477,4 +499,20 @@ pub fn scan_lse(code: &[u8], little_endian: bool) -> (usize, Option<usize>) {
         }
     }
     (n, first)
+}
+
+/// The first 64 KiB of the file at `path`: enough for `Elf::parse_head` on
+/// any ordinary binary. The agent reads no more than this while preparing a
+/// run: reading a whole multi-MB binary would raise its RSS high-water mark,
+/// which Linux carries into every child's `ru_maxrss` across fork and exec,
+/// the floor of every measurement after it.
+pub fn file_head(path: &std::path::Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)
+        .ok()?
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(head)
 }

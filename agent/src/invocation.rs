@@ -130,42 +130,11 @@ fn check_dynamic(program: &Path) -> Result<(), String> {
 }
 
 /// Whether the ELF program at `path` names an interpreter (PT_INTERP);
-/// None if it is not ELF or its program headers are not in its first
-/// 64 KiB. Reads only that much: reading a whole multi-MB binary would
-/// raise the agent's RSS high-water mark, which Linux carries into every
-/// child's `ru_maxrss`, the floor of every measurement after it.
+/// None if it is not ELF or its program headers lie past `elf::file_head`.
 fn has_interpreter(path: &Path) -> Option<bool> {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(64 * 1024);
-    std::fs::File::open(path)
-        .ok()?
-        .take(64 * 1024)
-        .read_to_end(&mut head)
-        .ok()?;
-    if head.len() < 52 || &head[..4] != b"\x7fELF" {
-        return None;
-    }
-    let is64 = head[4] == 2;
-    let big = head[5] == 2;
-    let get = |at: usize, n: usize| -> Option<u64> {
-        let b = head.get(at..at + n)?;
-        Some(b.iter().enumerate().fold(0u64, |v, (i, &x)| {
-            let shift = if big { (n - 1 - i) * 8 } else { i * 8 };
-            v | (x as u64) << shift
-        }))
-    };
-    let (phoff, phentsize, phnum) = if is64 {
-        (get(32, 8)?, get(54, 2)?, get(56, 2)?)
-    } else {
-        (get(28, 4)?, get(42, 2)?, get(44, 2)?)
-    };
-    const PT_INTERP: u64 = 3;
-    for i in 0..phnum {
-        if get((phoff + i * phentsize) as usize, 4)? == PT_INTERP {
-            return Some(true);
-        }
-    }
-    Some(false)
+    let head = crate::elf::file_head(path)?;
+    let elf = crate::elf::Elf::parse_head(&head).ok()?;
+    Some(elf.interpreter.is_some())
 }
 
 /// Everything up to the first run; errors are one line naming the culprit.

@@ -171,23 +171,9 @@ mod tests {
 }
 
 /// Machine and class of the agent's own executable, from its ELF header
-/// only. Reading the whole binary (about 1 MB) would raise the agent's RSS
-/// high-water mark, which Linux carries into every child's `ru_maxrss`
-/// across fork and exec: the measurement floor of every run after it.
+/// only (see `elf::file_head` for why not the whole file).
 fn own_elf_identity() -> Option<(u16, bool)> {
-    use std::io::Read;
-    let mut ident = [0u8; 20];
-    fs::File::open("/proc/self/exe")
-        .ok()?
-        .read_exact(&mut ident)
-        .ok()?;
-    if &ident[..4] != b"\x7fELF" {
-        return None;
-    }
-    let machine = if ident[5] == 2 {
-        u16::from_be_bytes([ident[18], ident[19]])
-    } else {
-        u16::from_le_bytes([ident[18], ident[19]])
-    };
-    Some((machine, ident[4] == 2))
+    let head = crate::elf::file_head(Path::new("/proc/self/exe"))?;
+    let own = Elf::parse_head(&head).ok()?;
+    Some((own.machine, own.is64))
 }
