@@ -367,10 +367,13 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
             .iter()
             .find(|l| preload::is_loader_error(l))
             .cloned();
-        let status = if sampled.mapped == Some(true) || lwm_stats.is_some() {
-            "verified"
-        } else if loader_error.is_some() {
+        // ld.so maps a preloaded library before it fails on a missing
+        // dependency, so the sampler may see it mapped: a loader error
+        // still means the load failed.
+        let status = if loader_error.is_some() {
             "load_failed"
+        } else if sampled.mapped == Some(true) || lwm_stats.is_some() {
+            "verified"
         } else if sampled.mapped == Some(false) {
             "not_loaded"
         } else {
