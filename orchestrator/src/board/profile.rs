@@ -1,0 +1,124 @@
+//! A resolved board profile: what the orchestrator knows about one board
+//! after `extends` chains are merged and every field is checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One board, fully resolved. Built only by [`super::load`], so every field
+/// here has been validated against the profile schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardProfile {
+    /// Unique name; the file stem of its profile (`boards/pi4.toml` -> `pi4`).
+    pub name: String,
+    /// Free text shown in reports.
+    pub description: String,
+    /// The profile file this board was read from.
+    pub file: PathBuf,
+    /// SHA-256 (hex) over the profile file and every file it extends, in
+    /// extension order, so a manifest pins exactly what described the board.
+    pub file_sha256: String,
+    /// Rust target triple the board's binaries are built for.
+    pub target: String,
+    /// CPU model for instruction-set checks: `arm1176jzf-s`, `cortex-a72`,
+    /// `cortex-a78ae`, `cortex-a53`, `native` (the host) ...
+    pub cpu: String,
+    /// The board's glibc version (`2.36`): artifacts may not need newer
+    /// symbol versions. `None` for the local board (checked at run time).
+    pub glibc: Option<String>,
+    /// How to reach the board.
+    pub transport: Transport,
+    /// Absolute directory on the board that holds pushed artifacts and
+    /// scratch files. Created if missing.
+    pub work_dir: String,
+    /// Other allocators already installed on the board, by short name
+    /// (`jemalloc` -> `/usr/lib/aarch64-linux-gnu/libjemalloc.so.2`).
+    /// `lwmalloc` and `system` are always available and may not be listed.
+    pub allocators: BTreeMap<String, String>,
+    /// Whether the board is real hardware or an emulation; reports mark
+    /// emulated figures.
+    pub emulation: Emulation,
+    /// Timeouts for this board.
+    pub timeouts: Timeouts,
+}
+
+/// How the orchestrator reaches a board.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// This machine: artifacts are used in place, commands run directly.
+    Local,
+    /// A remote board over SSH (the `ssh2` crate).
+    Ssh(SshSettings),
+}
+
+/// SSH connection settings. Paths are already expanded (`~` -> home) and
+/// made absolute relative to the profile file's directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshSettings {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    /// Private key file. `None` means: authenticate through ssh-agent.
+    pub identity: Option<PathBuf>,
+    /// known_hosts file checked (and, under `AcceptNew`, appended to).
+    pub known_hosts: PathBuf,
+    pub host_key_policy: HostKeyPolicy,
+    /// Seconds between SSH keepalive messages (0: none).
+    pub keepalive_s: u32,
+}
+
+/// What to do with the board's host key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// The key must already be in known_hosts and match. Default.
+    Strict,
+    /// An unknown host is accepted and its key recorded in known_hosts; a
+    /// known host whose key changed is still refused.
+    AcceptNew,
+}
+
+/// Where a board's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulation {
+    /// Real hardware (or this host): time and memory figures are genuine.
+    None,
+    /// A QEMU system VM: memory figures are genuine, times are emulation
+    /// times, comparable only between allocators on the same board.
+    System,
+    /// qemu-user (e.g. a foreign-architecture container through binfmt):
+    /// neither memory nor time figures are representative.
+    User,
+}
+
+impl Emulation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Emulation::None => "none",
+            Emulation::System => "qemu-system",
+            Emulation::User => "qemu-user",
+        }
+    }
+}
+
+/// Timeouts, all in seconds in the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// TCP connect and SSH handshake.
+    pub connect: Duration,
+    /// One agent run (one workload, one allocator, one repetition); the
+    /// agent kills the child at this limit and the orchestrator gives up on
+    /// the SSH command a little later.
+    pub run: Duration,
+    /// The whole campaign on this board.
+    pub board: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            run: Duration::from_secs(600),
+            board: Duration::from_secs(6 * 3600),
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! `lwm`, the host orchestrator of the lwmalloc evaluation kit.
+
+pub mod board;
+pub mod build;
+pub mod campaign;
+pub mod compare;
+pub mod gate;
+pub mod manifest;
+pub mod report;
+pub mod stats;
+pub mod transport;

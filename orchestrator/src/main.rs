@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("lwm: not wired yet");
+    std::process::exit(2);
+}

@@ -1,0 +1,106 @@
+//! `results/RUN_ID/manifest.json`: what produced a campaign's numbers.
+//!
+//! Layout of a run directory (the report and compare code read only this):
+//!
+//! ```text
+//! results/RUN_ID/
+//!   manifest.json                      this file's type, rewritten as the run progresses
+//!   events.jsonl                       one JSON event per line (run started/finished/failed, board errors)
+//!   raw/BOARD/WORKLOAD/ALLOCATOR/warmup-000.json   agent document of a warm-up run
+//!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-000.json      agent document (lwm-agent.run, one run) of repetition 0
+//!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-001.failed.json  a repetition that produced no agent document
+//!   report.{txt,json,csv,md,html}      the reports
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
+pub const MANIFEST_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub schema: String,
+    pub schema_version: u32,
+    pub run_id: String,
+    /// `git rev-parse HEAD` of the project, and whether the tree was dirty.
+    pub project_commit: Option<String>,
+    pub project_dirty: Option<bool>,
+    /// `rustc -V`, `cargo -V`.
+    pub toolchain: Toolchain,
+    pub settings: Settings,
+    pub boards: Vec<BoardEntry>,
+    pub started_unix_ms: u64,
+    /// Set when the campaign finished (all boards done or failed).
+    pub ended_unix_ms: Option<u64>,
+    /// Every time the campaign was resumed.
+    pub resumed_unix_ms: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Toolchain {
+    pub rustc: Option<String>,
+    pub cargo: Option<String>,
+    /// Release profile and flags the artifacts were built with.
+    pub build_flags: Vec<String>,
+}
+
+/// The campaign's parameters: enough to recompute the plan on `--resume`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub workloads: Vec<String>,
+    /// Allocator names in interleaving order; `system` is the baseline.
+    pub allocators: Vec<String>,
+    /// Warm-up runs per (workload, allocator).
+    pub warmup: u32,
+    /// Fixed repetitions, or the minimum when `target_ci` is set.
+    pub reps: u32,
+    /// Adaptive: keep adding rounds until the 95 % CI half-width of every
+    /// allocator's median time is within this fraction of the median.
+    pub target_ci: Option<f64>,
+    /// Cap on repetitions when adaptive.
+    pub max_reps: u32,
+    pub scale: f64,
+    pub threads: u32,
+    pub seed: u64,
+    /// Relative change below which a difference is called noise (0.02 = 2 %).
+    pub noise_threshold: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BoardEntry {
+    pub name: String,
+    pub description: String,
+    pub file: String,
+    pub file_sha256: String,
+    pub target: String,
+    pub cpu: String,
+    /// `none`, `qemu-system` or `qemu-user`.
+    pub emulation: String,
+    /// Allocator name -> path on the board (`system` -> null).
+    pub allocators: BTreeMap<String, Option<String>>,
+    pub artifacts: Vec<ArtifactEntry>,
+    /// `lwm-agent environment` of the board, as the agent printed it.
+    pub environment: Option<serde_json::Value>,
+    /// `pending`, `running`, `done`, `failed`.
+    pub status: String,
+    /// One-line error when `failed`.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactEntry {
+    pub name: String,
+    pub local_path: String,
+    pub board_path: String,
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The instruction-set gate's findings, when it ran.
+    pub gate: Option<crate::gate::GateReport>,
+}

@@ -1,0 +1,90 @@
+//! Reaching a board: run commands on it and put files on it.
+//!
+//! `local` runs on this machine; `ssh` uses the blocking `ssh2` crate (the
+//! campaign runs each board's session on its own blocking thread).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::board::BoardProfile;
+
+/// A file to place on the board at `work_dir/remote_rel`.
+#[derive(Debug, Clone)]
+pub struct PushFile {
+    pub local: PathBuf,
+    /// Path relative to the board's work_dir, `/`-separated, no `..`.
+    pub remote_rel: String,
+    /// Unix permission bits for the file on the board (0o755, 0o644).
+    pub mode: i32,
+    /// SHA-256 (hex) of the local file, computed by the caller.
+    pub sha256: String,
+}
+
+/// What `push` did with one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushOutcome {
+    /// The board already had a file with this SHA-256: not sent.
+    Unchanged,
+    /// Sent, and the board's checksum of the written file matched.
+    Sent { bytes: u64 },
+}
+
+/// The result of a command run on the board.
+#[derive(Debug, Clone)]
+pub struct ExecOutput {
+    /// Exit status; `None` if killed by a signal.
+    pub status: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Why talking to a board failed. `Display` is one line naming the board.
+#[derive(Debug)]
+pub enum TransportError {
+    /// TCP connect failed or timed out.
+    Unreachable { board: String, detail: String },
+    /// The server refused every authentication method offered.
+    AuthFailed { board: String, detail: String },
+    /// The host key differs from the one in known_hosts: refused.
+    HostKeyChanged { board: String, detail: String },
+    /// The host is not in known_hosts and the policy is strict: refused.
+    HostKeyUnknown { board: String, detail: String },
+    /// A command did not finish within its timeout.
+    Timeout { board: String, detail: String },
+    /// The connection dropped (mid-command or between commands).
+    Disconnected { board: String, detail: String },
+    /// A pushed file's checksum on the board did not match.
+    ChecksumMismatch { board: String, detail: String },
+    /// Anything else (local I/O, protocol errors).
+    Other { board: String, detail: String },
+}
+
+/// A connection to one board. Not `Sync`: one session per board, used from
+/// one thread.
+pub trait Transport: Send {
+    /// `local` or `ssh user@host:port`, for messages.
+    fn describe(&self) -> String;
+    /// Absolute work directory on the board (created by `connect`).
+    fn work_dir(&self) -> &str;
+    /// Makes sure every file is at `work_dir/remote_rel` with the given
+    /// SHA-256, checking on the board and skipping unchanged files.
+    fn push(&mut self, files: &[PushFile]) -> Result<Vec<PushOutcome>, TransportError>;
+    /// Runs `argv` on the board (arguments quoted for the remote shell),
+    /// with `env` set, in `work_dir`. Fails with `Timeout` after `timeout`
+    /// (the remote process group is killed where possible).
+    fn exec(
+        &mut self,
+        argv: &[String],
+        env: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<ExecOutput, TransportError>;
+    /// Reads a file from the board (absolute, or relative to work_dir).
+    fn fetch(&mut self, path: &str) -> Result<Vec<u8>, TransportError>;
+}
+
+/// Opens a transport to `board` (connect, verify the host key,
+/// authenticate, create work_dir).
+pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportError> {
+    let _ = board;
+    todo!("transport")
+}
