@@ -9,6 +9,9 @@ packages=(
   binutils        # strip, nm, readelf for the footprint and symbol checks
   python3 perl    # real-program tests under LD_PRELOAD
   coreutils       # sort in the real-program tests, sha256sum in the agent tests
+  libssl-dev pkg-config           # the ssh2 crate (libssh2 with OpenSSL) in the orchestrator
+  openssh-server openssh-client   # the orchestrator's SSH tests run a real sshd on 127.0.0.1
+  chromium                        # the HTML report is checked in headless Chromium
 )
 
 missing=()
