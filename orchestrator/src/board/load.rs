@@ -1,8 +1,17 @@
 //! Reading and validating profile files.
+//!
+//! A profile is read in two steps. Each file of the `extends` chain is first
+//! parsed on its own against [`RawProfile`], so an unknown or mistyped field
+//! is reported in the file and line where it is written. The chain is then
+//! merged (later files override earlier ones field by field) and the result
+//! checked as a whole; a bad value is reported where it was set.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use super::BoardProfile;
+use super::profile::{BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport};
+use super::raw::{Merged, RawProfile, Sourced};
 
 /// A profile that cannot be used. Its `Display` is one line naming the
 /// file, the line and the field where it applies.
@@ -17,14 +26,487 @@ impl std::fmt::Display for BoardError {
 
 impl std::error::Error for BoardError {}
 
-/// Loads board `name` from `boards_dir/NAME.toml`, resolving `extends`.
-pub fn load(boards_dir: &Path, name: &str) -> Result<BoardProfile, BoardError> {
-    let _ = (boards_dir, name);
-    todo!("board loading")
+/// Target triples the kit builds for (`host` means this machine's).
+pub const SUPPORTED_TARGETS: &[&str] = &[
+    "host",
+    "x86_64-unknown-linux-gnu",
+    "aarch64-unknown-linux-gnu",
+    "armv7-unknown-linux-gnueabihf",
+    "arm-unknown-linux-gnueabihf",
+    "arm-unknown-linux-gnueabi",
+];
+
+/// CPUs the instruction-set gate knows, and the target families they run.
+const KNOWN_CPUS: &[(&str, &[&str])] = &[
+    ("native", &["host", "x86_64"]),
+    ("x86-64", &["host", "x86_64"]),
+    ("arm1176jzf-s", &["arm-"]),
+    ("cortex-a7", &["arm-", "armv7-"]),
+    ("cortex-a53", &["arm-", "armv7-", "aarch64-"]),
+    ("cortex-a55", &["arm-", "armv7-", "aarch64-"]),
+    ("cortex-a72", &["arm-", "armv7-", "aarch64-"]),
+    ("cortex-a76", &["arm-", "armv7-", "aarch64-"]),
+    ("cortex-a78ae", &["aarch64-"]),
+];
+
+/// The files of one `extends` chain, root first.
+struct Chain {
+    paths: Vec<PathBuf>,
+    texts: Vec<String>,
 }
 
-/// Loads every `*.toml` profile in `boards_dir`, sorted by name.
+impl Chain {
+    /// `file:line` of a span in chain file `file`.
+    fn at(&self, file: usize, span: &std::ops::Range<usize>) -> String {
+        let text = &self.texts[file];
+        let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+        format!("{}:{}", self.paths[file].display(), line)
+    }
+
+    fn at_value<T>(&self, v: &Sourced<T>) -> String {
+        self.at(v.file, &v.span)
+    }
+
+    fn leaf(&self) -> &Path {
+        self.paths.last().expect("a chain has at least one file")
+    }
+}
+
+fn err(msg: String) -> BoardError {
+    BoardError(msg)
+}
+
+/// Loads board `name` from `boards_dir/NAME.toml`, resolving `extends`.
+pub fn load(boards_dir: &Path, name: &str) -> Result<BoardProfile, BoardError> {
+    let path = boards_dir.join(format!("{name}.toml"));
+    if !path.is_file() {
+        let known = board_names(boards_dir).unwrap_or_default();
+        return Err(err(format!(
+            "unknown board `{name}`: no {} (boards in {}: {})",
+            path.display(),
+            boards_dir.display(),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )));
+    }
+    load_file(&path)
+}
+
+/// Loads every board profile in `boards_dir` (files named `_*.toml` are
+/// bases for `extends`, not boards), sorted by name.
 pub fn load_all(boards_dir: &Path) -> Result<Vec<BoardProfile>, BoardError> {
-    let _ = boards_dir;
-    todo!("board loading")
+    board_names(boards_dir)?
+        .iter()
+        .map(|n| load(boards_dir, n))
+        .collect()
+}
+
+/// Names of the boards (not the `_` bases) in `boards_dir`, sorted.
+pub fn board_names(boards_dir: &Path) -> Result<Vec<String>, BoardError> {
+    let entries = std::fs::read_dir(boards_dir).map_err(|e| {
+        err(format!(
+            "{}: cannot list board profiles: {e}",
+            boards_dir.display()
+        ))
+    })?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let p = e.path();
+            let stem = p.file_stem()?.to_str()?.to_string();
+            (p.extension()? == "toml" && !stem.starts_with('_')).then_some(stem)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Loads the profile in `path` (its board name is the file stem).
+pub fn load_file(path: &Path) -> Result<BoardProfile, BoardError> {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| err(format!("{}: not a profile file name", path.display())))?
+        .to_string();
+    if !valid_name(&name) {
+        return Err(err(format!(
+            "{}: board name `{name}` (the file name) must be lower-case letters, digits, '-', '_' or '.'",
+            path.display()
+        )));
+    }
+    let (chain, raws) = read_chain(path)?;
+    let mut merged = Merged::default();
+    for (i, raw) in raws.into_iter().enumerate() {
+        merged.apply(raw, i);
+    }
+    resolve(name, &chain, merged)
+}
+
+fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+/// Reads `leaf` and every profile it extends, root first.
+fn read_chain(leaf: &Path) -> Result<(Chain, Vec<RawProfile>), BoardError> {
+    let mut paths = Vec::new();
+    let mut texts = Vec::new();
+    let mut raws = Vec::new();
+    let mut next = Some(leaf.to_path_buf());
+    while let Some(path) = next.take() {
+        if paths.contains(&path) {
+            let cycle: Vec<String> = paths
+                .iter()
+                .chain(std::iter::once(&path))
+                .map(|p: &PathBuf| p.display().to_string())
+                .collect();
+            return Err(err(format!(
+                "{}: `extends` forms a cycle: {}",
+                leaf.display(),
+                cycle.join(" -> ")
+            )));
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| err(format!("{}: cannot read: {e}", path.display())))?;
+        let raw: RawProfile = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1)
+                .map(|l| format!(":{l}"))
+                .unwrap_or_default();
+            let msg = e.message().replace('\n', " ");
+            err(format!("{}{line}: {}", path.display(), msg.trim()))
+        })?;
+        if let Some(parent) = &raw.extends {
+            let parent_name = parent.get_ref();
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let parent_path = dir.join(format!("{parent_name}.toml"));
+            if !valid_name(parent_name) || !parent_path.is_file() {
+                let line = text[..parent.span().start].matches('\n').count() + 1;
+                return Err(err(format!(
+                    "{}:{line}: field `extends`: no profile `{parent_name}` in {}",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+            next = Some(parent_path);
+        }
+        paths.push(path);
+        texts.push(text);
+        raws.push(raw);
+    }
+    paths.reverse();
+    texts.reverse();
+    raws.reverse();
+    Ok((Chain { paths, texts }, raws))
+}
+
+/// Turns the merged chain into a checked profile.
+fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, BoardError> {
+    let leaf = chain.leaf().display().to_string();
+    let required = |field: &str| {
+        let inherited = if chain.paths.len() > 1 {
+            " (set neither here nor in the profiles it extends)"
+        } else {
+            ""
+        };
+        err(format!("{leaf}: missing field `{field}`{inherited}"))
+    };
+
+    let target = m.target.clone().ok_or_else(|| required("target"))?;
+    if !SUPPORTED_TARGETS.contains(&target.value.as_str()) {
+        return Err(err(format!(
+            "{}: field `target`: unsupported target `{}` (supported: {})",
+            chain.at_value(&target),
+            target.value,
+            SUPPORTED_TARGETS.join(", ")
+        )));
+    }
+
+    let cpu = m.cpu.clone().ok_or_else(|| required("cpu"))?;
+    let families = KNOWN_CPUS
+        .iter()
+        .find(|(c, _)| *c == cpu.value)
+        .map(|(_, f)| *f)
+        .ok_or_else(|| {
+            let known: Vec<&str> = KNOWN_CPUS.iter().map(|(c, _)| *c).collect();
+            err(format!(
+                "{}: field `cpu`: unknown CPU `{}` (known: {})",
+                chain.at_value(&cpu),
+                cpu.value,
+                known.join(", ")
+            ))
+        })?;
+    if !families
+        .iter()
+        .any(|f| target.value == *f || target.value.starts_with(f))
+    {
+        return Err(err(format!(
+            "{}: field `cpu`: a {} cannot run target `{}`",
+            chain.at_value(&cpu),
+            cpu.value,
+            target.value
+        )));
+    }
+
+    let glibc = match &m.glibc {
+        None => None,
+        Some(g) => {
+            let ok = g.value.split_once('.').is_some_and(|(a, b)| {
+                a == "2" && !b.is_empty() && b.bytes().all(|c| c.is_ascii_digit())
+            });
+            if !ok {
+                return Err(err(format!(
+                    "{}: field `glibc`: `{}` is not a glibc version like \"2.36\"",
+                    chain.at_value(g),
+                    g.value
+                )));
+            }
+            Some(g.value.clone())
+        }
+    };
+
+    let emulation = match &m.emulation {
+        None => Emulation::None,
+        Some(e) => match e.value.as_str() {
+            "none" => Emulation::None,
+            "qemu-system" => Emulation::System,
+            "qemu-user" => Emulation::User,
+            other => {
+                return Err(err(format!(
+                    "{}: field `emulation`: `{other}` is not one of none, qemu-system, qemu-user",
+                    chain.at_value(e)
+                )))
+            }
+        },
+    };
+
+    let kind = m.kind.clone().ok_or_else(|| required("transport.kind"))?;
+    let transport = match kind.value.as_str() {
+        "local" => {
+            for (field, at) in [
+                ("host", m.host.as_ref().map(|v| chain.at_value(v))),
+                ("port", m.port.as_ref().map(|v| chain.at_value(v))),
+                ("user", m.user.as_ref().map(|v| chain.at_value(v))),
+                ("identity", m.identity.as_ref().map(|v| chain.at_value(v))),
+                ("use_agent", m.use_agent.as_ref().map(|v| chain.at_value(v))),
+                (
+                    "known_hosts",
+                    m.known_hosts.as_ref().map(|v| chain.at_value(v)),
+                ),
+                (
+                    "host_key_policy",
+                    m.host_key_policy.as_ref().map(|v| chain.at_value(v)),
+                ),
+            ] {
+                if let Some(at) = at {
+                    return Err(err(format!(
+                        "{at}: field `transport.{field}` applies only to kind = \"ssh\" (this board's transport is local)"
+                    )));
+                }
+            }
+            Transport::Local
+        }
+        "ssh" => Transport::Ssh(ssh_settings(chain, &m, &leaf)?),
+        other => {
+            return Err(err(format!(
+                "{}: field `transport.kind`: `{other}` is not one of local, ssh",
+                chain.at_value(&kind)
+            )))
+        }
+    };
+
+    let work_dir = m.work_dir.clone().ok_or_else(|| required("work_dir"))?;
+    let work_dir_value = match transport {
+        // On this machine `~` can be expanded now; on a board it cannot.
+        Transport::Local => expand_home(&work_dir.value).display().to_string(),
+        Transport::Ssh(_) => work_dir.value.clone(),
+    };
+    if !work_dir_value.starts_with('/') {
+        return Err(err(format!(
+            "{}: field `work_dir`: `{}` must be an absolute path{}",
+            chain.at_value(&work_dir),
+            work_dir.value,
+            if matches!(transport, Transport::Local) {
+                " (or start with ~/)"
+            } else {
+                " on the board"
+            }
+        )));
+    }
+
+    let mut allocators = BTreeMap::new();
+    for (alloc, path) in &m.allocators {
+        if alloc == "lwmalloc" || alloc == "system" {
+            return Err(err(format!(
+                "{}: allocators.{alloc}: `{alloc}` is built in and cannot be redefined",
+                chain.at_value(path)
+            )));
+        }
+        if !valid_name(alloc) {
+            return Err(err(format!(
+                "{}: allocators.{alloc}: names are lower-case letters, digits, '-' and '_'",
+                chain.at_value(path)
+            )));
+        }
+        if !path.value.starts_with('/') {
+            return Err(err(format!(
+                "{}: allocators.{alloc}: `{}` must be an absolute path on the board",
+                chain.at_value(path),
+                path.value
+            )));
+        }
+        let resolved = path.value.replace("{multiarch}", multiarch(&target.value));
+        allocators.insert(alloc.clone(), resolved);
+    }
+
+    let mut timeouts = Timeouts::default();
+    for (field, value, slot) in [
+        ("connect_s", &m.connect_s, &mut timeouts.connect),
+        ("run_s", &m.run_s, &mut timeouts.run),
+        ("board_s", &m.board_s, &mut timeouts.board),
+    ] {
+        if let Some(v) = value {
+            if v.value == 0 {
+                return Err(err(format!(
+                    "{}: field `timeouts.{field}` must be at least 1 second",
+                    chain.at_value(v)
+                )));
+            }
+            *slot = Duration::from_secs(v.value);
+        }
+    }
+
+    Ok(BoardProfile {
+        name,
+        description: m.description.unwrap_or_default(),
+        file: chain.leaf().to_path_buf(),
+        file_sha256: chain_sha256(chain),
+        target: target.value,
+        cpu: cpu.value,
+        glibc,
+        transport,
+        work_dir: work_dir_value,
+        allocators,
+        emulation,
+        timeouts,
+    })
+}
+
+fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, BoardError> {
+    let missing = |field: &str| {
+        err(format!(
+            "{leaf}: missing field `transport.{field}` (required for kind = \"ssh\")"
+        ))
+    };
+    let host = m.host.clone().ok_or_else(|| missing("host"))?;
+    if host.value.trim().is_empty() {
+        return Err(err(format!(
+            "{}: field `transport.host` is empty",
+            chain.at_value(&host)
+        )));
+    }
+    let user = m.user.clone().ok_or_else(|| missing("user"))?;
+    let port = match &m.port {
+        Some(p) if p.value == 0 => {
+            return Err(err(format!(
+                "{}: field `transport.port` must be 1-65535",
+                chain.at_value(p)
+            )))
+        }
+        Some(p) => p.value,
+        None => 22,
+    };
+    let use_agent = m.use_agent.as_ref().is_some_and(|u| u.value);
+    let identity = match (&m.identity, use_agent) {
+        (Some(id), true) => {
+            return Err(err(format!(
+                "{}: field `transport.identity`: set either identity or use_agent = true, not both",
+                chain.at_value(id)
+            )))
+        }
+        (Some(id), false) => Some(path_in(chain, id)),
+        (None, true) => None,
+        (None, false) => {
+            return Err(err(format!(
+                "{leaf}: transport: set `identity = \"path/to/key\"` or `use_agent = true`"
+            )))
+        }
+    };
+    let known_hosts = match &m.known_hosts {
+        Some(k) => path_in(chain, k),
+        None => expand_home("~/.ssh/known_hosts"),
+    };
+    let host_key_policy = match &m.host_key_policy {
+        None => HostKeyPolicy::Strict,
+        Some(p) => match p.value.as_str() {
+            "strict" => HostKeyPolicy::Strict,
+            "accept-new" => HostKeyPolicy::AcceptNew,
+            other => return Err(err(format!(
+                "{}: field `transport.host_key_policy`: `{other}` is not one of strict, accept-new",
+                chain.at_value(p)
+            ))),
+        },
+    };
+    Ok(SshSettings {
+        host: host.value,
+        port,
+        user: user.value,
+        identity,
+        known_hosts,
+        host_key_policy,
+        keepalive_s: m.keepalive_s.unwrap_or(15),
+    })
+}
+
+/// Debian's multiarch directory name for a target (`{multiarch}` in
+/// allocator paths), so one profile can name `/usr/lib/{multiarch}/...`.
+fn multiarch(target: &str) -> &'static str {
+    let arch = match target {
+        "host" => std::env::consts::ARCH,
+        t => t.split('-').next().unwrap_or(""),
+    };
+    match (arch, target.ends_with("gnueabi")) {
+        ("aarch64", _) => "aarch64-linux-gnu",
+        ("arm" | "armv7", true) => "arm-linux-gnueabi",
+        ("arm" | "armv7", false) => "arm-linux-gnueabihf",
+        ("riscv64" | "riscv64gc", _) => "riscv64-linux-gnu",
+        _ => "x86_64-linux-gnu",
+    }
+}
+
+/// A path on this machine written in a profile: `~/` is the home
+/// directory, a relative path is relative to the file that wrote it.
+fn path_in(chain: &Chain, v: &Sourced<String>) -> PathBuf {
+    let expanded = expand_home(&v.value);
+    if expanded.is_absolute() {
+        expanded
+    } else {
+        chain.paths[v.file]
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(expanded)
+    }
+}
+
+fn expand_home(p: &str) -> PathBuf {
+    match (p.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(p),
+    }
+}
+
+/// SHA-256 over every file of the chain, root first, each preceded by its
+/// length so that moving text between files changes the hash.
+fn chain_sha256(chain: &Chain) -> String {
+    let mut all = Vec::new();
+    for t in &chain.texts {
+        all.extend_from_slice(format!("{}\n", t.len()).as_bytes());
+        all.extend_from_slice(t.as_bytes());
+    }
+    lwm_agent::sha256::sha256_hex(&all)
 }

@@ -2,6 +2,7 @@
 
 mod load;
 mod profile;
+mod raw;
 
-pub use load::{load, load_all, BoardError};
+pub use load::{board_names, load, load_all, load_file, BoardError, SUPPORTED_TARGETS};
 pub use profile::{BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport};

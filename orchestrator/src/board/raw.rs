@@ -1,0 +1,136 @@
+//! The profile file as written: every field optional (a profile may take
+//! it from the one it `extends`), unknown fields rejected by serde, and
+//! positions kept where later checks need to name a line.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// One `boards/*.toml` file. Field docs are the user-facing reference
+/// (boards/README.md repeats them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProfile {
+    /// Name of another profile in the same directory whose fields this one
+    /// starts from.
+    pub extends: Option<Spanned<String>>,
+    pub description: Option<String>,
+    /// Rust target triple, or `host`.
+    pub target: Option<Spanned<String>>,
+    pub cpu: Option<Spanned<String>>,
+    pub glibc: Option<Spanned<String>>,
+    pub work_dir: Option<Spanned<String>>,
+    /// `none`, `qemu-system`, `qemu-user`.
+    pub emulation: Option<Spanned<String>>,
+    pub transport: Option<RawTransport>,
+    pub allocators: Option<BTreeMap<String, Spanned<String>>>,
+    pub timeouts: Option<RawTimeouts>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTransport {
+    /// `local` or `ssh`.
+    pub kind: Option<Spanned<String>>,
+    pub host: Option<Spanned<String>>,
+    pub port: Option<Spanned<u16>>,
+    pub user: Option<Spanned<String>>,
+    pub identity: Option<Spanned<String>>,
+    pub use_agent: Option<Spanned<bool>>,
+    pub known_hosts: Option<Spanned<String>>,
+    /// `strict` or `accept-new`.
+    pub host_key_policy: Option<Spanned<String>>,
+    pub keepalive_s: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeouts {
+    pub connect_s: Option<Spanned<u64>>,
+    pub run_s: Option<Spanned<u64>>,
+    pub board_s: Option<Spanned<u64>>,
+}
+
+/// A value and the file it came from, after merging an `extends` chain.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub value: T,
+    /// Index into the chain of files (see `Merged::files`).
+    pub file: usize,
+    /// Byte span in that file.
+    pub span: std::ops::Range<usize>,
+}
+
+macro_rules! merge_fields {
+    ($dst:expr, $src:expr, $file:expr; $($field:ident),*) => {
+        $( if let Some(v) = $src.$field { $dst.$field = Some(sourced(v, $file)); } )*
+    };
+}
+
+fn sourced<T>(s: Spanned<T>, file: usize) -> Sourced<T> {
+    let span = s.span();
+    Sourced {
+        value: s.into_inner(),
+        file,
+        span,
+    }
+}
+
+/// A profile with its `extends` chain applied, each value remembering
+/// which file set it.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    pub description: Option<String>,
+    pub target: Option<Sourced<String>>,
+    pub cpu: Option<Sourced<String>>,
+    pub glibc: Option<Sourced<String>>,
+    pub work_dir: Option<Sourced<String>>,
+    pub emulation: Option<Sourced<String>>,
+    pub kind: Option<Sourced<String>>,
+    pub host: Option<Sourced<String>>,
+    pub port: Option<Sourced<u16>>,
+    pub user: Option<Sourced<String>>,
+    pub identity: Option<Sourced<String>>,
+    pub use_agent: Option<Sourced<bool>>,
+    pub known_hosts: Option<Sourced<String>>,
+    pub host_key_policy: Option<Sourced<String>>,
+    pub keepalive_s: Option<u32>,
+    pub allocators: BTreeMap<String, Sourced<String>>,
+    pub connect_s: Option<Sourced<u64>>,
+    pub run_s: Option<Sourced<u64>>,
+    pub board_s: Option<Sourced<u64>>,
+}
+
+impl Merged {
+    /// Applies `raw` (from chain file `file`) over what is already here.
+    pub fn apply(&mut self, raw: RawProfile, file: usize) {
+        if raw.description.is_some() {
+            self.description = raw.description;
+        }
+        merge_fields!(self, raw, file; target, cpu, glibc, work_dir, emulation);
+        if let Some(t) = raw.transport {
+            // A profile that names its own way to authenticate replaces the
+            // inherited one instead of clashing with it.
+            if t.identity.is_some() && t.use_agent.is_none() {
+                self.use_agent = None;
+            }
+            if t.use_agent.is_some() && t.identity.is_none() {
+                self.identity = None;
+            }
+            merge_fields!(self, t, file; host, port, user, identity, use_agent, known_hosts, host_key_policy);
+            if let Some(kind) = t.kind {
+                self.kind = Some(sourced(kind, file));
+            }
+            if t.keepalive_s.is_some() {
+                self.keepalive_s = t.keepalive_s;
+            }
+        }
+        for (name, path) in raw.allocators.unwrap_or_default() {
+            self.allocators.insert(name, sourced(path, file));
+        }
+        if let Some(t) = raw.timeouts {
+            merge_fields!(self, t, file; connect_s, run_s, board_s);
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! Board profiles: the shipped ones load, inheritance merges field by
+//! field, and every kind of bad profile is refused with file, line and field.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lwm::board::{self, Emulation, HostKeyPolicy, Transport};
+
+fn shipped_boards() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards")
+}
+
+/// A scratch directory of profile files.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("lwm-boards-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn file(&self, name: &str, text: &str) -> &Dir {
+        std::fs::write(self.0.join(format!("{name}.toml")), text).unwrap();
+        self
+    }
+
+    fn load_err(&self, name: &str) -> String {
+        let e = board::load(&self.0, name).expect_err("profile must be refused");
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "one-line error: {msg:?}");
+        msg
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const SSH_BASE: &str = r#"
+target = "aarch64-unknown-linux-gnu"
+cpu = "cortex-a72"
+work_dir = "/home/pi/lwm"
+[transport]
+kind = "ssh"
+host = "pi4.local"
+user = "pi"
+identity = "keys/id"
+"#;
+
+#[test]
+fn every_shipped_profile_loads() {
+    let all = board::load_all(&shipped_boards()).unwrap();
+    let names: Vec<&str> = all.iter().map(|b| b.name.as_str()).collect();
+    for want in ["local", "pi-zero-w", "pi4", "jetson-orin-nano"] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    assert!(
+        !names.iter().any(|n| n.starts_with('_')),
+        "bases are not boards: {names:?}"
+    );
+    let local = all.iter().find(|b| b.name == "local").unwrap();
+    assert_eq!(local.transport, Transport::Local);
+    assert!(local.work_dir.starts_with('/'), "{}", local.work_dir);
+}
+
+#[test]
+fn pi_zero_inherits_from_the_raspberry_pi_os_base() {
+    let pz = board::load(&shipped_boards(), "pi-zero-w").unwrap();
+    assert_eq!(pz.target, "arm-unknown-linux-gnueabihf");
+    assert_eq!(pz.cpu, "arm1176jzf-s");
+    assert_eq!(pz.glibc.as_deref(), Some("2.36"));
+    assert_eq!(pz.work_dir, "/home/pi/lwm");
+    assert_eq!(
+        pz.allocators.get("jemalloc").map(String::as_str),
+        Some("/usr/lib/arm-linux-gnueabihf/libjemalloc.so.2")
+    );
+    assert_eq!(pz.timeouts.run, Duration::from_secs(1800), "own value wins");
+    assert_eq!(pz.timeouts.connect, Duration::from_secs(15), "inherited");
+    let Transport::Ssh(ssh) = &pz.transport else {
+        panic!("ssh expected")
+    };
+    assert_eq!(ssh.host, "pizero.local");
+    assert_eq!(ssh.user, "pi");
+    assert_eq!(ssh.port, 22);
+    assert_eq!(ssh.host_key_policy, HostKeyPolicy::Strict);
+    assert!(ssh.identity.as_ref().unwrap().is_absolute());
+
+    let pi4 = board::load(&shipped_boards(), "pi4").unwrap();
+    assert_eq!(
+        pi4.allocators["mimalloc"],
+        "/usr/lib/aarch64-linux-gnu/libmimalloc.so.2"
+    );
+    assert_ne!(
+        pz.file_sha256, pi4.file_sha256,
+        "the hash covers the board's own file"
+    );
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_file_that_wrote_them() {
+    let d = Dir::new("relpath");
+    d.file("b", SSH_BASE);
+    let b = board::load(&d.0, "b").unwrap();
+    let Transport::Ssh(ssh) = b.transport else {
+        panic!()
+    };
+    assert_eq!(ssh.identity.unwrap(), d.0.join("keys/id"));
+    assert_eq!(b.emulation, Emulation::None);
+}
+
+#[test]
+fn unknown_field_names_file_line_and_field() {
+    let d = Dir::new("unknown");
+    d.file("b", &SSH_BASE.replace("host = ", "hots = "));
+    let msg = d.load_err("b");
+    assert!(msg.contains("b.toml:7:"), "{msg}");
+    assert!(msg.contains("unknown field `hots`"), "{msg}");
+}
+
+#[test]
+fn unknown_field_in_an_extended_profile_names_that_file() {
+    let d = Dir::new("unknown-base");
+    d.file("_base", "glibc = \"2.36\"\nwork_dri = \"/x\"\n");
+    d.file("b", &format!("extends = \"_base\"\n{SSH_BASE}"));
+    let msg = d.load_err("b");
+    assert!(msg.contains("_base.toml:2:"), "{msg}");
+    assert!(msg.contains("work_dri"), "{msg}");
+}
+
+#[test]
+fn mistyped_value_names_its_line() {
+    let d = Dir::new("mistyped");
+    d.file(
+        "b",
+        &SSH_BASE.replace("user = \"pi\"", "user = \"pi\"\nport = \"22\""),
+    );
+    let msg = d.load_err("b");
+    assert!(msg.contains("b.toml:9:"), "{msg}");
+    assert!(msg.contains("string"), "{msg}");
+}
+
+#[test]
+fn bad_values_are_refused_where_they_are_set() {
+    let d = Dir::new("values");
+    let cases: &[(&str, &str, &str)] = &[
+        ("cortex-a72\"", "arm1176jzf-s\"", "cannot run target"),
+        ("cortex-a72\"", "cortex-a99\"", "unknown CPU"),
+        (
+            "aarch64-unknown-linux-gnu\"",
+            "mips-unknown-linux-gnu\"",
+            "unsupported target",
+        ),
+        ("/home/pi/lwm\"", "lwm\"", "absolute path"),
+        (
+            "kind = \"ssh\"",
+            "kind = \"telnet\"",
+            "not one of local, ssh",
+        ),
+        (
+            "identity = \"keys/id\"",
+            "identity = \"keys/id\"\nuse_agent = true",
+            "not both",
+        ),
+    ];
+    for (from, to, expect) in cases {
+        d.file("b", &SSH_BASE.replace(from, to));
+        let msg = d.load_err("b");
+        assert!(msg.contains(expect), "{from} -> {to}: {msg}");
+        assert!(msg.contains("b.toml:"), "{msg}");
+    }
+}
+
+#[test]
+fn local_boards_refuse_ssh_fields_and_ssh_boards_need_them() {
+    let d = Dir::new("kinds");
+    d.file(
+        "l",
+        "target = \"host\"\ncpu = \"native\"\nwork_dir = \"/tmp/x\"\n[transport]\nkind = \"local\"\nhost = \"a\"\n",
+    );
+    let msg = d.load_err("l");
+    assert!(msg.contains("l.toml:6:"), "{msg}");
+    assert!(msg.contains("transport.host"), "{msg}");
+
+    d.file("s", &SSH_BASE.replace("host = \"pi4.local\"\n", ""));
+    let msg = d.load_err("s");
+    assert!(msg.contains("missing field `transport.host`"), "{msg}");
+}
+
+#[test]
+fn missing_fields_missing_parents_and_cycles() {
+    let d = Dir::new("chain");
+    d.file(
+        "m",
+        &SSH_BASE.replace("target = \"aarch64-unknown-linux-gnu\"\n", ""),
+    );
+    assert!(d.load_err("m").contains("missing field `target`"));
+
+    d.file("orphan", &format!("extends = \"nowhere\"\n{SSH_BASE}"));
+    let msg = d.load_err("orphan");
+    assert!(
+        msg.contains("orphan.toml:1:") && msg.contains("nowhere"),
+        "{msg}"
+    );
+
+    d.file("x", "extends = \"y\"\n")
+        .file("y", "extends = \"x\"\n");
+    assert!(d.load_err("x").contains("cycle"));
+
+    let msg = d.load_err("no-such-board");
+    assert!(msg.contains("unknown board `no-such-board`"), "{msg}");
+}
+
+#[test]
+fn builtin_allocator_names_cannot_be_redefined() {
+    let d = Dir::new("alloc");
+    d.file(
+        "b",
+        &format!("{SSH_BASE}[allocators]\nsystem = \"/lib/libc.so.6\"\n"),
+    );
+    let msg = d.load_err("b");
+    assert!(
+        msg.contains("b.toml:11:") && msg.contains("built in"),
+        "{msg}"
+    );
+}
