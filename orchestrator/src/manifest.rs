@@ -71,6 +71,17 @@ pub struct Settings {
     pub noise_threshold: f64,
 }
 
+impl Settings {
+    /// Repetitions a board may run per (workload, allocator): the fixed
+    /// count, or the cap when adaptive.
+    pub fn planned_reps(&self) -> u32 {
+        match self.target_ci {
+            Some(_) => self.max_reps.max(self.reps),
+            None => self.reps,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct BoardEntry {
@@ -87,7 +98,7 @@ pub struct BoardEntry {
     pub artifacts: Vec<ArtifactEntry>,
     /// `lwm-agent environment` of the board, as the agent printed it.
     pub environment: Option<serde_json::Value>,
-    /// `pending`, `running`, `done`, `failed`.
+    /// `pending`, `running`, `done`, `failed`, `interrupted`.
     pub status: String,
     /// One-line error when `failed`.
     pub error: Option<String>,

@@ -446,10 +446,12 @@ fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, Bo
         Some(p) => match p.value.as_str() {
             "strict" => HostKeyPolicy::Strict,
             "accept-new" => HostKeyPolicy::AcceptNew,
-            other => return Err(err(format!(
+            other => {
+                return Err(err(format!(
                 "{}: field `transport.host_key_policy`: `{other}` is not one of strict, accept-new",
                 chain.at_value(p)
-            ))),
+            )))
+            }
         },
     };
     Ok(SshSettings {

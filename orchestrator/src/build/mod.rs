@@ -54,3 +54,9 @@ pub fn default_workspace() -> PathBuf {
         .expect("workspace root")
         .to_path_buf()
 }
+
+/// The footprint table `lwm build` prints.
+pub fn footprint_table(all: &[Artifacts]) -> String {
+    let _ = all;
+    todo!("footprint")
+}

@@ -1,2 +1,313 @@
 //! A campaign: for each board, build, gate, push, run every workload under
-//! every allocator interleaved, and collect the raw agent output.
+//! every allocator interleaved, and collect the raw agent output into
+//! `results/RUN_ID/` (layout in `crate::manifest`).
+//!
+//! Boards run at once, each on its own blocking thread (ssh2 is blocking).
+//! Builds run first, one target at a time (cargo serialises them anyway).
+
+mod clock;
+pub mod plan;
+mod provenance;
+mod session;
+pub mod store;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::board::{self, BoardProfile};
+use crate::build::{self, Artifacts, BuildOptions};
+use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
+
+pub use clock::{unix_ms, utc_stamp};
+pub use session::BoardOutcome;
+use store::Store;
+
+/// `lwm eval` as the command line gave it.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub workspace: PathBuf,
+    pub boards_dir: PathBuf,
+    pub results_dir: PathBuf,
+    /// Board names; empty means `local`.
+    pub boards: Vec<String>,
+    pub settings: Settings,
+    /// Continue this run (its settings and boards win over the above).
+    pub resume: Option<String>,
+    /// Name for a new run instead of the timestamp.
+    pub run_id: Option<String>,
+    /// Draw progress bars (on a terminal).
+    pub progress: bool,
+}
+
+/// How a campaign ended, for the exit status and the closing lines.
+#[derive(Debug)]
+pub struct EvalOutcome {
+    pub run_dir: PathBuf,
+    pub boards: Vec<(String, BoardOutcome)>,
+}
+
+impl EvalOutcome {
+    /// Every board finished and every run succeeded.
+    pub fn all_ok(&self) -> bool {
+        self.boards
+            .iter()
+            .all(|(_, o)| matches!(o, BoardOutcome::Done { failed_runs: 0, .. }))
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.boards
+            .iter()
+            .any(|(_, o)| matches!(o, BoardOutcome::Interrupted))
+    }
+}
+
+/// Runs (or resumes) a campaign. Configuration errors (bad board profile,
+/// unknown run) fail before anything is written; once the run directory
+/// exists, every result is kept whatever happens to the boards.
+pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
+    let (store, boards) = match &opts.resume {
+        Some(id) => open_for_resume(&opts, id)?,
+        None => create_run(&opts)?,
+    };
+    let store = Arc::new(store);
+    let settings = store.manifest().settings;
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    {
+        let cancel = cancel.clone();
+        let run_id = store.manifest().run_id;
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.store(true, Ordering::SeqCst);
+                eprintln!(
+                    "lwm: interrupted; finishing the runs in progress. Continue later with: lwm eval --resume {run_id}"
+                );
+            }
+        });
+    }
+
+    let multi = MultiProgress::with_draw_target(if opts.progress {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    });
+
+    // Builds, one target at a time.
+    let mut built: BTreeMap<String, Result<Artifacts, String>> = BTreeMap::new();
+    for b in &boards {
+        let target = effective_target(b);
+        if built.contains_key(&target) {
+            continue;
+        }
+        let bar = multi.add(ProgressBar::new_spinner());
+        bar.set_message(format!("building for {target}"));
+        let workspace = opts.workspace.clone();
+        let t = target.clone();
+        let bar2 = bar.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            build::build(
+                &BuildOptions {
+                    workspace,
+                    target: t,
+                },
+                &|m| bar2.set_message(m.to_string()),
+            )
+        })
+        .await
+        .context("build thread")?
+        .map_err(|e| format!("build for {target} failed: {e:#}"));
+        bar.finish_and_clear();
+        if let Err(e) = &result {
+            multi.println(format!("lwm: {e}")).ok();
+        }
+        built.insert(target, result);
+    }
+
+    let style =
+        ProgressStyle::with_template("{prefix:>18} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
+            .expect("progress template")
+            .progress_chars("=> ");
+    let mut tasks = Vec::new();
+    for b in boards {
+        let name = b.name.clone();
+        match built.get(&effective_target(&b)).cloned() {
+            Some(Ok(artifacts)) => {
+                let bar = multi.add(ProgressBar::new(1));
+                bar.set_style(style.clone());
+                bar.set_prefix(name.clone());
+                let job = session::BoardJob {
+                    board: b,
+                    artifacts,
+                    settings: settings.clone(),
+                    store: store.clone(),
+                    cancel: cancel.clone(),
+                    progress: bar,
+                };
+                tasks.push((
+                    name,
+                    tokio::task::spawn_blocking(move || session::run_board(job)),
+                ));
+            }
+            _ => {
+                let err = built
+                    .get(&effective_target(&b))
+                    .and_then(|r| r.clone().err())
+                    .unwrap_or_else(|| "not built".into());
+                let msg = format!("board {name}: {err}");
+                let _ = store.update_board(&name, |e| {
+                    e.status = "failed".into();
+                    e.error = Some(msg.clone());
+                });
+                store.event(
+                    "board_finished",
+                    json!({ "board": name, "status": "failed", "error": msg }),
+                );
+                tasks.push((name, tokio::spawn(async move { BoardOutcome::Failed(msg) })));
+            }
+        }
+    }
+    let mut outcomes = Vec::new();
+    for (name, task) in tasks {
+        let outcome = task
+            .await
+            .unwrap_or_else(|e| BoardOutcome::Failed(format!("board {name}: thread failed: {e}")));
+        outcomes.push((name, outcome));
+    }
+    let _ = multi.clear();
+    if !cancel.load(Ordering::SeqCst) {
+        store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()))?;
+    }
+    store.event(
+        "campaign_finished",
+        json!({ "interrupted": cancel.load(Ordering::SeqCst) }),
+    );
+    Ok(EvalOutcome {
+        run_dir: store.dir().to_path_buf(),
+        boards: outcomes,
+    })
+}
+
+/// The target a board's artifacts are built for (`host` resolved).
+fn effective_target(b: &BoardProfile) -> String {
+    if b.target == "host" {
+        build::host_triple()
+    } else {
+        b.target.clone()
+    }
+}
+
+fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> {
+    let names = if opts.boards.is_empty() {
+        vec!["local".to_string()]
+    } else {
+        opts.boards.clone()
+    };
+    let mut boards: Vec<BoardProfile> = Vec::new();
+    for n in &names {
+        if boards.iter().any(|b| &b.name == n) {
+            continue;
+        }
+        boards.push(board::load(&opts.boards_dir, n)?);
+    }
+    let started = unix_ms();
+    let run_id = match &opts.run_id {
+        Some(id) => {
+            if id.is_empty() || id.contains('/') || id.starts_with('.') {
+                bail!("--run-id `{id}`: use letters, digits, '-' and '_'");
+            }
+            id.clone()
+        }
+        None => unique_run_id(opts, started, &boards),
+    };
+    let (project_commit, project_dirty) = provenance::project_commit(&opts.workspace);
+    let manifest = Manifest {
+        schema: MANIFEST_SCHEMA.into(),
+        schema_version: MANIFEST_VERSION,
+        run_id,
+        project_commit,
+        project_dirty,
+        toolchain: provenance::toolchain(&opts.workspace),
+        settings: opts.settings.clone(),
+        boards: boards.iter().map(board_entry).collect(),
+        started_unix_ms: started,
+        ended_unix_ms: None,
+        resumed_unix_ms: Vec::new(),
+    };
+    let store = Store::create(&opts.results_dir, manifest)?;
+    store.event(
+        "campaign_started",
+        json!({ "boards": names, "settings": opts.settings }),
+    );
+    Ok((store, boards))
+}
+
+fn unique_run_id(opts: &EvalOptions, started_ms: u64, boards: &[BoardProfile]) -> String {
+    let names: Vec<&str> = boards.iter().map(|b| b.name.as_str()).collect();
+    let base = format!("{}-{}", utc_stamp(started_ms / 1000), names.join("+"));
+    let mut id = base.clone();
+    let mut n = 2;
+    while opts.results_dir.join(&id).exists() {
+        id = format!("{base}-{n}");
+        n += 1;
+    }
+    id
+}
+
+fn board_entry(b: &BoardProfile) -> BoardEntry {
+    BoardEntry {
+        name: b.name.clone(),
+        description: b.description.clone(),
+        file: b.file.display().to_string(),
+        file_sha256: b.file_sha256.clone(),
+        target: effective_target(b),
+        cpu: b.cpu.clone(),
+        emulation: b.emulation.as_str().into(),
+        allocators: BTreeMap::new(),
+        artifacts: Vec::new(),
+        environment: None,
+        status: "pending".into(),
+        error: None,
+    }
+}
+
+fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<BoardProfile>)> {
+    let dir = if id.contains('/') {
+        PathBuf::from(id)
+    } else {
+        opts.results_dir.join(id)
+    };
+    let store = Store::open(&dir)?;
+    let manifest = store.manifest();
+    let mut boards = Vec::new();
+    for entry in &manifest.boards {
+        if entry.status == "done" {
+            continue;
+        }
+        let b = board::load(&opts.boards_dir, &entry.name)?;
+        if b.file_sha256 != entry.file_sha256 {
+            eprintln!(
+                "lwm: note: board {}'s profile changed since the run started ({} differs); using the current one",
+                b.name, entry.file
+            );
+        }
+        boards.push(b);
+    }
+    if boards.is_empty() {
+        eprintln!("lwm: every board of {} is already done", manifest.run_id);
+    }
+    store.update_manifest(|m| {
+        m.resumed_unix_ms.push(unix_ms());
+        m.ended_unix_ms = None;
+    })?;
+    store.event(
+        "campaign_resumed",
+        json!({ "boards": boards.iter().map(|b| b.name.clone()).collect::<Vec<_>>() }),
+    );
+    Ok((store, boards))
+}

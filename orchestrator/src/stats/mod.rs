@@ -20,3 +20,10 @@ pub fn median_ci(xs: &[f64], seed: u64) -> Interval {
     let _ = (xs, seed);
     todo!("stats")
 }
+
+/// Half-width of `median_ci` relative to the median: how precisely the
+/// median is known.
+pub fn ci_half_width_rel(xs: &[f64], seed: u64) -> f64 {
+    let _ = (xs, seed);
+    todo!("stats")
+}

@@ -88,3 +88,10 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
     let _ = board;
     todo!("transport")
 }
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let _ = f;
+        todo!("transport")
+    }
+}

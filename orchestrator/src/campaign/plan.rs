@@ -1,0 +1,210 @@
+//! What a board runs: the workloads and allocators a campaign's settings
+//! name, resolved against what the board has, and when to stop adding
+//! repetitions.
+
+use std::path::Path;
+
+use lwm_agent::schema::RunDocument;
+
+use crate::board::BoardProfile;
+use crate::manifest::Settings;
+
+/// The allocator tokens `--allocators` defaults to: ours, the C library's,
+/// and whichever of the board profile's allocators are installed.
+pub const DEFAULT_ALLOCATORS: &[&str] = &["lwmalloc", "system", "available"];
+
+/// One allocator as a board runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllocatorChoice {
+    pub name: String,
+    /// Library to preload, on the board; `None` for `system`.
+    pub path: Option<String>,
+}
+
+/// Resolves workload tokens (`all` or names) against the board's
+/// `lwm-workload list`, keeping the board's order for `all`.
+pub fn resolve_workloads(tokens: &[String], available: &[String]) -> Result<Vec<String>, String> {
+    let mut out: Vec<String> = Vec::new();
+    for t in tokens {
+        if t == "all" {
+            for w in available {
+                if !out.contains(w) {
+                    out.push(w.clone());
+                }
+            }
+        } else if available.contains(t) {
+            if !out.contains(t) {
+                out.push(t.clone());
+            }
+        } else {
+            return Err(format!(
+                "unknown workload `{t}` (this lwm-workload has: {})",
+                available.join(", ")
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err("no workloads selected".into());
+    }
+    Ok(out)
+}
+
+/// Resolves allocator tokens: `lwmalloc`, `system`, a name from the board
+/// profile's `[allocators]`, `NAME=/path/on/board.so`, or `available` (the
+/// profile's allocators that exist on the board). An allocator named
+/// explicitly must exist; `available` skips missing ones.
+pub fn resolve_allocators(
+    tokens: &[String],
+    board: &BoardProfile,
+    lwmalloc_path: &str,
+    mut exists: impl FnMut(&str) -> bool,
+) -> Result<Vec<AllocatorChoice>, String> {
+    let mut out: Vec<AllocatorChoice> = Vec::new();
+    let add = |c: AllocatorChoice, out: &mut Vec<AllocatorChoice>| {
+        if !out.iter().any(|o| o.name == c.name) {
+            out.push(c);
+        }
+    };
+    for t in tokens {
+        match t.as_str() {
+            "lwmalloc" => add(
+                AllocatorChoice {
+                    name: "lwmalloc".into(),
+                    path: Some(lwmalloc_path.into()),
+                },
+                &mut out,
+            ),
+            "system" => add(
+                AllocatorChoice {
+                    name: "system".into(),
+                    path: None,
+                },
+                &mut out,
+            ),
+            "available" => {
+                for (name, path) in &board.allocators {
+                    if exists(path) {
+                        add(
+                            AllocatorChoice {
+                                name: name.clone(),
+                                path: Some(path.clone()),
+                            },
+                            &mut out,
+                        );
+                    }
+                }
+            }
+            _ => {
+                let (name, path) = match t.split_once('=') {
+                    Some((n, p)) => (n.to_string(), p.to_string()),
+                    None => match board.allocators.get(t) {
+                        Some(p) => (t.clone(), p.clone()),
+                        None => {
+                            let mut known = vec!["lwmalloc", "system", "available"];
+                            known.extend(board.allocators.keys().map(String::as_str));
+                            return Err(format!(
+                                "unknown allocator `{t}` (known here: {}, or NAME=/path/lib.so)",
+                                known.join(", ")
+                            ));
+                        }
+                    },
+                };
+                if name.is_empty() || name == "lwmalloc" || name == "system" {
+                    return Err(format!("allocator `{t}`: choose another name"));
+                }
+                if !path.starts_with('/') || !exists(&path) {
+                    return Err(format!(
+                        "allocator {name}: {path} is not a readable file on the board"
+                    ));
+                }
+                add(
+                    AllocatorChoice {
+                        name,
+                        path: Some(path),
+                    },
+                    &mut out,
+                );
+            }
+        }
+    }
+    if !out.iter().any(|a| a.name == "system") {
+        return Err("the allocators must include `system`: every ratio is relative to it".into());
+    }
+    if out.len() < 2 {
+        return Err("name at least one allocator besides `system`".into());
+    }
+    Ok(out)
+}
+
+/// The profile's allocators that `available` left out, as (name, path).
+pub fn skipped_optional(
+    tokens: &[String],
+    board: &BoardProfile,
+    chosen: &[AllocatorChoice],
+) -> Vec<(String, String)> {
+    if !tokens.iter().any(|t| t == "available") {
+        return Vec::new();
+    }
+    board
+        .allocators
+        .iter()
+        .filter(|(n, _)| !chosen.iter().any(|c| &c.name == *n))
+        .map(|(n, p)| (n.clone(), p.clone()))
+        .collect()
+}
+
+/// Whether round `round` (0-based) should run, given the times collected
+/// so far for each allocator. Fixed: `reps` rounds. Adaptive: at least
+/// `reps`, then more until every allocator's median time is known within
+/// `target_ci` (relative 95 % half-width), at most `max_reps`.
+pub fn wants_round(settings: &Settings, round: u32, times: &[Vec<f64>]) -> bool {
+    if round < settings.reps {
+        return true;
+    }
+    match settings.target_ci {
+        None => false,
+        Some(target) => {
+            round < settings.max_reps
+                && times.iter().any(|t| {
+                    t.len() < 3 || crate::stats::ci_half_width_rel(t, settings.seed) > target
+                })
+        }
+    }
+}
+
+/// Wall times of the successful repetitions already on disk (for resuming
+/// an adaptive campaign).
+pub fn collected_times(run_dir: &Path, board: &str, workload: &str, allocator: &str) -> Vec<f64> {
+    let dir = run_dir
+        .join("raw")
+        .join(board)
+        .join(workload)
+        .join(allocator);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("rep-") && !n.ends_with(".failed.json"))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter_map(|b| parse_agent_output(&b).ok())
+        .filter_map(|d| d.runs.first().filter(|r| r.ok).map(|r| r.wall_s))
+        .collect()
+}
+
+/// Parses what `lwm-agent run` printed.
+pub fn parse_agent_output(stdout: &[u8]) -> Result<RunDocument, String> {
+    if stdout.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("no output".into());
+    }
+    serde_json::from_slice(stdout).map_err(|e| format!("unreadable agent document: {e}"))
+}

@@ -1,0 +1,517 @@
+//! One board's part of a campaign, run on its own blocking thread: gate the
+//! artifacts, connect, push, check the board, then every workload under
+//! every allocator, interleaved, each result saved the moment it arrives.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use serde_json::json;
+
+use crate::board::BoardProfile;
+use crate::build::Artifacts;
+use crate::manifest::{ArtifactEntry, Settings};
+use crate::transport::{self, PushFile, Transport, TransportError};
+
+use super::plan::{self, AllocatorChoice};
+use super::store::{RunKey, RunKind, Store};
+
+/// Everything one board's thread needs.
+pub struct BoardJob {
+    pub board: BoardProfile,
+    pub artifacts: Artifacts,
+    pub settings: Settings,
+    pub store: Arc<Store>,
+    /// Set on Ctrl-C: finish the current run, then stop.
+    pub cancel: Arc<AtomicBool>,
+    pub progress: ProgressBar,
+}
+
+/// How a board's campaign ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BoardOutcome {
+    /// Every planned run was made (`failed_runs` of them failed).
+    Done { runs: u32, failed_runs: u32 },
+    /// The board could not be used or was lost; the message is one line.
+    Failed(String),
+    /// Stopped by Ctrl-C; `lwm eval --resume` continues.
+    Interrupted,
+}
+
+/// Seconds the orchestrator waits for the agent beyond the agent's own
+/// per-run timeout before giving up on the command.
+const AGENT_GRACE: Duration = Duration::from_secs(60);
+
+/// Files pushed to the board, relative to its work_dir.
+const AGENT_REL: &str = "bin/lwm-agent";
+const WORKLOAD_REL: &str = "bin/lwm-workload";
+const LIBRARY_REL: &str = "bin/liblwmalloc.so";
+
+pub fn run_board(job: BoardJob) -> BoardOutcome {
+    let name = job.board.name.clone();
+    let _ = job.store.update_board(&name, |b| {
+        b.status = "running".into();
+        b.error = None;
+    });
+    job.store.event("board_started", json!({ "board": name }));
+    let outcome = match Session::open(&job) {
+        Ok(mut s) => s.campaign(),
+        Err(e) => BoardOutcome::Failed(e),
+    };
+    let (status, error) = match &outcome {
+        BoardOutcome::Done { .. } => ("done", None),
+        BoardOutcome::Failed(e) => ("failed", Some(e.clone())),
+        BoardOutcome::Interrupted => ("interrupted", None),
+    };
+    let _ = job.store.update_board(&name, |b| {
+        b.status = status.into();
+        b.error = error.clone();
+    });
+    job.store.event(
+        "board_finished",
+        json!({ "board": name, "status": status, "error": error }),
+    );
+    match &outcome {
+        BoardOutcome::Failed(e) => job.progress.abandon_with_message(format!("FAILED: {e}")),
+        BoardOutcome::Interrupted => job.progress.abandon_with_message("interrupted"),
+        BoardOutcome::Done { runs, failed_runs } => job
+            .progress
+            .finish_with_message(format!("done: {runs} runs, {failed_runs} failed")),
+    }
+    outcome
+}
+
+struct Session<'a> {
+    job: &'a BoardJob,
+    transport: Box<dyn Transport>,
+    deadline: Instant,
+    work_dir: String,
+    workloads: Vec<String>,
+    allocators: Vec<AllocatorChoice>,
+    runs: u32,
+    failed_runs: u32,
+}
+
+impl<'a> Session<'a> {
+    /// Gate, connect, push, check the board and settle the plan.
+    fn open(job: &'a BoardJob) -> Result<Session<'a>, String> {
+        let board = &job.board;
+        let deadline = Instant::now() + board.timeouts.board;
+        job.progress.set_message("checking artifacts");
+        let mut entries = Vec::new();
+        let mut files = Vec::new();
+        for (name, local, rel, mode) in [
+            ("lwm-agent", &job.artifacts.agent, AGENT_REL, 0o755),
+            ("lwm-workload", &job.artifacts.workload, WORKLOAD_REL, 0o755),
+            (
+                "liblwmalloc.so",
+                &job.artifacts.liblwmalloc,
+                LIBRARY_REL,
+                0o644,
+            ),
+        ] {
+            let gate = crate::gate::check(local, board).map_err(|e| e.to_string())?;
+            let data = std::fs::read(local)
+                .map_err(|e| format!("{}: cannot read artifact: {e}", local.display()))?;
+            let sha256 = lwm_agent::sha256::sha256_hex(&data);
+            entries.push(ArtifactEntry {
+                name: name.to_string(),
+                local_path: local.display().to_string(),
+                board_path: format!("{}/{rel}", board.work_dir),
+                sha256: sha256.clone(),
+                size_bytes: data.len() as u64,
+                gate: Some(gate),
+            });
+            files.push(PushFile {
+                local: local.clone(),
+                remote_rel: rel.to_string(),
+                mode,
+                sha256,
+            });
+        }
+        let _ = job
+            .store
+            .update_board(&board.name, |b| b.artifacts = entries);
+
+        job.progress.set_message("connecting");
+        let mut transport = transport::connect(board).map_err(|e| e.to_string())?;
+        job.progress.set_message("pushing artifacts");
+        let pushed = transport.push(&files).map_err(|e| e.to_string())?;
+        job.store.event(
+            "pushed",
+            json!({ "board": board.name, "files": files.iter().zip(&pushed).map(|(f, o)| {
+                json!({ "file": f.remote_rel, "outcome": format!("{o:?}") })
+            }).collect::<Vec<_>>() }),
+        );
+        let work_dir = transport.work_dir().to_string();
+
+        job.progress.set_message("checking the board");
+        let doctor = doctor(job, transport.as_mut(), &work_dir)?;
+        let workloads = list_workloads(job, transport.as_mut(), &work_dir)?;
+        let workloads = plan::resolve_workloads(&job.settings.workloads, &workloads)
+            .map_err(|e| format!("board {}: {e}", board.name))?;
+        let allocators = plan::resolve_allocators(
+            &job.settings.allocators,
+            board,
+            &format!("{work_dir}/{LIBRARY_REL}"),
+            |path| board_has_file(transport.as_mut(), path),
+        )
+        .map_err(|e| format!("board {}: {e}", board.name))?;
+        for skipped in plan::skipped_optional(&job.settings.allocators, board, &allocators) {
+            job.store.event(
+                "allocator_skipped",
+                json!({ "board": board.name, "allocator": skipped.0, "path": skipped.1,
+                        "reason": "not installed on the board" }),
+            );
+            job.progress.println(format!(
+                "{}: allocator {} skipped: {} not found on the board",
+                board.name, skipped.0, skipped.1
+            ));
+        }
+        let _ = job.store.update_board(&board.name, |b| {
+            b.environment = doctor.get("environment").cloned();
+            b.allocators = allocators
+                .iter()
+                .map(|a| (a.name.clone(), a.path.clone()))
+                .collect();
+        });
+        let planned = workloads.len() as u64
+            * allocators.len() as u64
+            * u64::from(job.settings.warmup + job.settings.planned_reps());
+        job.progress.set_length(planned);
+        Ok(Session {
+            job,
+            transport,
+            deadline,
+            work_dir,
+            workloads,
+            allocators,
+            runs: 0,
+            failed_runs: 0,
+        })
+    }
+
+    fn campaign(&mut self) -> BoardOutcome {
+        let workloads = self.workloads.clone();
+        for w in &workloads {
+            match self.workload(w) {
+                Ok(()) => {}
+                Err(Stop::Cancelled) => return BoardOutcome::Interrupted,
+                Err(Stop::Failed(e)) => return BoardOutcome::Failed(e),
+            }
+        }
+        BoardOutcome::Done {
+            runs: self.runs,
+            failed_runs: self.failed_runs,
+        }
+    }
+
+    /// Warm-ups, then rounds of one repetition per allocator (A B A B ...)
+    /// until the plan is met.
+    fn workload(&mut self, workload: &str) -> Result<(), Stop> {
+        let board = self.job.board.name.clone();
+        let settings = self.job.settings.clone();
+        let mut existing = Vec::new();
+        for a in &self.allocators {
+            let e = self
+                .job
+                .store
+                .existing(&board, workload, &a.name)
+                .map_err(|e| Stop::Failed(e.to_string()))?;
+            existing.push(e);
+        }
+        let mut times: Vec<Vec<f64>> = self
+            .allocators
+            .iter()
+            .map(|a| plan::collected_times(self.job.store.dir(), &board, workload, &a.name))
+            .collect();
+        let mut warmed = false;
+        let mut round = 0u32;
+        loop {
+            if !plan::wants_round(&settings, round, &times) {
+                break;
+            }
+            let todo: Vec<usize> = (0..self.allocators.len())
+                .filter(|&i| !existing[i].reps.contains(&round))
+                .collect();
+            if !todo.is_empty() && !warmed {
+                for w in 0..settings.warmup {
+                    for i in 0..self.allocators.len() {
+                        let key = self.key(workload, i, RunKind::Warmup, existing[i].warmups + w);
+                        self.run(&key, i, workload)?;
+                    }
+                }
+                warmed = true;
+            }
+            for i in todo {
+                let key = self.key(workload, i, RunKind::Rep, round);
+                if let Some(t) = self.run(&key, i, workload)? {
+                    times[i].push(t);
+                }
+            }
+            round += 1;
+        }
+        Ok(())
+    }
+
+    fn key(&self, workload: &str, alloc: usize, kind: RunKind, index: u32) -> RunKey {
+        RunKey {
+            board: self.job.board.name.clone(),
+            workload: workload.to_string(),
+            allocator: self.allocators[alloc].name.clone(),
+            kind,
+            index,
+        }
+    }
+
+    /// One agent run. Returns the run's wall time when it succeeded.
+    fn run(&mut self, key: &RunKey, alloc: usize, workload: &str) -> Result<Option<f64>, Stop> {
+        if self.job.cancel.load(Ordering::SeqCst) {
+            return Err(Stop::Cancelled);
+        }
+        let now = Instant::now();
+        if now >= self.deadline {
+            return Err(Stop::Failed(format!(
+                "board {}: board timeout of {} s reached before {key}",
+                self.job.board.name,
+                self.job.board.timeouts.board.as_secs()
+            )));
+        }
+        self.job.progress.set_message(format!(
+            "{workload} / {} {}",
+            key.allocator,
+            match key.kind {
+                RunKind::Warmup => format!("warm-up {}", key.index),
+                RunKind::Rep => format!("rep {}", key.index),
+            }
+        ));
+        let argv = self.agent_argv(alloc, workload);
+        let timeout = (self.job.board.timeouts.run + AGENT_GRACE).min(self.deadline - now);
+        self.job
+            .store
+            .event("run_started", json!({ "run": key.to_string() }));
+        let mut result = self.transport.exec(&argv, &[], timeout);
+        if let Err(TransportError::Disconnected { .. }) = &result {
+            // One reconnect: a board that drops a single connection (Wi-Fi,
+            // a restarted sshd) is not dead. The failed attempt is kept.
+            let e = result
+                .as_ref()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            self.record_failure(key, &e, &[], &[]);
+            match transport::connect(&self.job.board) {
+                Ok(t) => {
+                    self.transport = t;
+                    self.job
+                        .store
+                        .event("reconnected", json!({ "board": key.board }));
+                    result = self.transport.exec(&argv, &[], timeout);
+                }
+                Err(e2) => {
+                    return Err(Stop::Failed(format!(
+                        "{e} (during {key}); reconnect failed: {e2}"
+                    )))
+                }
+            }
+        }
+        self.job.progress.inc(1);
+        self.runs += u32::from(key.kind == RunKind::Rep);
+        match result {
+            Ok(out) => {
+                let doc = plan::parse_agent_output(&out.stdout);
+                match (out.status, doc) {
+                    (Some(0 | 1), Ok(doc)) => {
+                        if let Err(e) = self.job.store.save_document(key, &out.stdout) {
+                            return Err(Stop::Failed(format!("cannot save {key}: {e}")));
+                        }
+                        let run = doc.runs.first();
+                        let ok = run.is_some_and(|r| r.ok);
+                        self.job.store.event(
+                            "run_finished",
+                            json!({ "run": key.to_string(), "ok": ok,
+                                    "file": self.job.store.relative_raw_path(key),
+                                    "problems": run.map(|r| r.problems.clone()).unwrap_or_default() }),
+                        );
+                        if !ok {
+                            self.count_failure(key);
+                            let why = run
+                                .and_then(|r| r.problems.first().cloned())
+                                .unwrap_or_else(|| "no run in the agent's document".into());
+                            self.job
+                                .progress
+                                .println(format!("{key}: run failed: {why}"));
+                        }
+                        Ok(run.filter(|r| r.ok).map(|r| r.wall_s))
+                    }
+                    (status, doc) => {
+                        let why = match (status, doc) {
+                            (Some(s), Err(e)) => format!("agent exited with status {s}: {e}"),
+                            (Some(s), Ok(_)) => format!("agent exited with status {s}"),
+                            (None, _) => "agent was killed by a signal".to_string(),
+                        };
+                        let first = String::from_utf8_lossy(&out.stderr)
+                            .lines()
+                            .rev()
+                            .find(|l| !l.trim().is_empty())
+                            .map(|l| format!(" ({})", l.trim()))
+                            .unwrap_or_default();
+                        self.record_failure(
+                            key,
+                            &format!("{why}{first}"),
+                            &out.stdout,
+                            &out.stderr,
+                        );
+                        Ok(None)
+                    }
+                }
+            }
+            Err(e @ TransportError::Timeout { .. }) => {
+                self.record_failure(key, &e.to_string(), &[], &[]);
+                Ok(None)
+            }
+            Err(e) => {
+                let msg = format!("{e} (during {key})");
+                self.record_failure(key, &e.to_string(), &[], &[]);
+                Err(Stop::Failed(msg))
+            }
+        }
+    }
+
+    fn count_failure(&mut self, key: &RunKey) {
+        if key.kind == RunKind::Rep {
+            self.failed_runs += 1;
+        }
+    }
+
+    fn record_failure(&mut self, key: &RunKey, error: &str, stdout: &[u8], stderr: &[u8]) {
+        self.count_failure(key);
+        let _ = self.job.store.save_failure(key, error, stdout, stderr);
+        self.job.store.event(
+            "run_failed",
+            json!({ "run": key.to_string(), "error": error }),
+        );
+        self.job.progress.println(format!("{key}: {error}"));
+    }
+
+    fn agent_argv(&self, alloc: usize, workload: &str) -> Vec<String> {
+        let s = &self.job.settings;
+        let allocator = self.allocators[alloc]
+            .path
+            .clone()
+            .unwrap_or_else(|| "system".to_string());
+        vec![
+            format!("{}/{AGENT_REL}", self.work_dir),
+            "run".into(),
+            "--workload".into(),
+            workload.into(),
+            "--workload-bin".into(),
+            format!("{}/{WORKLOAD_REL}", self.work_dir),
+            "--seed".into(),
+            s.seed.to_string(),
+            "--scale".into(),
+            s.scale.to_string(),
+            "--threads".into(),
+            s.threads.to_string(),
+            "--allocator".into(),
+            allocator,
+            "--reps".into(),
+            "1".into(),
+            "--warmup".into(),
+            "0".into(),
+            "--timeout".into(),
+            self.job.board.timeouts.run.as_secs().to_string(),
+            "--quiet".into(),
+            "--quiet-child".into(),
+        ]
+    }
+}
+
+enum Stop {
+    Cancelled,
+    Failed(String),
+}
+
+/// Runs `lwm-agent doctor` on the board; a failing check fails the board.
+/// The document is kept as raw/BOARD/doctor.json.
+fn doctor(
+    job: &BoardJob,
+    t: &mut dyn Transport,
+    work_dir: &str,
+) -> Result<serde_json::Value, String> {
+    let board = &job.board.name;
+    let argv: Vec<String> = vec![
+        format!("{work_dir}/{AGENT_REL}"),
+        "doctor".into(),
+        "--dir".into(),
+        work_dir.into(),
+        format!("{work_dir}/{AGENT_REL}"),
+        format!("{work_dir}/{WORKLOAD_REL}"),
+        format!("{work_dir}/{LIBRARY_REL}"),
+    ];
+    let out = t
+        .exec(&argv, &[], job.board.timeouts.run)
+        .map_err(|e| e.to_string())?;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "board {board}: lwm-agent doctor printed no document ({e}); stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        )
+    })?;
+    let dir = job.store.dir().join("raw").join(board);
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = super::store::write_atomic(&dir.join("doctor.json"), &out.stdout);
+    if doc.get("status").and_then(|s| s.as_str()) == Some("failed") {
+        let failing: Vec<String> = doc["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["status"] == "fail")
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c["name"].as_str().unwrap_or("?"),
+                    c["detail"].as_str().unwrap_or("")
+                )
+            })
+            .collect();
+        return Err(format!(
+            "board {board}: lwm-agent doctor failed: {}",
+            failing.join("; ")
+        ));
+    }
+    Ok(doc)
+}
+
+fn list_workloads(
+    job: &BoardJob,
+    t: &mut dyn Transport,
+    work_dir: &str,
+) -> Result<Vec<String>, String> {
+    let argv = vec![format!("{work_dir}/{WORKLOAD_REL}"), "list".to_string()];
+    let out = t
+        .exec(&argv, &[], job.board.timeouts.run)
+        .map_err(|e| e.to_string())?;
+    if out.status != Some(0) {
+        return Err(format!(
+            "board {}: lwm-workload list failed: {}",
+            job.board.name,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+/// Whether `path` is a readable file on the board.
+fn board_has_file(t: &mut dyn Transport, path: &str) -> bool {
+    let argv = vec!["test".to_string(), "-r".to_string(), path.to_string()];
+    matches!(t.exec(&argv, &[], Duration::from_secs(30)), Ok(o) if o.status == Some(0))
+}
