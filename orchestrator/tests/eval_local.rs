@@ -1,0 +1,328 @@
+//! `lwm eval` end to end on the local board: the real build, the real
+//! agent and workloads, a run directory a report can be made from, an
+//! interrupted campaign resumed, and bad input refused clearly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lwm-eval-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn lwm(results: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
+    c.arg("--results").arg(results).args(args);
+    c
+}
+
+fn run(results: &Path, args: &[&str]) -> Output {
+    let out = lwm(results, args).output().expect("lwm runs");
+    eprintln!(
+        "lwm {args:?} -> {:?}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Every raw document and failure file under `run_dir/raw`, with its bytes.
+fn raw_files(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &Path, root: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if p.extension().is_some_and(|x| x == "json") {
+                let rel = p.strip_prefix(root).unwrap().display().to_string();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(&run_dir.join("raw"), run_dir, &mut out);
+    out
+}
+
+fn manifest(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+fn events(run_dir: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(run_dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const SMALL: &[&str] = &[
+    "eval",
+    "--workloads",
+    "small-burst,json-telemetry",
+    "--allocators",
+    "lwmalloc,system",
+    "--reps",
+    "3",
+    "--warmup",
+    "1",
+    "--scale",
+    "0.02",
+    "--threads",
+    "2",
+    "--no-progress",
+];
+
+#[test]
+fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
+    let results = scratch("local");
+    let mut args = SMALL.to_vec();
+    args.extend(["--run-id", "first"]);
+    let out = run(&results, &args);
+    assert!(out.status.success(), "lwm eval failed");
+    let run_dir = results.join("first");
+
+    let files = raw_files(&run_dir);
+    let docs: Vec<&String> = files.keys().filter(|k| !k.ends_with("doctor.json")).collect();
+    // 2 workloads x 2 allocators x (1 warm-up + 3 repetitions).
+    assert_eq!(docs.len(), 16, "{docs:#?}");
+    assert!(files.contains_key("raw/local/doctor.json"));
+    for (path, bytes) in &files {
+        if path.ends_with("doctor.json") {
+            continue;
+        }
+        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes)
+            .unwrap_or_else(|e| panic!("{path}: not an agent document: {e}"));
+        assert_eq!(doc.runs.len(), 1, "{path}");
+        assert!(doc.runs[0].ok, "{path}: {:?}", doc.runs[0].problems);
+        let alloc = path.split('/').nth(3).unwrap();
+        assert_eq!(doc.allocator.kind == "system", alloc == "system", "{path}");
+        if alloc == "lwmalloc" {
+            assert_eq!(
+                doc.runs[0].preload.as_ref().unwrap().status,
+                "verified",
+                "{path}"
+            );
+        }
+    }
+
+    // Interleaved: within a workload the repetitions alternate allocators.
+    let order: Vec<String> = events(&run_dir)
+        .iter()
+        .filter(|e| e["event"] == "run_started")
+        .map(|e| e["run"].as_str().unwrap().to_string())
+        .filter(|r| r.starts_with("local/small-burst/") && r.contains(" rep "))
+        .map(|r| r.split('/').nth(2).unwrap().split(' ').next().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        order,
+        ["lwmalloc", "system", "lwmalloc", "system", "lwmalloc", "system"]
+    );
+
+    let m = manifest(&run_dir);
+    assert_eq!(m["boards"][0]["status"], "done");
+    assert!(m["ended_unix_ms"].is_u64());
+    assert!(m["project_commit"].is_string());
+    assert!(m["boards"][0]["environment"]["kernel"].is_object());
+    let artifacts = m["boards"][0]["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 3);
+    for a in artifacts {
+        let local = std::fs::read(a["local_path"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            a["sha256"].as_str().unwrap(),
+            lwm_agent::sha256::sha256_hex(&local)
+        );
+        let pushed = std::fs::read(a["board_path"].as_str().unwrap()).unwrap();
+        assert_eq!(pushed, local, "the board runs exactly the built artifact");
+    }
+
+    for f in ["report.txt", "report.json", "report.csv", "report.md", "report.html"] {
+        assert!(run_dir.join(f).is_file(), "{f} missing");
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("small-burst") && table.contains("json-telemetry"), "{table}");
+    assert!(table.contains("lwmalloc"), "{table}");
+
+    // The same run compared with itself has no regression.
+    let cmp = run(&results, &["compare", "first", "first"]);
+    assert_eq!(cmp.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+#[test]
+fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
+    let results = scratch("resume");
+    let mut args = SMALL.to_vec();
+    args.extend(["--run-id", "cut", "--reps", "4"]);
+    let mut child = lwm(&results, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let run_dir = results.join("cut");
+    // Kill the orchestrator outright (no chance to clean up) once some
+    // results exist.
+    let start = Instant::now();
+    loop {
+        let n = raw_files(&run_dir)
+            .keys()
+            .filter(|k| k.contains("/rep-"))
+            .count();
+        if n >= 3 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "no results appeared"
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("lwm ended before it could be interrupted: {status:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = raw_files(&run_dir);
+    assert!(manifest(&run_dir)["ended_unix_ms"].is_null());
+
+    let out = run(&results, &["eval", "--resume", "cut", "--no-progress"]);
+    assert!(out.status.success(), "resume failed");
+    let after = raw_files(&run_dir);
+    for (path, bytes) in &before {
+        if path.ends_with(".failed.json") {
+            continue;
+        }
+        assert_eq!(after.get(path), Some(bytes), "{path} changed on resume");
+    }
+    let reps: Vec<&String> = after.keys().filter(|k| k.contains("/rep-")).collect();
+    assert_eq!(reps.len(), 2 * 2 * 4, "{reps:#?}");
+    let m = manifest(&run_dir);
+    assert_eq!(m["resumed_unix_ms"].as_array().unwrap().len(), 1);
+    assert!(m["ended_unix_ms"].is_u64());
+    assert_eq!(m["settings"]["reps"], 4, "the run's own settings are reused");
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+#[test]
+fn a_crashing_allocator_fails_its_runs_but_not_the_campaign() {
+    let results = scratch("crash");
+    // A real preloadable library whose malloc aborts after a while.
+    let src = results.join("crash.c");
+    std::fs::write(
+        &src,
+        r#"#include <stdlib.h>
+#include <stddef.h>
+#include <dlfcn.h>
+static unsigned long calls;
+void *malloc(size_t n) {
+    static void *(*real)(size_t);
+    if (!real) real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+    if (++calls > 20000) abort();
+    return real(n);
+}
+"#,
+    )
+    .unwrap();
+    let lib = results.join("libcrash.so");
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .unwrap();
+    assert!(cc.success());
+    let crash = format!("crash={}", lib.display());
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            &format!("lwmalloc,system,{crash}"),
+            "--reps",
+            "2",
+            "--warmup",
+            "0",
+            "--scale",
+            "0.02",
+            "--run-id",
+            "crash",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "failed runs give exit status 1");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("local/small-burst/crash rep 0"), "{stderr}");
+    assert!(stderr.contains("SIGABRT"), "{stderr}");
+    let files = raw_files(&results.join("crash"));
+    for alloc in ["lwmalloc", "system", "crash"] {
+        for rep in 0..2 {
+            let p = format!("raw/local/small-burst/{alloc}/rep-{rep:03}.json");
+            assert!(files.contains_key(&p), "{p} missing");
+        }
+    }
+    assert!(results.join("crash/report.txt").is_file());
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+#[test]
+fn bad_input_is_refused_with_one_clear_line() {
+    let results = scratch("bad");
+    let boards = results.join("boards");
+    std::fs::create_dir_all(&boards).unwrap();
+    std::fs::write(
+        boards.join("typo.toml"),
+        "target = \"host\"\ncpu = \"native\"\nwork_dir = \"/tmp/x\"\n[transport]\nkind = \"local\"\nport = 22\n",
+    )
+    .unwrap();
+    let out = run(
+        &results,
+        &[
+            "--boards-dir",
+            boards.to_str().unwrap(),
+            "eval",
+            "--board",
+            "typo",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("typo.toml:6:"), "{stderr}");
+    assert!(
+        !results.join("typo").exists() && std::fs::read_dir(&results).unwrap().count() == 1,
+        "nothing written for a configuration error"
+    );
+
+    let out = run(&results, &["eval", "--board", "no-such-board"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown board `no-such-board`"));
+
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            "lwmalloc,system,bogus=/no/such/libbogus.so",
+            "--run-id",
+            "bogus",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("board local: allocator bogus: /no/such/libbogus.so is not a readable file on the board"),
+        "{stderr}"
+    );
+    assert_eq!(manifest(&results.join("bogus"))["boards"][0]["status"], "failed");
+    let _ = std::fs::remove_dir_all(&results);
+}
