@@ -8,6 +8,16 @@ use std::time::Duration;
 
 use crate::board::BoardProfile;
 
+mod error;
+mod local;
+mod process;
+mod shell;
+mod ssh;
+
+pub use error::{ErrorKind, TransportError};
+pub use local::LocalTransport;
+pub use ssh::{lookup_name, SshTransport};
+
 /// A file to place on the board at `work_dir/remote_rel`.
 #[derive(Debug, Clone)]
 pub struct PushFile {
@@ -38,27 +48,6 @@ pub struct ExecOutput {
     pub stderr: Vec<u8>,
 }
 
-/// Why talking to a board failed. `Display` is one line naming the board.
-#[derive(Debug)]
-pub enum TransportError {
-    /// TCP connect failed or timed out.
-    Unreachable { board: String, detail: String },
-    /// The server refused every authentication method offered.
-    AuthFailed { board: String, detail: String },
-    /// The host key differs from the one in known_hosts: refused.
-    HostKeyChanged { board: String, detail: String },
-    /// The host is not in known_hosts and the policy is strict: refused.
-    HostKeyUnknown { board: String, detail: String },
-    /// A command did not finish within its timeout.
-    Timeout { board: String, detail: String },
-    /// The connection dropped (mid-command or between commands).
-    Disconnected { board: String, detail: String },
-    /// A pushed file's checksum on the board did not match.
-    ChecksumMismatch { board: String, detail: String },
-    /// Anything else (local I/O, protocol errors).
-    Other { board: String, detail: String },
-}
-
 /// A connection to one board. Not `Sync`: one session per board, used from
 /// one thread.
 pub trait Transport: Send {
@@ -80,13 +69,25 @@ pub trait Transport: Send {
     ) -> Result<ExecOutput, TransportError>;
     /// Reads a file from the board (absolute, or relative to work_dir).
     fn fetch(&mut self, path: &str) -> Result<Vec<u8>, TransportError>;
+    /// Ends the connection politely. Later calls fail with `Disconnected`.
+    /// Dropping the transport does the same.
+    fn close(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
 }
 
 /// Opens a transport to `board` (connect, verify the host key,
 /// authenticate, create work_dir).
 pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportError> {
-    let _ = board;
-    todo!("transport")
+    match &board.transport {
+        crate::board::Transport::Local => Ok(Box::new(LocalTransport::connect(
+            &board.name,
+            &board.work_dir,
+        )?)),
+        crate::board::Transport::Ssh(settings) => {
+            Ok(Box::new(SshTransport::connect(board, settings)?))
+        }
+    }
 }
 
 impl std::fmt::Display for TransportError {

@@ -1,0 +1,253 @@
+//! `push` over SSH: compare checksums on the board, upload what differs
+//! over SFTP to a temporary name next to its destination, then verify the
+//! uploaded copy on the board and rename it into place.
+//!
+//! Three round trips whatever the number of files: one command hashes every
+//! destination (and fixes the mode of unchanged ones), SFTP uploads, one
+//! command verifies and renames every upload. `mv` within one directory is
+//! an atomic rename(2): a reader sees the old file or the new one, never a
+//! partial one.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use super::errors::{kind_of, kind_of_io};
+use super::SshTransport;
+use crate::transport::error::ErrorKind;
+use crate::transport::shell::{check_mode, check_remote_rel};
+use crate::transport::{PushFile, PushOutcome, TransportError};
+
+/// Arguments: `path sha256 mode` triples (paths relative to work_dir).
+/// Prints `<index> same` (and sets the mode) or `<index> differ` per file,
+/// creating the parent directories of the files that differ.
+const HASH_SCRIPT: &str = r#"i=0
+while [ $# -ge 3 ]; do
+  if [ -f "$1" ] && h=$(sha256sum < "$1") && [ "${h%% *}" = "$2" ]; then
+    chmod "$3" "$1" || exit 1
+    echo "$i same"
+  else
+    case $1 in */*) mkdir -p "${1%/*}" || exit 1;; esac
+    echo "$i differ"
+  fi
+  i=$((i+1)); shift 3
+done"#;
+
+/// Arguments: `temp sha256 mode destination` quadruples. Prints `ok` when
+/// the upload's checksum matched and it was moved into place,
+/// `mismatch <sha256>` (temp removed) or `failed` per file.
+const FINISH_SCRIPT: &str = r#"while [ $# -ge 4 ]; do
+  h=$(sha256sum < "$1") || h=unreadable
+  h=${h%% *}
+  if [ "$h" != "$2" ]; then rm -f "$1"; echo "mismatch $h"
+  elif chmod "$3" "$1" && mv -f "$1" "$4"; then echo ok
+  else rm -f "$1"; echo failed
+  fi
+  shift 4
+done"#;
+
+pub fn push_files(
+    t: &mut SshTransport,
+    files: &[PushFile],
+) -> Result<Vec<PushOutcome>, TransportError> {
+    for f in files {
+        check_remote_rel(&f.remote_rel)
+            .and_then(|()| check_mode(&f.remote_rel, f.mode))
+            .map_err(|d| t.err(ErrorKind::Other, d))?;
+    }
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let total_bytes: u64 = files
+        .iter()
+        .filter_map(|f| f.local.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    // Hashing runs at tens of MB/s even on a Pi Zero; allow 1 s per MB.
+    let script_timeout = t.op_timeout * 2 + Duration::from_secs(total_bytes / 1_000_000);
+
+    let mut args = Vec::new();
+    for f in files {
+        args.extend([
+            format!("./{}", f.remote_rel),
+            f.sha256.clone(),
+            format!("{:o}", f.mode),
+        ]);
+    }
+    let lines = run_script(t, HASH_SCRIPT, "hash", args, script_timeout)?;
+    let mut outcomes: Vec<Option<PushOutcome>> = vec![None; files.len()];
+    for line in &lines {
+        let parsed = line
+            .split_once(' ')
+            .and_then(|(i, what)| Some((i.parse::<usize>().ok()?, what)));
+        match parsed {
+            Some((i, "same")) if i < files.len() => outcomes[i] = Some(PushOutcome::Unchanged),
+            Some((i, "differ")) if i < files.len() => {}
+            _ => {
+                return Err(t.err(
+                    ErrorKind::Other,
+                    format!("unexpected checksum listing line {line:?}"),
+                ))
+            }
+        }
+    }
+    if lines.len() != files.len() {
+        return Err(t.err(
+            ErrorKind::Other,
+            format!(
+                "checksum listing has {} lines for {} files",
+                lines.len(),
+                files.len()
+            ),
+        ));
+    }
+
+    let to_send: Vec<usize> = (0..files.len())
+        .filter(|&i| outcomes[i].is_none())
+        .collect();
+    if to_send.is_empty() {
+        return Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("all unchanged"))
+            .collect());
+    }
+    let mut finish_args = Vec::new();
+    let mut sizes = Vec::new();
+    for (n, &i) in to_send.iter().enumerate() {
+        let f = &files[i];
+        let temp_rel = temp_name(&f.remote_rel, n);
+        let bytes = upload(t, &f.local, &t.board_path(&temp_rel))?;
+        sizes.push(bytes);
+        finish_args.extend([
+            format!("./{temp_rel}"),
+            f.sha256.clone(),
+            format!("{:o}", f.mode),
+            format!("./{}", f.remote_rel),
+        ]);
+    }
+    let results = run_script(t, FINISH_SCRIPT, "finish", finish_args, script_timeout)?;
+    if results.len() != to_send.len() {
+        return Err(t.err(
+            ErrorKind::Other,
+            format!(
+                "upload check printed {} lines for {} files",
+                results.len(),
+                to_send.len()
+            ),
+        ));
+    }
+    let mut mismatches = Vec::new();
+    for ((&i, result), bytes) in to_send.iter().zip(&results).zip(sizes) {
+        let f = &files[i];
+        match result.split_once(' ') {
+            None if result == "ok" => outcomes[i] = Some(PushOutcome::Sent { bytes }),
+            Some(("mismatch", got)) => mismatches.push(format!(
+                "{} uploaded from {} has sha256 {got} on the board, expected {}",
+                f.remote_rel,
+                f.local.display(),
+                f.sha256
+            )),
+            _ => {
+                return Err(t.err(
+                    ErrorKind::Other,
+                    format!("cannot move the upload of {} into place", f.remote_rel),
+                ))
+            }
+        }
+    }
+    if !mismatches.is_empty() {
+        return Err(t.err(ErrorKind::ChecksumMismatch, mismatches.join("; ")));
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every file decided"))
+        .collect())
+}
+
+/// `dir/.name.lwm-push-<pid>-<n>.tmp`: next to the destination (so the
+/// final rename stays in one directory) and unique to this upload.
+fn temp_name(remote_rel: &str, n: usize) -> String {
+    let (dir, name) = match remote_rel.rsplit_once('/') {
+        Some((d, name)) => (format!("{d}/"), name),
+        None => (String::new(), remote_rel),
+    };
+    format!("{dir}.{name}.lwm-push-{}-{n}.tmp", std::process::id())
+}
+
+/// Runs one of the helper scripts with `sh -c` and returns its stdout lines.
+fn run_script(
+    t: &mut SshTransport,
+    script: &str,
+    name: &str,
+    args: Vec<String>,
+    timeout: Duration,
+) -> Result<Vec<String>, TransportError> {
+    let mut argv = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        script.to_string(),
+        format!("lwm-push-{name}"),
+    ];
+    argv.extend(args);
+    let out = t.run_in(&t.work_dir.clone(), &argv, &[], timeout)?;
+    if out.status != Some(0) {
+        return Err(t.err(
+            ErrorKind::Other,
+            format!(
+                "push {name} step failed (status {:?}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
+
+/// Copies `local` to `remote` (absolute) over SFTP; returns the byte count.
+fn upload(t: &mut SshTransport, local: &Path, remote: &Path) -> Result<u64, TransportError> {
+    let mut source = File::open(local).map_err(|e| {
+        t.err(
+            ErrorKind::Other,
+            format!("cannot read {}: {e}", local.display()),
+        )
+    })?;
+    let created = t.sftp()?.create(remote);
+    let mut target = match created {
+        Ok(f) => f,
+        Err(e) => {
+            let err = t.err(
+                kind_of(&e),
+                format!("cannot create {}: {}", remote.display(), e.message()),
+            );
+            return Err(t.note(err));
+        }
+    };
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0u64;
+    loop {
+        let n = source.read(&mut buf).map_err(|e| {
+            t.err(
+                ErrorKind::Other,
+                format!("cannot read {}: {e}", local.display()),
+            )
+        })?;
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = target.write_all(&buf[..n]) {
+            let err = t.err(
+                kind_of_io(&t.session, &e),
+                format!("cannot write {}: {e}", remote.display()),
+            );
+            return Err(t.note(err));
+        }
+        total += n as u64;
+    }
+    // Closing the handle makes the server finish the file.
+    drop(target);
+    Ok(total)
+}
