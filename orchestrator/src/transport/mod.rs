@@ -89,10 +89,3 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
         }
     }
 }
-
-impl std::fmt::Display for TransportError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let _ = f;
-        todo!("transport")
-    }
-}
