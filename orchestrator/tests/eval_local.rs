@@ -87,7 +87,10 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     let run_dir = results.join("first");
 
     let files = raw_files(&run_dir);
-    let docs: Vec<&String> = files.keys().filter(|k| !k.ends_with("doctor.json")).collect();
+    let docs: Vec<&String> = files
+        .keys()
+        .filter(|k| !k.ends_with("doctor.json"))
+        .collect();
     // 2 workloads x 2 allocators x (1 warm-up + 3 repetitions).
     assert_eq!(docs.len(), 16, "{docs:#?}");
     assert!(files.contains_key("raw/local/doctor.json"));
@@ -116,7 +119,15 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
         .filter(|e| e["event"] == "run_started")
         .map(|e| e["run"].as_str().unwrap().to_string())
         .filter(|r| r.starts_with("local/small-burst/") && r.contains(" rep "))
-        .map(|r| r.split('/').nth(2).unwrap().split(' ').next().unwrap().to_string())
+        .map(|r| {
+            r.split('/')
+                .nth(2)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(
         order,
@@ -140,11 +151,20 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
         assert_eq!(pushed, local, "the board runs exactly the built artifact");
     }
 
-    for f in ["report.txt", "report.json", "report.csv", "report.md", "report.html"] {
+    for f in [
+        "report.txt",
+        "report.json",
+        "report.csv",
+        "report.md",
+        "report.html",
+    ] {
         assert!(run_dir.join(f).is_file(), "{f} missing");
     }
     let table = String::from_utf8_lossy(&out.stdout);
-    assert!(table.contains("small-burst") && table.contains("json-telemetry"), "{table}");
+    assert!(
+        table.contains("small-burst") && table.contains("json-telemetry"),
+        "{table}"
+    );
     assert!(table.contains("lwmalloc"), "{table}");
 
     // The same run compared with itself has no regression.
@@ -203,7 +223,10 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let m = manifest(&run_dir);
     assert_eq!(m["resumed_unix_ms"].as_array().unwrap().len(), 1);
     assert!(m["ended_unix_ms"].is_u64());
-    assert_eq!(m["settings"]["reps"], 4, "the run's own settings are reused");
+    assert_eq!(
+        m["settings"]["reps"], 4,
+        "the run's own settings are reused"
+    );
     let _ = std::fs::remove_dir_all(&results);
 }
 
@@ -323,6 +346,9 @@ fn bad_input_is_refused_with_one_clear_line() {
         stderr.contains("board local: allocator bogus: /no/such/libbogus.so is not a readable file on the board"),
         "{stderr}"
     );
-    assert_eq!(manifest(&results.join("bogus"))["boards"][0]["status"], "failed");
+    assert_eq!(
+        manifest(&results.join("bogus"))["boards"][0]["status"],
+        "failed"
+    );
     let _ = std::fs::remove_dir_all(&results);
 }

@@ -1,0 +1,247 @@
+//! `lwm eval` over SSH against a real OpenSSH server on 127.0.0.1: push,
+//! run, collect; two boards in one campaign; a board whose connection dies
+//! mid-campaign keeps every finished result and resumes later.
+
+#[path = "support/sshd.rs"]
+mod sshd;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sshd::TestSshd;
+
+fn scratch(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lwm-eval-ssh-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join("boards")).unwrap();
+    d
+}
+
+/// Writes `boards/NAME.toml` describing the test server, plus a copy of
+/// the shipped local profile so `--board local` works from the same dir.
+fn write_profile(dir: &Path, name: &str, server: &TestSshd, work_dir: &Path) {
+    let text = format!(
+        r#"description = "OpenSSH on loopback (test)"
+target = "host"
+cpu = "native"
+work_dir = "{work}"
+
+[transport]
+kind = "ssh"
+host = "127.0.0.1"
+port = {port}
+user = "{user}"
+identity = "{key}"
+known_hosts = "{kh}"
+host_key_policy = "strict"
+keepalive_s = 2
+
+[timeouts]
+connect_s = 5
+run_s = 120
+"#,
+        work = work_dir.display(),
+        port = server.port,
+        user = server.user,
+        key = server.user_key.display(),
+        kh = server.known_hosts_path.display(),
+    );
+    std::fs::write(dir.join("boards").join(format!("{name}.toml")), text).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/local.toml");
+    std::fs::copy(shipped, dir.join("boards/local.toml")).unwrap();
+}
+
+fn lwm(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
+    c.arg("--results")
+        .arg(dir.join("results"))
+        .arg("--boards-dir")
+        .arg(dir.join("boards"))
+        .args(args);
+    c
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let out = lwm(dir, args).output().expect("lwm runs");
+    eprintln!(
+        "lwm {args:?} -> {:?}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn rep_docs(run_dir: &Path, board: &str) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let root = run_dir.join("raw").join(board);
+    for w in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+        for a in std::fs::read_dir(w.path()).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(a.path()).into_iter().flatten().flatten() {
+                let name = f.file_name().to_string_lossy().into_owned();
+                if name.starts_with("rep-") && !name.ends_with(".failed.json") {
+                    let key = f
+                        .path()
+                        .strip_prefix(run_dir)
+                        .unwrap()
+                        .display()
+                        .to_string();
+                    out.insert(key, std::fs::read(f.path()).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn manifest(run_dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn two_boards_one_over_ssh_in_one_campaign() {
+    let dir = scratch("two");
+    let server = TestSshd::start();
+    let work = dir.join("board-work");
+    write_profile(&dir, "sshbox", &server, &work);
+    let out = run(
+        &dir,
+        &[
+            "eval",
+            "--board",
+            "sshbox",
+            "--board",
+            "local",
+            "--workloads",
+            "small-burst,log-config",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "2",
+            "--warmup",
+            "1",
+            "--scale",
+            "0.02",
+            "--run-id",
+            "two",
+            "--no-progress",
+        ],
+    );
+    assert!(out.status.success(), "sshd log:\n{}", server.log());
+    let run_dir = dir.join("results/two");
+    let m = manifest(&run_dir);
+    for b in m["boards"].as_array().unwrap() {
+        assert_eq!(b["status"], "done", "{b}");
+    }
+    for board in ["sshbox", "local"] {
+        let docs = rep_docs(&run_dir, board);
+        assert_eq!(docs.len(), 2 * 2 * 2, "{board}: {:#?}", docs.keys());
+        for (path, bytes) in docs {
+            let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(&bytes).unwrap();
+            assert!(doc.runs[0].ok, "{path}");
+        }
+    }
+    // The SSH board ran the pushed copies, verified by checksum.
+    let ssh_entry = m["boards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "sshbox")
+        .unwrap();
+    for a in ssh_entry["artifacts"].as_array().unwrap() {
+        let on_board = a["board_path"].as_str().unwrap();
+        assert!(on_board.starts_with(work.to_str().unwrap()), "{on_board}");
+        let bytes = std::fs::read(on_board).unwrap();
+        assert_eq!(
+            a["sha256"].as_str().unwrap(),
+            lwm_agent::sha256::sha256_hex(&bytes)
+        );
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("sshbox") && table.contains("local"),
+        "{table}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_board_lost_mid_campaign_keeps_its_results_and_resumes() {
+    let dir = scratch("drop");
+    let mut server = TestSshd::start();
+    let work = dir.join("board-work");
+    write_profile(&dir, "flaky", &server, &work);
+    let mut child = lwm(
+        &dir,
+        &[
+            "eval",
+            "--board",
+            "flaky",
+            "--workloads",
+            "small-burst,json-telemetry",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "4",
+            "--warmup",
+            "0",
+            "--scale",
+            "0.05",
+            "--run-id",
+            "drop",
+            "--no-progress",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let run_dir = dir.join("results/drop");
+    let start = Instant::now();
+    while rep_docs(&run_dir, "flaky").len() < 3 {
+        assert!(start.elapsed() < Duration::from_secs(600), "no results");
+        assert!(child.try_wait().unwrap().is_none(), "lwm ended too early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The board dies: sshd and everything it started, mid-run.
+    server.handle().kill_all();
+    let killed_at = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(60),
+        "a dead board is noticed promptly"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("board flaky"), "{stderr}");
+    assert!(stderr.contains("reconnect failed"), "{stderr}");
+    let m = manifest(&run_dir);
+    assert_eq!(m["boards"][0]["status"], "failed");
+    assert!(m["boards"][0]["error"].as_str().unwrap().contains("flaky"));
+    let kept = rep_docs(&run_dir, "flaky");
+    assert!(kept.len() >= 3, "finished results stay on disk");
+    assert!(
+        run_dir.join("report.txt").is_file(),
+        "partial report written"
+    );
+
+    // The board comes back (new server, new port): resume finishes the job.
+    server.stop();
+    let server2 = TestSshd::start();
+    write_profile(&dir, "flaky", &server2, &work);
+    let out = run(&dir, &["eval", "--resume", "drop", "--no-progress"]);
+    assert!(
+        out.status.success(),
+        "resume failed; sshd log:\n{}",
+        server2.log()
+    );
+    let all = rep_docs(&run_dir, "flaky");
+    assert_eq!(all.len(), 2 * 2 * 4);
+    for (path, bytes) in &kept {
+        assert_eq!(all.get(path), Some(bytes), "{path} rewritten on resume");
+    }
+    assert_eq!(manifest(&run_dir)["boards"][0]["status"], "done");
+    let _ = std::fs::remove_dir_all(&dir);
+}
