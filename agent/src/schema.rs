@@ -82,7 +82,8 @@ pub struct Run {
     pub pid: Option<i32>,
     /// The child's resident set just before its exec, read by the child
     /// itself: the kernel carries it into ru_maxrss, so
-    /// `rusage.max_rss_kib` cannot read lower (the measurement floor).
+    /// `rusage.max_rss_kib` cannot read lower (the measurement floor), but
+    /// for the slack of the kernel's approximate per-CPU RSS counters.
     pub max_rss_floor_kib: Option<u64>,
     /// ok | exit_failure | signaled | timed_out | preload_failed | spawn_failed | incomplete
     pub status: String,

@@ -247,7 +247,11 @@ impl Launcher {
     /// process group remain ours). Returns the moment of exit as
     /// `monotonic_ns`.
     pub fn wait_exit(&mut self) -> io::Result<u64> {
-        let r = self.receive()?;
+        let r = self.receive().inspect_err(|_| {
+            // The launcher is gone: someone else may reap the child now, so
+            // its PID and group are no longer safely ours to kill.
+            self.child = None;
+        })?;
         match r[0] {
             REPLY_EXITED => Ok(r[1] as u64 * 1_000_000_000 + r[2] as u64),
             REPLY_FAILED => Err(os_err(r[1] as i32)),

@@ -267,6 +267,8 @@ fn spawn(
 }
 
 /// Block until `pid` exits, leaving it unreaped, and tell the agent when.
+// time_t and c_long are 32-bit on 32-bit ARM: the casts are not no-ops there.
+#[allow(clippy::unnecessary_cast)]
 fn report_exit(sock: RawFd, pid: libc::pid_t) {
     loop {
         // SAFETY: siginfo_t is plain data that waitid fills.
@@ -303,6 +305,7 @@ fn report_exit(sock: RawFd, pid: libc::pid_t) {
 }
 
 /// Reap `pid` with wait4 and send its status and rusage.
+#[allow(clippy::unnecessary_cast)] // see report_exit
 fn reap(sock: RawFd, pid: libc::pid_t) {
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills.
