@@ -3,6 +3,7 @@
 
 use crate::doctor::{self, DoctorOptions};
 use crate::invocation::{self, RunOptions, Target};
+use crate::launcher::Launcher;
 use crate::schema::{EnvironmentDocument, ENVIRONMENT_SCHEMA, SCHEMA_VERSION};
 use std::time::Duration;
 
@@ -162,7 +163,10 @@ fn parse_run(argv: Vec<String>, args: &mut Args) -> Result<RunOptions, String> {
     Ok(o)
 }
 
-pub fn dispatch(argv: Vec<String>) -> Result<Outcome, String> {
+/// Run the command line `argv`. `launcher`: the process that starts the
+/// measured children of `run`, forked by `main` before anything else (see
+/// `launcher`); None starts one when needed.
+pub fn dispatch(argv: Vec<String>, launcher: Option<Launcher>) -> Result<Outcome, String> {
     let mut args = Args {
         items: argv.clone(),
         pos: 1,
@@ -190,7 +194,7 @@ pub fn dispatch(argv: Vec<String>) -> Result<Outcome, String> {
                 output = Some(f);
             }
             let opts = parse_run(argv, &mut args)?;
-            let doc = invocation::execute(&opts)?;
+            let doc = invocation::execute(&opts, launcher)?;
             let ok = doc.summary.status == "ok";
             Ok(Outcome::Document(
                 serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
@@ -239,7 +243,7 @@ pub fn dispatch(argv: Vec<String>) -> Result<Outcome, String> {
             let doc = EnvironmentDocument {
                 schema: ENVIRONMENT_SCHEMA.into(),
                 schema_version: SCHEMA_VERSION,
-                agent: invocation::agent_info(),
+                agent: invocation::agent_info(None),
                 environment: crate::environment::collect(),
             };
             Ok(Outcome::Document(

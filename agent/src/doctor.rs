@@ -476,7 +476,7 @@ pub fn run(opts: &DoctorOptions) -> Result<DoctorDocument, String> {
     Ok(DoctorDocument {
         schema: DOCTOR_SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
-        agent: crate::invocation::agent_info(),
+        agent: crate::invocation::agent_info(None),
         environment: env,
         checks,
         status: status.into(),

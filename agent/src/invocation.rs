@@ -2,6 +2,7 @@
 //! do the warm-ups and the measured repetitions, summarise.
 
 use crate::environment;
+use crate::launcher::Launcher;
 use crate::preload;
 use crate::run::{run_once, RunConfig};
 use crate::schema::{AgentInfo, Invocation, Run, RunDocument, Summary, RUN_SCHEMA, SCHEMA_VERSION};
@@ -34,7 +35,8 @@ pub enum Target {
     Command(Vec<String>),
 }
 
-pub fn agent_info() -> AgentInfo {
+/// The agent's identity and memory; `launcher` for run documents.
+pub fn agent_info(launcher: Option<&Launcher>) -> AgentInfo {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     AgentInfo {
         name: "lwm-agent".into(),
@@ -45,6 +47,7 @@ pub fn agent_info() -> AgentInfo {
             .find(|l| l.starts_with("VmHWM:"))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok()),
+        launcher_max_rss_kib: launcher.and_then(Launcher::max_rss_kib),
     }
 }
 
@@ -280,7 +283,14 @@ fn progress(r: &Run, what: String) {
     );
 }
 
-pub fn execute(opts: &RunOptions) -> Result<RunDocument, String> {
+/// Do the whole invocation. `launcher` should be started at the very
+/// beginning of the process (see `launcher`); if None, one is started now,
+/// from a bigger process, and the runs' floors show it.
+pub fn execute(opts: &RunOptions, launcher: Option<Launcher>) -> Result<RunDocument, String> {
+    let mut launcher = match launcher {
+        Some(l) => l,
+        None => Launcher::start().map_err(|e| format!("cannot start the launcher process: {e}"))?,
+    };
     let (cfg, workload) = prepare(opts)?;
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -290,14 +300,14 @@ pub fn execute(opts: &RunOptions) -> Result<RunDocument, String> {
     let agent_exe = std::fs::canonicalize("/proc/self/exe").ok();
     let mut runs = Vec::new();
     for w in 0..opts.warmup {
-        let r = run_once(&cfg, w, true, &agent_exe);
+        let r = run_once(&cfg, w, true, &agent_exe, &mut launcher);
         if !opts.quiet {
             progress(&r, format!("warm-up {}/{}", w + 1, opts.warmup));
         }
         runs.push(r);
     }
     for i in 0..opts.reps {
-        let r = run_once(&cfg, opts.warmup + i, false, &agent_exe);
+        let r = run_once(&cfg, opts.warmup + i, false, &agent_exe, &mut launcher);
         if !opts.quiet {
             progress(&r, format!("run {}/{}", i + 1, opts.reps));
         }
@@ -307,7 +317,7 @@ pub fn execute(opts: &RunOptions) -> Result<RunDocument, String> {
     Ok(RunDocument {
         schema: RUN_SCHEMA.into(),
         schema_version: SCHEMA_VERSION,
-        agent: agent_info(),
+        agent: agent_info(Some(&launcher)),
         started_unix_ms,
         invocation: Invocation {
             argv: opts.argv.clone(),

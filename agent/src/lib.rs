@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod elf;
 pub mod environment;
 pub mod invocation;
+pub mod launcher;
 pub mod preload;
 pub mod run;
 pub mod rusage;

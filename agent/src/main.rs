@@ -1,9 +1,24 @@
 use lwm_agent::cli::{dispatch, Outcome};
+use lwm_agent::launcher::Launcher;
 use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match dispatch(std::env::args().collect()) {
+    // Before anything else, while this process is single-threaded and
+    // small: the launcher that starts every measured child is forked from
+    // it, and a child's max RSS cannot read lower than what fork copies.
+    let launcher = if std::env::args_os().nth(1).is_some_and(|a| a == "run") {
+        match Launcher::start() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                eprintln!("lwm-agent: cannot start the launcher process: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        None
+    };
+    match dispatch(std::env::args().collect(), launcher) {
         Ok(Outcome::Text(t)) => {
             println!("{t}");
             ExitCode::SUCCESS

@@ -1,22 +1,24 @@
 //! One measured run of a child process, and a whole invocation (warm-ups
 //! and repetitions) of them.
 //!
-//! The child runs in its own process group with stdin closed and stdout and
-//! stderr captured; a sampler thread records its memory; an optional timer
-//! kills the whole group at the timeout. The end of the run is the moment
-//! waitid reports the exit (not a polling tick), and wait4 then reaps it
-//! with its own rusage.
+//! The launcher (see `launcher`) starts the child in its own process group
+//! with stdin on /dev/null and stdout and stderr captured; a sampler thread
+//! records its memory; an optional timer kills the whole group at the
+//! timeout. The end of the run is the moment waitid reports the exit (not a
+//! polling tick), and wait4 then reaps it with its own rusage, once the
+//! agent has settled the timer and killed any leftovers of the group.
 
+use crate::launcher::{self, Launcher, SpawnRequest};
 use crate::preload;
 use crate::rusage::{self, signal_name};
 use crate::sampler::Sampler;
 use crate::schema::{
     AllocatorInfo, LimitAsResult, MemoryTimeline, OutputTail, PreloadEvidence, Run,
 };
+use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::unix::process::CommandExt;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -154,6 +156,7 @@ fn empty_run(index: u32, warmup: bool, interval: Duration) -> Run {
         index,
         warmup,
         pid: None,
+        max_rss_floor_kib: None,
         status: "ok".into(),
         ok: true,
         problems: Vec::new(),
@@ -189,41 +192,80 @@ fn fail(run: &mut Run, status: &str, problem: String) {
     run.problems.push(problem);
 }
 
-/// Run the command once and measure it.
-pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<PathBuf>) -> Run {
+/// The child's environment: the agent's, without an inherited LD_PRELOAD
+/// (it must never leak into a "system" run), plus the allocator's.
+fn child_env(preload: &Option<String>) -> Vec<OsString> {
+    let mut env: Vec<OsString> = std::env::vars_os()
+        .filter(|(k, _)| k != "LD_PRELOAD" && (preload.is_none() || k != "LWM_STATS"))
+        .map(|(k, v)| {
+            let mut kv = k;
+            kv.push("=");
+            kv.push(v);
+            kv
+        })
+        .collect();
+    if let Some(lib) = preload {
+        env.push(format!("LD_PRELOAD={lib}").into());
+        env.push("LWM_STATS=1".into());
+    }
+    env
+}
+
+/// A pipe for one of the child's output streams: (read end, write end),
+/// both close-on-exec (the child gets the write end by dup2).
+fn output_pipe() -> std::io::Result<(std::fs::File, OwnedFd)> {
+    let mut p = [0; 2];
+    // SAFETY: p has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe2 gave us these descriptors to own.
+    Ok(unsafe { (std::fs::File::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) })
+}
+
+/// Run the command once, started by `launcher`, and measure it.
+pub fn run_once(
+    cfg: &RunConfig,
+    index: u32,
+    warmup: bool,
+    agent_exe: &Option<PathBuf>,
+    launcher: &mut Launcher,
+) -> Run {
     let mut run = empty_run(index, warmup, cfg.interval);
-    let mut cmd = Command::new(&cfg.command[0]);
-    cmd.args(&cfg.command[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // Never let an LD_PRELOAD inherited by the agent leak into a "system" run.
-    cmd.env_remove("LD_PRELOAD");
     let preload_path = cfg.allocator.resolved_path.clone();
-    if let Some(lib) = &preload_path {
-        cmd.env("LD_PRELOAD", lib).env("LWM_STATS", "1");
-    }
-    cmd.process_group(0);
-    if let Some(limit) = cfg.limit_as {
-        // SAFETY: the closure runs between fork and exec and only calls
-        // setrlimit, which is async-signal-safe, on a stack value.
-        unsafe {
-            cmd.pre_exec(move || {
-                let rl = libc::rlimit {
-                    rlim_cur: limit as libc::rlim_t,
-                    rlim_max: limit as libc::rlim_t,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &rl) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
+    let env = child_env(&preload_path);
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    let pipes = output_pipe().and_then(|o| Ok((o, output_pipe()?)));
+    let ((out_pipe, out_w), (err_pipe, err_w)) = match pipes {
+        Ok(p) => p,
+        Err(e) => {
+            fail(
+                &mut run,
+                "spawn_failed",
+                format!("cannot start {}: pipe: {e}", cfg.command[0]),
+            );
+            return run;
         }
-    }
+    };
 
     let start = Instant::now();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
+    let start_ns = launcher::monotonic_ns();
+    let spawned = launcher.spawn(&SpawnRequest {
+        argv: &cfg.command,
+        env: &env,
+        cwd: &cwd,
+        limit_as: cfg.limit_as,
+        stdout: out_w.as_fd(),
+        stderr: err_w.as_fd(),
+    });
+    // Only the child (and the launcher, until it has forked) may hold the
+    // write ends, or the readers would never see EOF.
+    drop((out_w, err_w));
+    let pid = match spawned {
+        Ok(s) => {
+            run.max_rss_floor_kib = s.floor_kib;
+            s.pid
+        }
         Err(e) => {
             fail(
                 &mut run,
@@ -233,7 +275,6 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
             return run;
         }
     };
-    let pid = child.id() as i32;
     run.pid = Some(pid);
     let sampler = Sampler::start(
         pid,
@@ -244,8 +285,6 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
     );
     let (tx_out, rx_out) = mpsc::channel();
     let (tx_err, rx_err) = mpsc::channel();
-    let out_pipe = child.stdout.take().expect("stdout piped");
-    let err_pipe = child.stderr.take().expect("stderr piped");
     let keep = cfg.tail_bytes;
     // stdout keeps at least 1 MiB for workloads: their report line must survive.
     let keep_out = if cfg.is_workload {
@@ -258,12 +297,23 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
     std::thread::spawn(move || read_pipe(err_pipe, keep, forward, tx_err));
     let timer = cfg.timeout.map(|t| Timer::start(pid, t));
 
-    if let Err(e) = rusage::wait_exit_nowait(pid) {
-        fail(&mut run, "incomplete", format!("waitid failed: {e}"));
-    }
-    run.wall_s = start.elapsed().as_secs_f64();
+    let exited = launcher.wait_exit();
+    run.wall_s = match &exited {
+        Ok(end_ns) => end_ns.saturating_sub(start_ns) as f64 / 1e9,
+        Err(_) => start.elapsed().as_secs_f64(),
+    };
     run.timed_out = timer.map(Timer::finish).unwrap_or(false);
     let sampled = sampler.finish();
+    if let Err(e) = exited {
+        // The launcher is gone or waitid failed: the child may have been
+        // reaped by someone else, so its group is no longer safely ours.
+        fail(
+            &mut run,
+            "incomplete",
+            format!("waiting for the child failed: {e}"),
+        );
+        return run;
+    }
 
     // The leader has exited but is not reaped, so its PID (= the group ID)
     // is still ours. Anything left in the group would run on into the
@@ -273,7 +323,7 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
         // SAFETY: as in Timer: the group is ours while its leader is unreaped.
         unsafe { libc::kill(-pid, libc::SIGKILL) };
     }
-    match rusage::reap(pid) {
+    match launcher.reap() {
         Ok(r) => {
             run.rusage = Some(r.rusage);
             let st = r.status;
@@ -288,7 +338,6 @@ pub fn run_once(cfg: &RunConfig, index: u32, warmup: bool, agent_exe: &Option<Pa
         }
         Err(e) => fail(&mut run, "incomplete", format!("wait4 failed: {e}")),
     }
-    drop(child);
 
     // Output: a descendant outside the group could hold the pipes open.
     let out = rx_out.recv_timeout(Duration::from_secs(2)).ok();

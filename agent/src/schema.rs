@@ -33,10 +33,13 @@ pub struct AgentInfo {
     pub name: String,
     pub version: String,
     pub pid: u32,
-    /// The agent's own peak RSS. A child's max RSS cannot read lower than
-    /// about this (the kernel carries the parent's high-water mark over
-    /// fork and exec), so figures near it are at the measurement floor.
+    /// The agent's own peak RSS. Since children are started by the
+    /// launcher, not by the agent, it does not bound their max RSS.
     pub max_rss_kib: Option<u64>,
+    /// The launcher's peak RSS (`lwm-agent run` only): the process every
+    /// child is forked from. A child's max RSS starts from the part of it
+    /// that fork copies, measured per run as `Run::max_rss_floor_kib`.
+    pub launcher_max_rss_kib: Option<u64>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -77,6 +80,11 @@ pub struct Run {
     pub index: u32,
     pub warmup: bool,
     pub pid: Option<i32>,
+    /// The child's resident set just before its exec, read by the child
+    /// itself: the kernel carries it into ru_maxrss, so
+    /// `rusage.max_rss_kib` cannot read lower (the measurement floor), but
+    /// for the slack of the kernel's approximate per-CPU RSS counters.
+    pub max_rss_floor_kib: Option<u64>,
     /// ok | exit_failure | signaled | timed_out | preload_failed | spawn_failed | incomplete
     pub status: String,
     pub ok: bool,
