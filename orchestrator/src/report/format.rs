@@ -152,6 +152,32 @@ pub fn pad_left(s: &str, width: usize) -> String {
     format!("{}{s}", " ".repeat(width.saturating_sub(n)))
 }
 
+/// Word-wraps `text` to `width` columns: the first line starts with
+/// `first`, the others with `rest`; every line ends with a newline. A word
+/// longer than a line stays whole.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let needed = line.chars().count() + usize::from(!empty) + word.chars().count();
+        if !empty && needed > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +192,7 @@ mod tests {
         assert_eq!(kib(12.3 * 1024.0), "12.3 MiB");
         assert_eq!(percent(0.02), "2 %");
         assert_eq!(pad("a–b", 5), "a–b  ");
+        assert_eq!(wrap("aa bb cc", 5, "", "  "), "aa bb\n  cc\n");
+        assert_eq!(wrap("a", 5, "> ", ""), "> a\n");
     }
 }

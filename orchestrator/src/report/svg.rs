@@ -80,7 +80,7 @@ pub fn ratio_chart(id: &str, metric: Metric, groups: &[Group]) -> String {
         esc(metric.title()),
         if metric == Metric::Time { "faster" } else { "less memory" }
     ));
-    for t in ticks(llo.exp(), lhi.exp()) {
+    for t in spaced(&ticks(llo.exp(), lhi.exp()), &x) {
         let tx = x(t);
         s.push_str(&format!(
             "<line class=\"tick\" x1=\"{tx:.1}\" y1=\"{TOP}\" x2=\"{tx:.1}\" y2=\"{plot_bottom:.1}\"/><text class=\"tick-label\" x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
@@ -155,20 +155,40 @@ pub fn ratio_chart(id: &str, metric: Metric, groups: &[Group]) -> String {
     s
 }
 
-/// Tick values for a log axis from `lo` to `hi`: round ratios, at most ~9.
+/// Candidate tick values for a log axis from `lo` to `hi` (round ratios);
+/// `spaced` thins them.
 fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     const ALL: [f64; 23] = [
         0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 0.75, 0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 4.0,
         5.0, 10.0, 20.0, 50.0, 100.0, 1000.0,
     ];
-    const MAJOR: [f64; 10] = [0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 10.0, 100.0, 1000.0];
-    let inside = |v: &&f64| **v >= lo && **v <= hi;
-    let all: Vec<f64> = ALL.iter().filter(inside).copied().collect();
-    if all.len() <= 9 {
-        all
-    } else {
-        MAJOR.iter().filter(inside).copied().collect()
+    ALL.iter()
+        .copied()
+        .filter(|v| *v >= lo && *v <= hi)
+        .collect()
+}
+
+/// Ticks at least 36 px apart, kept outward from 1.0 (always kept) so the
+/// labels never overlap.
+fn spaced(ticks: &[f64], x: &dyn Fn(f64) -> f64) -> Vec<f64> {
+    const MIN_PX: f64 = 36.0;
+    let mut kept = vec![1.0];
+    let mut last = x(1.0);
+    for t in ticks.iter().copied().filter(|t| *t > 1.0) {
+        if x(t) - last >= MIN_PX {
+            kept.push(t);
+            last = x(t);
+        }
     }
+    last = x(1.0);
+    for t in ticks.iter().rev().copied().filter(|t| *t < 1.0) {
+        if last - x(t) >= MIN_PX {
+            kept.push(t);
+            last = x(t);
+        }
+    }
+    kept.sort_by(f64::total_cmp);
+    kept
 }
 
 fn trim_number(v: f64) -> String {
@@ -224,7 +244,7 @@ pub fn timeline_chart(id: &str, workload: &str, lines: &[Line]) -> String {
             "<line class=\"tick\" x1=\"{tx:.1}\" y1=\"{T_TOP}\" x2=\"{tx:.1}\" y2=\"{:.1}\"/><text class=\"tick-label\" x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>\n",
             T_TOP + ph,
             T_TOP + ph + 14.0,
-            esc(&format::seconds(t / 1000.0))
+            if *t == 0.0 { "0".to_string() } else { esc(&format::seconds(t / 1000.0)) }
         ));
     }
     for r in &r_ticks {
@@ -276,7 +296,7 @@ pub fn timeline_chart(id: &str, workload: &str, lines: &[Line]) -> String {
 fn nice_ticks(max: f64) -> (Vec<f64>, f64) {
     let raw = max / 5.0;
     let mag = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
         .iter()
         .map(|m| m * mag)
         .find(|s| *s >= raw)

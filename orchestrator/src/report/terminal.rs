@@ -40,12 +40,15 @@ impl Exporter for Terminal {
         if !s.warnings.is_empty() {
             out.push_str("\nwarnings:\n");
             for w in &s.warnings {
-                out.push_str(&format!("  {w}\n"));
+                out.push_str(&format::wrap(w, WIDTH, "  ", "    "));
             }
         }
-        out.push_str(&format!(
-            "\ngeomean interval: {}.\n",
-            s.method.geomean_interval
+        out.push('\n');
+        out.push_str(&format::wrap(
+            &format!("geomean interval: {}.", s.method.geomean_interval),
+            WIDTH,
+            "",
+            "  ",
         ));
         out
     }
@@ -97,9 +100,14 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     if !b.failed_runs.is_empty() {
         out.push_str("failed runs:\n");
         for f in &b.failed_runs {
-            out.push_str(&format!(
-                "  {}/{} rep {}: {}\n",
-                f.workload, f.allocator, f.run.rep, f.run.error
+            out.push_str(&format::wrap(
+                &format!(
+                    "{}/{} rep {}: {}",
+                    f.workload, f.allocator, f.run.rep, f.run.error
+                ),
+                WIDTH,
+                "  ",
+                "    ",
             ));
         }
     }
@@ -148,9 +156,11 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
     let widths: Vec<usize> = (0..columns)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
-    let total2: usize = widths.iter().sum::<usize>() + 2 * (columns - 1);
-    // Two spaces between columns when that fits in 100 columns, else one.
-    let gap = if total2 <= WIDTH { "  " } else { " " };
+    // Two spaces between columns; between the ratio columns one when two
+    // would not fit in 100 columns.
+    let fixed = widths[0] + 2 + widths[1];
+    let ratios: usize = widths[2..].iter().map(|w| w + 2).sum();
+    let ratio_gap = if fixed + ratios <= WIDTH { "  " } else { " " };
     out.push_str(&format!(
         "{}: median; allocator/system [95 % CI]\n",
         match metric {
@@ -161,8 +171,10 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
     for (i, r) in rows.iter().enumerate() {
         let mut line = String::new();
         for (j, text) in r.iter().enumerate() {
-            if j > 0 {
-                line.push_str(gap);
+            if j > 2 {
+                line.push_str(ratio_gap);
+            } else if j > 0 {
+                line.push_str("  ");
             }
             // The absolute column is right-aligned so units line up.
             if j == 1 && i > 0 {

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use lwm::manifest::{ArtifactEntry, BoardEntry, Manifest, Settings, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use lwm::manifest::{
+    ArtifactEntry, BoardEntry, Manifest, Settings, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION,
+};
 use lwm_agent::schema::RunDocument;
 
 /// The lwm-agent binary of this build, built if a lone `cargo test -p lwm` did not.
@@ -22,10 +24,17 @@ pub fn agent_bin() -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args(["build", "-p", "lwm-agent"]);
-        if lwm.parent().and_then(|p| p.file_name()).is_some_and(|n| n == "release") {
+        if lwm
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == "release")
+        {
             cmd.arg("--release");
         }
-        assert!(cmd.status().expect("run cargo").success(), "building lwm-agent failed");
+        assert!(
+            cmd.status().expect("run cargo").success(),
+            "building lwm-agent failed"
+        );
     }
     agent
 }
@@ -35,16 +44,34 @@ pub fn template() -> &'static RunDocument {
     static DOC: OnceLock<RunDocument> = OnceLock::new();
     DOC.get_or_init(|| {
         let out = Command::new(agent_bin())
-            .args(["run", "--quiet", "--reps", "1", "--warmup", "0", "--", "/bin/sleep", "0.2"])
+            .args([
+                "run",
+                "--quiet",
+                "--reps",
+                "1",
+                "--warmup",
+                "0",
+                "--",
+                "/bin/sleep",
+                "0.2",
+            ])
             .env_remove("LD_PRELOAD")
             .output()
             .expect("run lwm-agent");
-        assert!(out.status.success(), "lwm-agent failed: {}", String::from_utf8_lossy(&out.stderr));
-        let doc: RunDocument = serde_json::from_slice(&out.stdout).expect("agent prints a run document");
+        assert!(
+            out.status.success(),
+            "lwm-agent failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc: RunDocument =
+            serde_json::from_slice(&out.stdout).expect("agent prints a run document");
         assert_eq!(doc.runs.len(), 1);
         assert!(doc.runs[0].ok);
         assert!(doc.runs[0].rusage.is_some());
-        assert!(doc.runs[0].memory.samples.len() >= 2, "the sampler saw sleep 0.2 at least twice");
+        assert!(
+            doc.runs[0].memory.samples.len() >= 2,
+            "the sampler saw sleep 0.2 at least twice"
+        );
         doc
     })
 }
@@ -69,7 +96,9 @@ pub fn rep_doc(workload: &str, allocator: &str, wall_s: f64, max_rss_kib: u64) -
         s.t_ms *= t_scale;
         // A ramp to the peak so the plotted lines differ per allocator.
         let ramp = 0.5 + 0.5 * (i + 1) as f64 / n as f64;
-        s.rss_kib = s.rss_kib.map(|r| (r as f64 / template_peak * max_rss_kib as f64 * ramp) as u64);
+        s.rss_kib = s
+            .rss_kib
+            .map(|r| (r as f64 / template_peak * max_rss_kib as f64 * ramp) as u64);
     }
     run.memory.peak_rss_kib = run.memory.samples.iter().filter_map(|s| s.rss_kib).max();
     d.agent.max_rss_kib = Some(1500);
@@ -109,9 +138,17 @@ pub fn write_run(dir: &Path, run_id: &str, boards: &[BoardSpec]) {
                 write_json(&cell.join("warmup-000.json"), &rep_doc(w, a, 99.0, 99_999));
                 for rep in 0..b.reps {
                     let (t, rss) = (b.measure)(w, a, rep);
-                    write_json(&cell.join(format!("rep-{rep:03}.json")), &rep_doc(w, a, t, rss));
+                    write_json(
+                        &cell.join(format!("rep-{rep:03}.json")),
+                        &rep_doc(w, a, t, rss),
+                    );
                 }
-                for (i, (fw, fa, err)) in b.failures.iter().filter(|(fw, fa, _)| fw == w && fa == a).enumerate() {
+                for (i, (fw, fa, err)) in b
+                    .failures
+                    .iter()
+                    .filter(|(fw, fa, _)| fw == w && fa == a)
+                    .enumerate()
+                {
                     let rep = b.reps + i as u32;
                     let failed = serde_json::json!({
                         "schema": "lwm.failed-run", "schema_version": 1,
@@ -160,7 +197,12 @@ fn board_entry(b: &BoardSpec) -> BoardEntry {
     let allocators: BTreeMap<String, Option<String>> = b
         .allocators
         .iter()
-        .map(|a| (a.to_string(), (*a != "system").then(|| format!("/opt/lwm/lib{a}.so"))))
+        .map(|a| {
+            (
+                a.to_string(),
+                (*a != "system").then(|| format!("/opt/lwm/lib{a}.so")),
+            )
+        })
         .collect();
     BoardEntry {
         name: b.name.into(),
@@ -208,7 +250,11 @@ pub fn standard_measure(w: &str, a: &str, rep: u32) -> (f64, u64) {
 }
 
 pub fn standard_measure_phase(w: &str, a: &str, rep: u32, phase: u32) -> (f64, u64) {
-    let (base_t, base_kib) = if w == "sqlite" { (2.0, 20_480.0) } else { (1.0, 10_240.0) };
+    let (base_t, base_kib) = if w == "sqlite" {
+        (2.0, 20_480.0)
+    } else {
+        (1.0, 10_240.0)
+    };
     let (ft, fm) = match a {
         "lwmalloc" => (0.8, 0.7),
         "jemalloc" => (1.0, 1.2),
@@ -217,4 +263,45 @@ pub fn standard_measure_phase(w: &str, a: &str, rep: u32, phase: u32) -> (f64, u
     let j = jitter(rep, phase);
     let j2 = jitter(rep, phase + 3);
     (base_t * ft * j, (base_kib * fm * j2) as u64)
+}
+
+/// The standard fixture written to a fresh scratch directory, with a planted
+/// outlier (jemalloc's rep 2 of small-burst took 3x as long) and one failed
+/// repetition (sqlite/jemalloc rep 5) whose error needs escaping.
+pub fn standard_run(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    write_run(
+        &dir,
+        "run-standard",
+        &[BoardSpec {
+            name: "pi4",
+            emulation: "none",
+            workloads: &WORKLOADS,
+            allocators: &ALLOCATORS,
+            reps: 5,
+            measure: &standard_with_outlier,
+            failures: &[(
+                "sqlite",
+                "jemalloc",
+                "agent exited with signal 11 <SIGSEGV> & \"core\"",
+            )],
+        }],
+    );
+    dir
+}
+
+/// `standard_measure` plus the planted outlier of `standard_run`.
+pub fn standard_with_outlier(w: &str, a: &str, rep: u32) -> (f64, u64) {
+    let (t, m) = standard_measure(w, a, rep);
+    if w == "small-burst" && a == "jemalloc" && rep == 2 {
+        (t * 3.0, m)
+    } else {
+        (t, m)
+    }
+}
+
+/// Removes a scratch directory once its test passed (a failing test keeps
+/// it for inspection).
+pub fn cleanup(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
 }
