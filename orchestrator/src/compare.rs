@@ -5,7 +5,8 @@
 //! B/A of the median wall time and of the median peak RSS, with a bootstrap
 //! 95 % interval. A change counts only if the whole interval is on one side
 //! of 1 and the ratio is beyond the noise threshold (`stats::verdict`).
-//! More time or more memory is a regression.
+//! More time or more memory is a regression, and so is a repetition that
+//! failed in B where the same cell had no failure in A.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -40,10 +41,26 @@ pub fn compare(run_a: &Path, run_b: &Path, noise_threshold: f64) -> anyhow::Resu
     let mut improvements = Vec::new();
     let mut unchanged = 0usize;
     let mut not_comparable = Vec::new();
+    let mut new_failures = Vec::new();
+    let mut fixed_failures = Vec::new();
     for (key, cell_a) in &a.cells {
         let Some(cell_b) = b.cells.get(key) else {
             continue;
         };
+        match (cell_a.failed.len(), cell_b.failed.first()) {
+            (0, Some(first)) => new_failures.push(format!(
+                "{}: {} failed repetition(s) in B, none in A; rep {}: {}",
+                name(key),
+                cell_b.failed.len(),
+                first.rep,
+                first.error
+            )),
+            (n, None) if n > 0 => fixed_failures.push(format!(
+                "{}: {n} failed repetition(s) in A, none in B",
+                name(key)
+            )),
+            _ => {}
+        }
         for metric in Metric::BOTH {
             let (va, vb) = (values(cell_a, metric), values(cell_b, metric));
             if va.is_empty() || vb.is_empty() {
@@ -88,6 +105,18 @@ pub fn compare(run_a: &Path, run_b: &Path, noise_threshold: f64) -> anyhow::Resu
 
     list(&mut out, "regressions", &regressions);
     list(&mut out, "improvements", &improvements);
+    if !new_failures.is_empty() {
+        let _ = writeln!(out, "new failures ({}):", new_failures.len());
+        for f in &new_failures {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
+    if !fixed_failures.is_empty() {
+        let _ = writeln!(out, "failures gone ({}):", fixed_failures.len());
+        for f in &fixed_failures {
+            let _ = writeln!(out, "  {f}");
+        }
+    }
     let _ = writeln!(out, "unchanged: {unchanged}");
     if !not_comparable.is_empty() {
         let _ = writeln!(out, "not comparable ({}):", not_comparable.len());
@@ -97,7 +126,7 @@ pub fn compare(run_a: &Path, run_b: &Path, noise_threshold: f64) -> anyhow::Resu
     }
     only_in(&mut out, "A", &a, &b);
     only_in(&mut out, "B", &b, &a);
-    Ok((out, !regressions.is_empty()))
+    Ok((out, !regressions.is_empty() || !new_failures.is_empty()))
 }
 
 fn header(out: &mut String, a: &RunData, b: &RunData, noise: f64) {

@@ -88,6 +88,7 @@ fn terminal_table_shows_ratios_intervals_and_verdicts() {
             "line over 100 columns: {line:?}"
         );
     }
+    cleanup(&dir);
 }
 
 #[test]
@@ -153,6 +154,7 @@ fn three_allocators_fit_in_100_columns_and_emulated_boards_get_notes() {
         2,
         "only the emulated boards"
     );
+    cleanup(&dir);
 }
 
 #[test]
@@ -191,6 +193,7 @@ fn csv_has_one_row_per_board_workload_allocator_metric() {
         .find(|l| l.starts_with("pi4,small-burst,jemalloc,wall_s,"))
         .unwrap();
     assert_eq!(outlier.split(',').nth(16), Some("2"), "{outlier}");
+    cleanup(&dir);
 }
 
 #[test]
@@ -241,6 +244,7 @@ fn json_has_every_statistic_and_every_raw_sample() {
     assert_eq!(geo["allocator"], "lwmalloc");
     assert_eq!(geo["workloads"], 2);
     assert!((geo["time"]["ratio"].as_f64().unwrap() - 0.8).abs() < 0.01);
+    cleanup(&dir);
 }
 
 #[test]
@@ -275,6 +279,7 @@ fn markdown_has_tables_facts_and_escaped_errors() {
             assert_eq!(l.replace("\\|", "").matches('|').count(), cols, "{l}");
         }
     }
+    cleanup(&dir);
 }
 
 #[test]
@@ -295,6 +300,8 @@ fn bad_inputs_are_one_line_naming_the_file() {
     let e = format!("{:#}", write_reports(&dir).unwrap_err());
     assert!(e.contains("manifest.json") && !e.contains('\n'), "{e}");
 
+    cleanup(&dir);
+
     // A raw document with two runs.
     let dir = standard_run("two-runs");
     let path = dir.join("raw/pi4/sqlite/lwmalloc/rep-001.json");
@@ -306,6 +313,8 @@ fn bad_inputs_are_one_line_naming_the_file() {
         e.contains("raw/pi4/sqlite/lwmalloc/rep-001.json") && e.contains("holds 2 runs"),
         "{e}"
     );
+
+    cleanup(&dir);
 
     // A preload document filed under system would mislabel numbers.
     let dir = standard_run("mislabel");
@@ -319,6 +328,8 @@ fn bad_inputs_are_one_line_naming_the_file() {
         "{e}"
     );
 
+    cleanup(&dir);
+
     // Truncated JSON.
     let dir = standard_run("truncated");
     let path = dir.join("raw/pi4/small-burst/system/rep-003.json");
@@ -326,6 +337,7 @@ fn bad_inputs_are_one_line_naming_the_file() {
     std::fs::write(&path, &text[..text.len() / 2]).unwrap();
     let e = format!("{:#}", load_run(&dir).unwrap_err());
     assert!(e.contains("rep-003.json") && !e.contains('\n'), "{e}");
+    cleanup(&dir);
 }
 
 #[test]
@@ -349,6 +361,7 @@ fn agent_documents_with_failed_runs_count_as_failures_and_stray_files_warn() {
         table.contains("raw/pi4/sqlite/lwmalloc/notes.txt: unexpected file, ignored"),
         "{table}"
     );
+    cleanup(&dir);
 }
 
 #[test]
@@ -376,4 +389,5 @@ fn a_campaign_in_progress_reports_what_it_has() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["boards"][0]["geomean"][0]["workloads"], 1);
+    cleanup(&dir);
 }
