@@ -1,12 +1,73 @@
 //! Reports from a run directory: terminal table, JSON, CSV, Markdown and a
 //! self-contained HTML page with SVG plots.
+//!
+//! `load` reads the directory, `summary` computes every statistic once, and
+//! each exporter (one module per format, all behind [`Exporter`]) only
+//! formats the [`Summary`].
+
+mod csv;
+mod facts;
+pub mod format;
+mod html;
+mod json;
+mod load;
+mod markdown;
+mod summary;
+mod svg;
+mod terminal;
 
 use std::path::Path;
+
+use anyhow::anyhow;
+
+pub use csv::Csv;
+pub use html::Html;
+pub use json::Json;
+pub use load::{
+    load_run, Cell, CellKey, FailedRun, PeakSource, RunData, Sample, FAILED_RUN_SCHEMA,
+};
+pub use markdown::Markdown;
+pub use summary::{
+    emulation_note, method, summarize, BoardSummary, CellSummary, FailedRunOut, GeomeanSummary,
+    Method, MetricSummary, RatioSummary, SampleOut, Summary, WorkloadSummary, BASELINE,
+    REPORT_SCHEMA, REPORT_VERSION,
+};
+pub use terminal::Terminal;
+
+/// One output format.
+pub trait Exporter {
+    /// The file it is written to, in the run directory.
+    fn file_name(&self) -> &str;
+    fn render(&self, summary: &Summary) -> String;
+}
+
+/// Every format, terminal table first.
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![
+        Box::new(Terminal),
+        Box::new(Json),
+        Box::new(Csv),
+        Box::new(Markdown),
+        Box::new(Html),
+    ]
+}
 
 /// Reads `run_dir` (see `crate::manifest` for the layout), computes the
 /// statistics and writes report.{txt,json,csv,md,html} into it. Returns the
 /// terminal table.
 pub fn write_reports(run_dir: &Path) -> anyhow::Result<String> {
-    let _ = run_dir;
-    todo!("report")
+    let summary = summarize(&load_run(run_dir)?);
+    let mut table = String::new();
+    for exporter in exporters() {
+        let text = exporter.render(&summary);
+        let path = run_dir.join(exporter.file_name());
+        // Write then rename: a reader never sees half a report.
+        let tmp = run_dir.join(format!(".{}.tmp", exporter.file_name()));
+        std::fs::write(&tmp, &text).map_err(|e| anyhow!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        if table.is_empty() {
+            table = text;
+        }
+    }
+    Ok(table)
 }

@@ -1,0 +1,198 @@
+//! Number and text formatting shared by the exporters.
+
+use super::summary::RatioSummary;
+use crate::stats::Verdict;
+
+/// The two metrics every report shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Metric {
+    Time,
+    Memory,
+}
+
+impl Metric {
+    pub const BOTH: [Metric; 2] = [Metric::Time, Metric::Memory];
+
+    pub fn id(self) -> &'static str {
+        match self {
+            Metric::Time => "time",
+            Metric::Memory => "memory",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Metric::Time => "wall time",
+            Metric::Memory => "peak RSS",
+        }
+    }
+
+    pub fn word(self, v: Verdict) -> &'static str {
+        match self {
+            Metric::Time => v.time_word(),
+            Metric::Memory => v.memory_word(),
+        }
+    }
+
+    /// An absolute value of this metric (seconds or KiB) for humans.
+    pub fn value(self, x: f64) -> String {
+        match self {
+            Metric::Time => seconds(x),
+            Metric::Memory => kib(x),
+        }
+    }
+}
+
+/// `850.2 ms`, `1.234 s`, `12.35 s`, `123.4 s`.
+pub fn seconds(s: f64) -> String {
+    if !s.is_finite() {
+        "-".into()
+    } else if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else if s < 1.0 {
+        format!("{:.1} ms", s * 1e3)
+    } else if s < 10.0 {
+        format!("{s:.3} s")
+    } else if s < 100.0 {
+        format!("{s:.2} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+/// `812 KiB`, `12.3 MiB`, `1.25 GiB`.
+pub fn kib(k: f64) -> String {
+    if !k.is_finite() {
+        "-".into()
+    } else if k < 1024.0 {
+        format!("{k:.0} KiB")
+    } else if k < 1024.0 * 1024.0 {
+        format!("{:.1} MiB", k / 1024.0)
+    } else {
+        format!("{:.2} GiB", k / 1024.0 / 1024.0)
+    }
+}
+
+/// `0.82x` (more digits below 0.1 so small ratios do not read as 0).
+pub fn ratio(r: f64) -> String {
+    if !r.is_finite() {
+        "-".into()
+    } else if r < 0.1 {
+        format!("{r:.3}x")
+    } else {
+        format!("{r:.2}x")
+    }
+}
+
+fn bare(r: f64) -> String {
+    ratio(r).trim_end_matches('x').to_string()
+}
+
+/// `0.82x [0.79–0.85]`.
+pub fn ratio_with_ci(r: &RatioSummary) -> String {
+    format!(
+        "{} [{}–{}]",
+        ratio(r.ratio),
+        bare(r.ci.low),
+        bare(r.ci.high)
+    )
+}
+
+/// `0.82x [0.79–0.85] faster`, or `-` when there is no ratio.
+pub fn ratio_cell(r: Option<&RatioSummary>, metric: Metric) -> String {
+    match r {
+        Some(r) if r.ratio.is_finite() => {
+            format!("{} {}", ratio_with_ci(r), metric.word(r.verdict))
+        }
+        _ => "-".into(),
+    }
+}
+
+/// `2 %` for 0.02.
+pub fn percent(fraction: f64) -> String {
+    let p = fraction * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!("{p:.0} %")
+    } else {
+        format!("{p} %")
+    }
+}
+
+/// `2025-03-01 14:05:09 UTC` from milliseconds since the Unix epoch.
+pub fn utc(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let (h, m, s) = (secs / 3600 % 24, secs / 60 % 60, secs % 60);
+    let (y, mo, d) = civil_from_days((secs / 86400) as i64);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{m:02}:{s:02} UTC")
+}
+
+/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Pads with spaces to `width` characters (not bytes: `–` is one column).
+pub fn pad(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// Right-aligns to `width` characters.
+pub fn pad_left(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    format!("{}{s}", " ".repeat(width.saturating_sub(n)))
+}
+
+/// Word-wraps `text` to `width` columns: the first line starts with
+/// `first`, the others with `rest`; every line ends with a newline. A word
+/// longer than a line stays whole.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::new();
+    let mut line = first.to_string();
+    let mut empty = true;
+    for word in text.split_whitespace() {
+        let needed = line.chars().count() + usize::from(!empty) + word.chars().count();
+        if !empty && needed > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = rest.to_string();
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(word);
+        empty = false;
+    }
+    out.push_str(&line);
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_units() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(1_709_301_909_000), "2024-03-01 14:05:09 UTC");
+        assert_eq!(seconds(0.8502), "850.2 ms");
+        assert_eq!(seconds(1.2344), "1.234 s");
+        assert_eq!(kib(812.0), "812 KiB");
+        assert_eq!(kib(12.3 * 1024.0), "12.3 MiB");
+        assert_eq!(percent(0.02), "2 %");
+        assert_eq!(pad("a–b", 5), "a–b  ");
+        assert_eq!(wrap("aa bb cc", 5, "", "  "), "aa bb\n  cc\n");
+        assert_eq!(wrap("a", 5, "> ", ""), "> a\n");
+    }
+}

@@ -1,0 +1,372 @@
+//! report.html: one self-contained page (inline CSS and SVG, no script, no
+//! external resource): summary tables, ratio bars with interval whiskers,
+//! memory-over-time lines, outliers, failed runs and the manifest's facts.
+
+use super::facts;
+use super::format::{self, Metric};
+use super::svg::{self, Bar, Group, Line};
+use super::{BoardSummary, Exporter, Summary, BASELINE};
+
+pub struct Html;
+
+const STYLE: &str = "
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d1d1d; max-width: 1200px; }
+h1 { font-size: 22px; } h2 { font-size: 19px; border-bottom: 2px solid #ccc; margin-top: 36px; } h3 { font-size: 16px; }
+table { border-collapse: collapse; margin: 8px 0 16px; }
+th, td { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f2f2f2; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.faster, td.less { background: #e3f4e1; } td.slower, td.more { background: #fbe3e1; }
+td.hash { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
+.note { background: #fff4d6; border-left: 4px solid #e0a800; padding: 6px 10px; }
+.board-error { background: #fbe3e1; border-left: 4px solid #c62828; padding: 6px 10px; }
+.method { color: #444; font-size: 13px; }
+svg { display: block; margin: 8px 0 18px; font: 12px system-ui, sans-serif; }
+svg .tick { stroke: #e4e4e4; } svg .tick-label { fill: #666; font-size: 11px; }
+svg .ref-line { stroke: #111; stroke-width: 1.5; stroke-dasharray: 4 3; }
+svg .whisker, svg .geomean-whisker { stroke: #111; stroke-width: 1.3; fill: none; }
+svg .geomean-bar { stroke: #111; stroke-width: 1; }
+svg .group-label.geomean { font-weight: bold; }
+svg .chart-title { font-weight: bold; fill: #333; }
+svg .mem-line { stroke-width: 1.6; }
+svg .plot-frame { stroke: #bbb; }
+";
+
+impl Exporter for Html {
+    fn file_name(&self) -> &str {
+        "report.html"
+    }
+
+    fn render(&self, s: &Summary) -> String {
+        let mut out = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lwm report {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+            esc(&s.run_id)
+        );
+        out.push_str(&format!("<h1>lwm report: run {}</h1>\n", esc(&s.run_id)));
+        out.push_str("<section id=\"facts\">\n<h2>Run</h2>\n");
+        facts_table(&mut out, &facts::run_facts(s));
+        out.push_str(&format!(
+            "<p class=\"method\">Ratios: median of an allocator over the median of system; intervals: 95 % percentile bootstrap ({} resamples, fixed seeds). {}. Geometric mean: {}. Outliers: {}.</p>\n</section>\n",
+            s.method.bootstrap_resamples,
+            esc(s.method.verdict),
+            esc(s.method.geomean_interval),
+            esc(s.method.outliers)
+        ));
+        for (i, b) in s.boards.iter().enumerate() {
+            board(&mut out, s, b, i);
+        }
+        if !s.warnings.is_empty() {
+            out.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
+            for w in &s.warnings {
+                out.push_str(&format!("<li>{}</li>\n", esc(w)));
+            }
+            out.push_str("</ul>\n</section>\n");
+        }
+        out.push_str("</body>\n</html>\n");
+        out
+    }
+}
+
+fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
+    let id = format!("b{index}-{}", slug(&b.name));
+    out.push_str(&format!(
+        "<section class=\"board\" id=\"{id}\" data-board=\"{}\">\n<h2>Board {}</h2>\n<p>cpu {} · target {} · emulation {} · {} ok runs, {} failed</p>\n",
+        esc(&b.name),
+        esc(&b.name),
+        esc(&b.cpu),
+        esc(&b.target),
+        esc(&b.emulation),
+        b.ok_runs,
+        b.failed_runs.len()
+    ));
+    if let Some(n) = &b.emulation_note {
+        out.push_str(&format!("<p class=\"note\">Note: {}</p>\n", esc(n)));
+    }
+    if let Some(e) = &b.error {
+        out.push_str(&format!(
+            "<p class=\"board-error\">Board failed: {}</p>\n",
+            esc(e)
+        ));
+    }
+    let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
+    let colour_of = |a: &str| svg::colour(b.allocators.iter().position(|x| x == a).unwrap_or(0));
+
+    for metric in Metric::BOTH {
+        summary_table(out, b, metric, &others);
+    }
+
+    out.push_str("<h3>Ratios to system</h3>\n");
+    for metric in Metric::BOTH {
+        let mut groups: Vec<Group> = b
+            .workloads
+            .iter()
+            .map(|w| Group {
+                label: &w.name,
+                geomean: false,
+                bars: others
+                    .iter()
+                    .filter_map(|a| {
+                        let c = w.cells.iter().find(|c| &&c.allocator == a)?;
+                        let r = if metric == Metric::Time {
+                            c.time_vs_system.as_ref()
+                        } else {
+                            c.memory_vs_system.as_ref()
+                        }?;
+                        Some(Bar {
+                            allocator: a,
+                            colour: colour_of(a),
+                            ratio: r,
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        groups.push(Group {
+            label: "geomean",
+            geomean: true,
+            bars: b
+                .geomean
+                .iter()
+                .filter_map(|g| {
+                    let r = if metric == Metric::Time {
+                        g.time.as_ref()
+                    } else {
+                        g.memory.as_ref()
+                    }?;
+                    Some(Bar {
+                        allocator: &g.allocator,
+                        colour: colour_of(&g.allocator),
+                        ratio: r,
+                    })
+                })
+                .collect(),
+        });
+        out.push_str(&svg::ratio_chart(
+            &format!("{id}-ratio-{}", metric.id()),
+            metric,
+            &groups,
+        ));
+    }
+
+    out.push_str("<h3>Memory over time</h3>\n");
+    for (wi, w) in b.workloads.iter().enumerate() {
+        let lines: Vec<Line> = w
+            .cells
+            .iter()
+            .map(|c| Line {
+                allocator: &c.allocator,
+                colour: colour_of(&c.allocator),
+                rep: c.timeline_rep,
+                points: &c.timeline,
+            })
+            .collect();
+        out.push_str(&svg::timeline_chart(
+            &format!("{id}-mem-{wi}"),
+            &w.name,
+            &lines,
+        ));
+    }
+
+    outliers(out, b);
+    if !b.failed_runs.is_empty() {
+        out.push_str("<h3>Failed runs</h3>\n<table class=\"failed-runs\">\n<tr><th>workload</th><th>allocator</th><th>rep</th><th>error</th><th>file</th><th>stderr (tail)</th></tr>\n");
+        for f in &b.failed_runs {
+            out.push_str(&format!(
+                "<tr class=\"failed-run\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>\n",
+                esc(&f.workload),
+                esc(&f.allocator),
+                f.run.rep,
+                esc(&f.run.error),
+                esc(&f.run.file),
+                esc(tail_lines(&f.run.stderr_tail, 8))
+            ));
+        }
+        out.push_str("</table>\n");
+    }
+    if let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) {
+        out.push_str("<h3>Board facts</h3>\n");
+        facts_table(out, &facts::board_facts(entry));
+        if !entry.artifacts.is_empty() {
+            out.push_str("<table class=\"artifacts\">\n<tr>");
+            for h in facts::ARTIFACT_HEADER {
+                out.push_str(&format!("<th>{}</th>", esc(h)));
+            }
+            out.push_str("</tr>\n");
+            for a in &entry.artifacts {
+                let row = facts::artifact_row(a);
+                out.push_str(&format!(
+                    "<tr><td>{}</td><td class=\"hash\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
+                    esc(&row[0]),
+                    esc(&row[1]),
+                    esc(&row[2]),
+                    esc(&row[3]),
+                    esc(&row[4])
+                ));
+            }
+            out.push_str("</table>\n");
+        }
+    }
+    out.push_str("</section>\n");
+}
+
+fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&String]) {
+    out.push_str(&format!(
+        "<h3>{} (median; allocator / system, 95 % CI)</h3>\n<table class=\"summary\" data-metric=\"{}\">\n<tr><th>workload</th><th>system</th>",
+        if metric == Metric::Time { "Wall time" } else { "Peak RSS" },
+        metric.id()
+    ));
+    for a in others {
+        out.push_str(&format!("<th>{}</th>", esc(a)));
+    }
+    out.push_str("</tr>\n");
+    let pick = |c: &super::CellSummary| {
+        if metric == Metric::Time {
+            c.time_vs_system
+        } else {
+            c.memory_vs_system
+        }
+    };
+    for w in &b.workloads {
+        let base = w
+            .cells
+            .iter()
+            .find(|c| c.allocator == BASELINE)
+            .and_then(|c| {
+                if metric == Metric::Time {
+                    c.time.as_ref()
+                } else {
+                    c.memory.as_ref()
+                }
+            })
+            .map(|m| {
+                format!(
+                    "{} <small>[{}–{}], n={}</small>",
+                    esc(&metric.value(m.median)),
+                    esc(&metric.value(m.ci.low)),
+                    esc(&metric.value(m.ci.high)),
+                    m.n
+                )
+            })
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "<tr><td>{}</td><td class=\"num\">{base}</td>",
+            esc(&w.name)
+        ));
+        for a in others {
+            let r = w.cells.iter().find(|c| &&c.allocator == a).and_then(pick);
+            ratio_td(out, r.as_ref(), metric);
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("<tr class=\"geomean\"><td><b>geomean</b></td><td></td>");
+    for a in others {
+        let g = b.geomean.iter().find(|g| &&g.allocator == a).and_then(|g| {
+            if metric == Metric::Time {
+                g.time
+            } else {
+                g.memory
+            }
+        });
+        ratio_td(out, g.as_ref(), metric);
+    }
+    out.push_str("</tr>\n</table>\n");
+}
+
+fn ratio_td(out: &mut String, r: Option<&super::RatioSummary>, metric: Metric) {
+    let class = r.map(|r| metric.word(r.verdict)).unwrap_or("none");
+    out.push_str(&format!(
+        "<td class=\"num {class}\">{}</td>",
+        esc(&format::ratio_cell(r, metric))
+    ));
+}
+
+fn outliers(out: &mut String, b: &BoardSummary) {
+    let mut items = Vec::new();
+    for w in &b.workloads {
+        for c in &w.cells {
+            for (metric, m) in [(Metric::Time, &c.time), (Metric::Memory, &c.memory)] {
+                if let Some(m) = m {
+                    if !m.outlier_reps.is_empty() {
+                        items.push(format!(
+                            "<li>{}/{} {}: repetitions {} (median {})</li>",
+                            esc(&w.name),
+                            esc(&c.allocator),
+                            metric.title(),
+                            m.outlier_reps
+                                .iter()
+                                .map(|r| r.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            esc(&metric.value(m.median))
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if !items.is_empty() {
+        out.push_str(
+            "<h3>Outliers (flagged, kept in the statistics)</h3>\n<ul class=\"outliers\">\n",
+        );
+        out.push_str(&items.join("\n"));
+        out.push_str("\n</ul>\n");
+    }
+}
+
+fn facts_table(out: &mut String, rows: &[(&str, String)]) {
+    out.push_str("<table class=\"facts\">\n");
+    for (k, v) in rows {
+        let class = if k.contains("SHA-256") || k.contains("commit") {
+            " class=\"hash\""
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "<tr><th>{}</th><td{class}>{}</td></tr>\n",
+            esc(k),
+            esc(v)
+        ));
+    }
+    out.push_str("</table>\n");
+}
+
+/// The last `n` lines of `s`.
+fn tail_lines(s: &str, n: usize) -> &str {
+    let mut idx = s.len();
+    for _ in 0..n {
+        match s[..idx].trim_end_matches('\n').rfind('\n') {
+            Some(i) => idx = i,
+            None => return s,
+        }
+    }
+    &s[idx + 1..]
+}
+
+/// Letters, digits and `-` only: safe inside an id.
+fn slug(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

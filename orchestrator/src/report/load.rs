@@ -1,0 +1,386 @@
+//! Loading a run directory (layout in `crate::manifest`) into memory:
+//! the manifest and, per board × workload × allocator, every repetition's
+//! numbers. Nothing is summarised here; `summary.rs` does that.
+//!
+//! Errors are one line naming the file: a corrupt document means numbers
+//! could be silently missing, so it stops the report instead.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Result};
+use lwm_agent::schema::RunDocument;
+use serde::Deserialize;
+
+use crate::manifest::{Manifest, MANIFEST_SCHEMA};
+
+pub const FAILED_RUN_SCHEMA: &str = "lwm.failed-run";
+
+/// Everything read from one run directory.
+#[derive(Debug, Clone)]
+pub struct RunData {
+    pub dir: PathBuf,
+    pub manifest: Manifest,
+    /// Keyed by (board, workload, allocator) as named by the raw/ directories.
+    pub cells: BTreeMap<CellKey, Cell>,
+    /// Things a reader must know that did not stop the load (stray files, ...).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CellKey {
+    pub board: String,
+    pub workload: String,
+    pub allocator: String,
+}
+
+/// The repetitions of one workload under one allocator on one board.
+#[derive(Debug, Clone, Default)]
+pub struct Cell {
+    /// Ok repetitions, in repetition order.
+    pub samples: Vec<Sample>,
+    /// Repetitions that produced no ok run, in repetition order.
+    pub failed: Vec<FailedRun>,
+    pub warmups: u32,
+}
+
+/// One ok repetition's numbers.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub rep: u32,
+    /// Relative to the run directory.
+    pub file: String,
+    /// `runs[0].wall_s`.
+    pub wall_s: f64,
+    /// `runs[0].rusage.max_rss_kib`, else `runs[0].memory.peak_rss_kib`.
+    pub peak_rss_kib: Option<u64>,
+    pub peak_source: PeakSource,
+    /// `(t_ms, rss_kib)` of every memory sample that has an RSS.
+    pub timeline: Vec<(f64, u64)>,
+    /// The agent's own peak RSS: child figures cannot read below about this.
+    pub agent_floor_kib: Option<u64>,
+    /// `workload_report.checksum`, to check every allocator did the same work.
+    pub checksum: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeakSource {
+    /// wait4(2)'s ru_maxrss.
+    Rusage,
+    /// The /proc sampler's largest RSS (no rusage in the document).
+    Sampler,
+    None,
+}
+
+/// A repetition without an ok run: either a `rep-NNN.failed.json` written by
+/// the campaign, or an agent document whose run is not ok.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailedRun {
+    pub rep: u32,
+    pub file: String,
+    /// One line.
+    pub error: String,
+    pub stderr_tail: String,
+}
+
+/// `rep-NNN.failed.json` as the campaign writes it.
+#[derive(Debug, Deserialize)]
+struct FailedRunFile {
+    schema: String,
+    schema_version: u32,
+    board: String,
+    workload: String,
+    allocator: String,
+    rep: u32,
+    error: String,
+    #[serde(default)]
+    stderr_tail: String,
+}
+
+/// Reads `run_dir`: `manifest.json` and every file under `raw/`.
+pub fn load_run(run_dir: &Path) -> Result<RunData> {
+    if !run_dir.is_dir() {
+        bail!(
+            "{}: not a run directory (does not exist or is not a directory)",
+            run_dir.display()
+        );
+    }
+    let manifest = read_manifest(&run_dir.join("manifest.json"))?;
+    let mut data = RunData {
+        dir: run_dir.to_path_buf(),
+        manifest,
+        cells: BTreeMap::new(),
+        warnings: Vec::new(),
+    };
+    let raw = run_dir.join("raw");
+    if !raw.exists() {
+        data.warnings
+            .push("raw/ does not exist yet: no runs recorded".into());
+        return Ok(data);
+    }
+    for board in subdirs(&raw)? {
+        for workload in subdirs(&raw.join(&board))? {
+            for allocator in subdirs(&raw.join(&board).join(&workload))? {
+                let key = CellKey {
+                    board: board.clone(),
+                    workload: workload.clone(),
+                    allocator: allocator.clone(),
+                };
+                let cell = load_cell(run_dir, &key, &mut data.warnings)?;
+                data.cells.insert(key, cell);
+            }
+        }
+    }
+    Ok(data)
+}
+
+fn read_manifest(path: &Path) -> Result<Manifest> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let m: Manifest = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: not a run manifest: {e}", path.display()))?;
+    if m.schema != MANIFEST_SCHEMA {
+        bail!(
+            "{}: schema is {:?}, expected {:?}",
+            path.display(),
+            m.schema,
+            MANIFEST_SCHEMA
+        );
+    }
+    if m.schema_version != crate::manifest::MANIFEST_VERSION {
+        bail!(
+            "{}: schema_version {} is not supported (this lwm reads {})",
+            path.display(),
+            m.schema_version,
+            crate::manifest::MANIFEST_VERSION
+        );
+    }
+    Ok(m)
+}
+
+/// Names of the subdirectories of `dir`, sorted; plain files there are an error
+/// (the layout has none at these levels).
+fn subdirs(dir: &Path) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))? {
+        let entry = entry.map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if !entry.path().is_dir() {
+            bail!(
+                "{}: unexpected file in the raw/BOARD/WORKLOAD/ALLOCATOR tree",
+                entry.path().display()
+            );
+        }
+        out.push(name);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// What a file name in an allocator directory says it is.
+enum RawFile {
+    Warmup,
+    Rep(u32),
+    FailedRep(u32),
+}
+
+fn classify(name: &str) -> Option<RawFile> {
+    let number = |s: &str| -> Option<u32> {
+        (s.len() >= 3 && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    if let Some(n) = name
+        .strip_prefix("rep-")
+        .and_then(|s| s.strip_suffix(".failed.json"))
+    {
+        return number(n).map(RawFile::FailedRep);
+    }
+    if let Some(n) = name
+        .strip_prefix("rep-")
+        .and_then(|s| s.strip_suffix(".json"))
+    {
+        return number(n).map(RawFile::Rep);
+    }
+    if let Some(n) = name
+        .strip_prefix("warmup-")
+        .and_then(|s| s.strip_suffix(".json"))
+    {
+        return number(n).map(|_| RawFile::Warmup);
+    }
+    None
+}
+
+fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Result<Cell> {
+    let rel_dir = format!("raw/{}/{}/{}", key.board, key.workload, key.allocator);
+    let dir = run_dir.join(&rel_dir);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| anyhow!("{}: {e}", dir.display()))?
+        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
+    names.sort();
+    let mut cell = Cell::default();
+    for name in names {
+        let rel = format!("{rel_dir}/{name}");
+        let path = run_dir.join(&rel);
+        match classify(&name) {
+            Some(RawFile::Warmup) => cell.warmups += 1,
+            Some(RawFile::Rep(rep)) => {
+                let doc = read_run_document(&path)?;
+                check_labels(&doc, key, &rel, warnings)?;
+                let run = &doc.runs[0];
+                if run.ok {
+                    cell.samples.push(sample_of(&doc, rep, rel));
+                } else {
+                    let mut error = format!("agent run status {}", run.status);
+                    if !run.problems.is_empty() {
+                        error.push_str(": ");
+                        error.push_str(&run.problems.join("; "));
+                    }
+                    cell.failed.push(FailedRun {
+                        rep,
+                        file: rel,
+                        error: one_line(&error),
+                        stderr_tail: run.stderr.tail.clone(),
+                    });
+                }
+            }
+            Some(RawFile::FailedRep(rep)) => cell.failed.push(read_failed(&path, rel, key, rep)?),
+            None if name.starts_with('.') || name.ends_with(".tmp") => {}
+            None => warnings.push(format!("{rel}: unexpected file, ignored")),
+        }
+    }
+    cell.samples.sort_by_key(|s| s.rep);
+    cell.failed.sort_by_key(|f| f.rep);
+    Ok(cell)
+}
+
+fn read_run_document(path: &Path) -> Result<RunDocument> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let doc: RunDocument = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: not an lwm-agent run document: {e}", path.display()))?;
+    if doc.schema != lwm_agent::schema::RUN_SCHEMA
+        || doc.schema_version != lwm_agent::schema::SCHEMA_VERSION
+    {
+        bail!(
+            "{}: schema {:?} version {} is not {:?} version {}",
+            path.display(),
+            doc.schema,
+            doc.schema_version,
+            lwm_agent::schema::RUN_SCHEMA,
+            lwm_agent::schema::SCHEMA_VERSION
+        );
+    }
+    if doc.runs.len() != 1 {
+        bail!(
+            "{}: holds {} runs, a repetition document holds exactly 1",
+            path.display(),
+            doc.runs.len()
+        );
+    }
+    Ok(doc)
+}
+
+/// A document filed under the wrong allocator would put one allocator's
+/// numbers in another's column: refuse it. A workload name differing from
+/// the directory is only worth a warning (names may be decorated).
+fn check_labels(
+    doc: &RunDocument,
+    key: &CellKey,
+    rel: &str,
+    warnings: &mut Vec<String>,
+) -> Result<()> {
+    let is_system_doc = doc.allocator.kind == "system";
+    if is_system_doc != (key.allocator == "system") {
+        bail!(
+            "{rel}: filed under allocator {:?} but the agent ran allocator kind {:?} ({})",
+            key.allocator,
+            doc.allocator.kind,
+            doc.allocator.path.as_deref().unwrap_or("no preload")
+        );
+    }
+    if let Some(w) = &doc.invocation.workload {
+        if *w != key.workload {
+            warnings.push(format!(
+                "{rel}: filed under workload {:?} but the agent ran workload {w:?}",
+                key.workload
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn sample_of(doc: &RunDocument, rep: u32, file: String) -> Sample {
+    let run = &doc.runs[0];
+    let (peak_rss_kib, peak_source) = match (&run.rusage, run.memory.peak_rss_kib) {
+        (Some(r), _) => (Some(r.max_rss_kib), PeakSource::Rusage),
+        (None, Some(p)) => (Some(p), PeakSource::Sampler),
+        (None, None) => (None, PeakSource::None),
+    };
+    Sample {
+        rep,
+        file,
+        wall_s: run.wall_s,
+        peak_rss_kib,
+        peak_source,
+        timeline: run
+            .memory
+            .samples
+            .iter()
+            .filter_map(|s| s.rss_kib.map(|r| (s.t_ms, r)))
+            .collect(),
+        agent_floor_kib: doc.agent.max_rss_kib,
+        checksum: run
+            .workload_report
+            .as_ref()
+            .and_then(|w| w.get("checksum"))
+            .cloned(),
+    }
+}
+
+fn read_failed(path: &Path, rel: String, key: &CellKey, rep: u32) -> Result<FailedRun> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let f: FailedRunFile = serde_json::from_str(&text)
+        .map_err(|e| anyhow!("{}: not a failed-run record: {e}", path.display()))?;
+    if f.schema != FAILED_RUN_SCHEMA || f.schema_version != 1 {
+        bail!(
+            "{}: schema {:?} version {} is not {FAILED_RUN_SCHEMA:?} version 1",
+            path.display(),
+            f.schema,
+            f.schema_version
+        );
+    }
+    if f.board != key.board
+        || f.workload != key.workload
+        || f.allocator != key.allocator
+        || f.rep != rep
+    {
+        bail!(
+            "{}: records {}/{}/{} rep {} but is filed as {}/{}/{} rep {}",
+            path.display(),
+            f.board,
+            f.workload,
+            f.allocator,
+            f.rep,
+            key.board,
+            key.workload,
+            key.allocator,
+            rep
+        );
+    }
+    Ok(FailedRun {
+        rep,
+        file: rel,
+        error: one_line(&f.error),
+        stderr_tail: f.stderr_tail,
+    })
+}
+
+/// Newlines and tabs folded to spaces: errors are shown in one line.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}

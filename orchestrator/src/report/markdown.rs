@@ -1,0 +1,217 @@
+//! report.md: the terminal tables as GitHub-flavoured Markdown, with the
+//! manifest's facts, outliers, failed runs and the method.
+
+use super::facts;
+use super::format::{self, Metric};
+use super::{BoardSummary, Exporter, Summary, BASELINE};
+
+pub struct Markdown;
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &str {
+        "report.md"
+    }
+
+    fn render(&self, s: &Summary) -> String {
+        let mut out = format!("# lwm report: run {}\n\n", esc(&s.run_id));
+        table(
+            &mut out,
+            &["fact", "value"],
+            facts::run_facts(s)
+                .into_iter()
+                .map(|(k, v)| vec![k.to_string(), v])
+                .collect(),
+        );
+        out.push_str(&format!(
+            "\nRatios are the median of an allocator over the median of `system`, with the 95 % bootstrap interval \
+             ({} resamples). {}. Geometric mean: {}. Outliers: {}.\n",
+            s.method.bootstrap_resamples,
+            esc(s.method.verdict),
+            esc(s.method.geomean_interval),
+            esc(s.method.outliers)
+        ));
+        for b in &s.boards {
+            board(&mut out, s, b);
+        }
+        if !s.warnings.is_empty() {
+            out.push_str("\n## Warnings\n\n");
+            for w in &s.warnings {
+                out.push_str(&format!("- {}\n", esc(w)));
+            }
+        }
+        out
+    }
+}
+
+fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
+    out.push_str(&format!(
+        "\n## Board {}\n\ncpu {} · target {} · emulation {} · {} ok runs, {} failed\n",
+        esc(&b.name),
+        esc(&b.cpu),
+        esc(&b.target),
+        esc(&b.emulation),
+        b.ok_runs,
+        b.failed_runs.len()
+    ));
+    if let Some(n) = &b.emulation_note {
+        out.push_str(&format!("\n> **Note:** {}\n", esc(n)));
+    }
+    let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
+    for metric in Metric::BOTH {
+        out.push_str(&format!(
+            "\n### {} (median; allocator / system, 95 % CI)\n\n",
+            match metric {
+                Metric::Time => "Wall time",
+                Metric::Memory => "Peak RSS",
+            }
+        ));
+        let mut header = vec!["workload".to_string(), "system".to_string()];
+        header.extend(others.iter().map(|a| esc(a)));
+        let mut rows = Vec::new();
+        for w in &b.workloads {
+            let cell = |a: &str| w.cells.iter().find(|c| c.allocator == a);
+            let base = cell(BASELINE)
+                .and_then(|c| {
+                    if metric == Metric::Time {
+                        c.time.as_ref()
+                    } else {
+                        c.memory.as_ref()
+                    }
+                })
+                .map(|m| metric.value(m.median))
+                .unwrap_or("-".into());
+            let mut row = vec![esc(&w.name), base];
+            for a in &others {
+                let r = cell(a).and_then(|c| {
+                    if metric == Metric::Time {
+                        c.time_vs_system.as_ref()
+                    } else {
+                        c.memory_vs_system.as_ref()
+                    }
+                });
+                row.push(emphasise(
+                    format::ratio_cell(r, metric),
+                    r.map(|r| r.verdict),
+                ));
+            }
+            rows.push(row);
+        }
+        let mut geo = vec!["**geomean**".to_string(), String::new()];
+        for a in &others {
+            let g = b.geomean.iter().find(|g| &&g.allocator == a).and_then(|g| {
+                if metric == Metric::Time {
+                    g.time.as_ref()
+                } else {
+                    g.memory.as_ref()
+                }
+            });
+            geo.push(emphasise(
+                format::ratio_cell(g, metric),
+                g.map(|r| r.verdict),
+            ));
+        }
+        rows.push(geo);
+        let header_refs: Vec<&str> = header.iter().map(|h| h.as_str()).collect();
+        table(out, &header_refs, rows);
+    }
+    let outliers: Vec<String> = b
+        .workloads
+        .iter()
+        .flat_map(|w| {
+            w.cells.iter().flat_map(move |c| {
+                [(Metric::Time, &c.time), (Metric::Memory, &c.memory)]
+                    .into_iter()
+                    .filter_map(move |(metric, m)| {
+                        let m = m.as_ref()?;
+                        (!m.outlier_reps.is_empty()).then(|| {
+                            format!(
+                                "- {}/{} {}: repetitions {:?} (median {})",
+                                esc(&w.name),
+                                esc(&c.allocator),
+                                metric.title(),
+                                m.outlier_reps,
+                                metric.value(m.median)
+                            )
+                        })
+                    })
+            })
+        })
+        .collect();
+    if !outliers.is_empty() {
+        out.push_str("\n### Outliers (flagged, kept in the statistics)\n\n");
+        out.push_str(&outliers.join("\n"));
+        out.push('\n');
+    }
+    if !b.failed_runs.is_empty() {
+        out.push_str("\n### Failed runs\n\n");
+        for f in &b.failed_runs {
+            out.push_str(&format!(
+                "- {}/{} rep {}: {} ({})\n",
+                esc(&f.workload),
+                esc(&f.allocator),
+                f.run.rep,
+                esc(&f.run.error),
+                esc(&f.run.file)
+            ));
+        }
+    }
+    if let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) {
+        out.push_str("\n### Board facts\n\n");
+        table(
+            out,
+            &["fact", "value"],
+            facts::board_facts(entry)
+                .into_iter()
+                .map(|(k, v)| vec![k.to_string(), esc(&v)])
+                .collect(),
+        );
+        if !entry.artifacts.is_empty() {
+            out.push('\n');
+            table(
+                out,
+                &facts::ARTIFACT_HEADER,
+                entry
+                    .artifacts
+                    .iter()
+                    .map(|a| facts::artifact_row(a).iter().map(|x| esc(x)).collect())
+                    .collect(),
+            );
+        }
+    }
+}
+
+/// Significant verdicts in bold.
+fn emphasise(text: String, v: Option<crate::stats::Verdict>) -> String {
+    match v {
+        Some(crate::stats::Verdict::NoDifference) | None => text,
+        Some(_) => format!("**{text}**"),
+    }
+}
+
+fn table(out: &mut String, header: &[&str], rows: Vec<Vec<String>>) {
+    out.push_str(&format!("| {} |\n", header.join(" | ")));
+    out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
+    for r in rows {
+        out.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+}
+
+/// Escapes Markdown and inline-HTML metacharacters so names and error
+/// messages show as text.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
