@@ -88,10 +88,3 @@ pub(crate) fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
     let frac = pos - lo as f64;
     sorted[lo] + (sorted[hi] - sorted[lo]) * frac
 }
-
-/// Half-width of `median_ci` relative to the median: how precisely the
-/// median is known.
-pub fn ci_half_width_rel(xs: &[f64], seed: u64) -> f64 {
-    let _ = (xs, seed);
-    todo!("stats")
-}
