@@ -14,6 +14,9 @@ pub const ET_DYN: u16 = 3;
 const SHT_SYMTAB: u32 = 2;
 const SHT_DYNSYM: u32 = 11;
 const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
+const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
+/// Symbol type of a function (`STT_FUNC`).
+pub const STT_FUNC: u8 = 2;
 const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
 const SHF_EXECINSTR: u64 = 4;
 const PT_INTERP: u32 = 3;
@@ -37,9 +40,43 @@ pub struct Section {
     pub name: String,
     pub kind: u32,
     pub flags: u64,
+    /// Virtual address when loaded (sh_addr).
+    pub addr: u64,
     pub offset: u64,
     pub size: u64,
     pub link: u32,
+}
+
+/// One symbol table entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Symbol {
+    pub name: String,
+    /// Address (for ARM Thumb functions, with bit 0 set).
+    pub value: u64,
+    pub size: u64,
+    /// `STT_*` type (`STT_FUNC` for functions).
+    pub kind: u8,
+    /// Section index; 0 for an undefined symbol.
+    pub section: u16,
+}
+
+/// The function containing `addr`: a function symbol whose [value, value +
+/// size) holds it, else the nearest function symbol below it (hand-written
+/// assembly often has size 0). Thumb bit ignored. None below the first.
+pub fn function_containing(symbols: &[Symbol], addr: u64) -> Option<&Symbol> {
+    let funcs = || {
+        symbols
+            .iter()
+            .filter(|s| s.kind == STT_FUNC && s.section != 0 && !s.name.is_empty())
+    };
+    let start = |s: &Symbol| s.value & !1;
+    funcs()
+        .find(|s| start(s) <= addr && addr < start(s) + s.size)
+        .or_else(|| {
+            funcs()
+                .filter(|s| start(s) <= addr)
+                .max_by_key(|s| start(s))
+        })
 }
 
 pub struct Elf<'a> {
@@ -141,6 +178,7 @@ impl<'a> Elf<'a> {
                     e.u32(sh)?,
                     e.u32(sh + 4)?,
                     e.u64(sh + 8)?,
+                    e.u64(sh + 16)?,
                     e.u64(sh + 24)?,
                     e.u64(sh + 32)?,
                     e.u32(sh + 40)?,
@@ -150,6 +188,7 @@ impl<'a> Elf<'a> {
                     e.u32(sh)?,
                     e.u32(sh + 4)?,
                     e.u32(sh + 8)? as u64,
+                    e.u32(sh + 12)? as u64,
                     e.u32(sh + 16)? as u64,
                     e.u32(sh + 20)? as u64,
                     e.u32(sh + 24)?,
@@ -157,9 +196,9 @@ impl<'a> Elf<'a> {
             };
             raw.push(s);
         }
-        let names = raw.get(shstrndx).map(|s| (s.3, s.4));
+        let names = raw.get(shstrndx).map(|s| (s.4, s.5));
         let mut sections = Vec::new();
-        for (name, kind, flags, offset, size, link) in raw {
+        for (name, kind, flags, addr, offset, size, link) in raw {
             let name = match names {
                 Some((o, sz)) => e
                     .slice(o, sz)
@@ -172,6 +211,7 @@ impl<'a> Elf<'a> {
                 name,
                 kind,
                 flags,
+                addr,
                 offset,
                 size,
                 link,
@@ -264,6 +304,109 @@ impl<'a> Elf<'a> {
                     break;
                 };
                 out.push((cstr(strings, name as usize), value));
+            }
+        }
+        out
+    }
+
+    /// Every entry of .symtab (or of .dynsym with `dynamic`), with address,
+    /// size and type: what symbolising an address needs. Empty when the
+    /// table is absent (a stripped file has no .symtab).
+    pub fn symbol_entries(&self, dynamic: bool) -> Vec<Symbol> {
+        let kind = if dynamic { SHT_DYNSYM } else { SHT_SYMTAB };
+        let mut out = Vec::new();
+        for s in self.sections.iter().filter(|s| s.kind == kind) {
+            let Some(strtab) = self.sections.get(s.link as usize) else {
+                continue;
+            };
+            let strings = self.section_data(strtab);
+            let entsize = if self.is64 { 24 } else { 16 };
+            for i in 0..self.section_data(s).len() / entsize {
+                let at = (s.offset as usize) + i * entsize;
+                // 64-bit: name u32, info u8, other u8, shndx u16, value u64, size u64.
+                // 32-bit: name u32, value u32, size u32, info u8, other u8, shndx u16.
+                let fields = if self.is64 {
+                    (
+                        self.u32(at),
+                        self.bytes::<1>(at + 4),
+                        self.u16(at + 6),
+                        self.u64(at + 8),
+                        self.u64(at + 16),
+                    )
+                } else {
+                    (
+                        self.u32(at),
+                        self.bytes::<1>(at + 12),
+                        self.u16(at + 14),
+                        self.u32(at + 4).map(u64::from),
+                        self.u32(at + 8).map(u64::from),
+                    )
+                };
+                let (Ok(name), Ok([info]), Ok(section), Ok(value), Ok(size)) = fields else {
+                    break;
+                };
+                out.push(Symbol {
+                    name: cstr(strings, name as usize),
+                    value,
+                    size,
+                    kind: info & 0xf,
+                    section,
+                });
+            }
+        }
+        out
+    }
+
+    /// (symbol, version) for every undefined dynamic symbol bound to a
+    /// version it needs, e.g. ("fcntl64", "GLIBC_2.28"): which symbols make
+    /// a binary need a newer library than a board has.
+    pub fn needed_symbol_versions(&self) -> Vec<(String, String)> {
+        let Some(versym) = self.sections.iter().find(|s| s.kind == SHT_GNU_VERSYM) else {
+            return Vec::new();
+        };
+        // vna_other (the version index) -> version name, from .gnu.version_r.
+        let mut names = std::collections::HashMap::new();
+        for s in self.sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
+            let Some(strtab) = self.sections.get(s.link as usize) else {
+                continue;
+            };
+            let strings = self.section_data(strtab);
+            let (mut at, end) = (s.offset as usize, (s.offset + s.size) as usize);
+            for _ in 0..1024 {
+                let (Ok(cnt), Ok(aux), Ok(next)) =
+                    (self.u16(at + 2), self.u32(at + 8), self.u32(at + 12))
+                else {
+                    break;
+                };
+                let mut a = at + aux as usize;
+                for _ in 0..cnt {
+                    let (Ok(other), Ok(name), Ok(anext)) =
+                        (self.u16(a + 6), self.u32(a + 8), self.u32(a + 12))
+                    else {
+                        break;
+                    };
+                    names.insert(other & 0x7fff, cstr(strings, name as usize));
+                    if anext == 0 {
+                        break;
+                    }
+                    a += anext as usize;
+                }
+                if next == 0 || at + (next as usize) >= end {
+                    break;
+                }
+                at += next as usize;
+            }
+        }
+        let mut out = Vec::new();
+        for (i, sym) in self.symbol_entries(true).iter().enumerate() {
+            if sym.section != 0 || sym.name.is_empty() {
+                continue; // defined here, or the null entry
+            }
+            let Ok(index) = self.u16(versym.offset as usize + 2 * i) else {
+                break;
+            };
+            if let Some(version) = names.get(&(index & 0x7fff)) {
+                out.push((sym.name.clone(), version.clone()));
             }
         }
         out
@@ -490,15 +633,21 @@ pub fn scan_lse(code: &[u8], little_endian: bool) -> (usize, Option<usize>) {
         } else {
             u32::from_be_bytes(a)
         };
-        let atomic_op = w & 0x3F20_0C00 == 0x3820_0000; // LD<op>, SWP, LDAPR
-        let cas = w & 0x3FA0_7C00 == 0x08A0_7C00;
-        let casp = w & 0xBFA0_7C00 == 0x0820_7C00;
-        if atomic_op || cas || casp {
+        if is_lse(w) {
             n += 1;
             first.get_or_insert(i * 4);
         }
     }
     (n, first)
+}
+
+/// Whether the AArch64 instruction word `w` is an ARMv8.1 LSE atomic (CAS,
+/// CASP, LD<op>, SWP) or a v8.3 LDAPR: illegal on an ARMv8.0 core.
+pub fn is_lse(w: u32) -> bool {
+    let atomic_op = w & 0x3F20_0C00 == 0x3820_0000; // LD<op>, SWP, LDAPR
+    let cas = w & 0x3FA0_7C00 == 0x08A0_7C00;
+    let casp = w & 0xBFA0_7C00 == 0x0820_7C00;
+    atomic_op || cas || casp
 }
 
 /// The first 64 KiB of the file at `path`: enough for `Elf::parse_head` on

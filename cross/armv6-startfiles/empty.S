@@ -1,0 +1,2 @@
+/* An empty start file (crti.o, crtn.o, crtend.o, crtendS.o). */
+#include "common.h"

@@ -1,0 +1,107 @@
+//! The ARMv6 hard-float stand-in start files and libc_nonshared (sources in
+//! `cross/armv6-startfiles/`, see its README): assembled with the armhf
+//! cross gcc for ARMv6KZ + VFPv2 in ARM state into one directory that gcc
+//! searches first (`-B<dir>`), in place of Debian's ARMv7 + Thumb-2 ones.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+
+use super::target::TargetSpec;
+
+/// (source file, object names it provides).
+const OBJECTS: [(&str, &[&str]); 4] = [
+    ("start.S", &["crt1.o", "Scrt1.o"]),
+    ("dso_handle_exe.S", &["crtbegin.o", "crtbeginT.o"]),
+    ("dso_handle_shared.S", &["crtbeginS.o"]),
+    ("empty.S", &["crti.o", "crtn.o", "crtend.o", "crtendS.o"]),
+];
+
+/// Builds the stand-ins for `spec` into `out_dir` and returns it. Cheap
+/// (a dozen small gcc runs), so it simply runs every time.
+pub fn prepare(workspace: &Path, spec: &TargetSpec, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    let sources = workspace.join("cross/armv6-startfiles");
+    std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let flags: Vec<&str> = spec.c_flags.split_whitespace().collect();
+    for (source, objects) in OBJECTS {
+        for object in objects {
+            compile(
+                spec,
+                &flags,
+                &sources.join(source),
+                &out_dir.join(object),
+                &[],
+            )?;
+        }
+    }
+    // libc_nonshared.a: pthread_atfork, atexit, __aeabi_read_tp, ...
+    let nonshared_o = out_dir.join("nonshared.o");
+    compile(
+        spec,
+        &flags,
+        &sources.join("nonshared.c"),
+        &nonshared_o,
+        &["-O2", "-fPIC", "-Wall", "-Wextra", "-Werror"],
+    )?;
+    let archive = out_dir.join("libc_nonshared.a");
+    let _ = std::fs::remove_file(&archive);
+    run(Command::new(format!("{}-ar", spec.gnu_prefix))
+        .arg("rcs")
+        .arg(&archive)
+        .arg(&nonshared_o))?;
+    // A libc.so linker script found before the sysroot's (gcc passes -B
+    // directories to the linker as -L): the real libc.so.6 and loader, and
+    // our libc_nonshared.a instead of Debian's Thumb-2 one.
+    let libdir = Path::new(&spec.sysroot()).join("lib");
+    let loader = std::fs::read_dir(&libdir)
+        .with_context(|| format!("reading {}", libdir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("ld-linux"))
+        })
+        .with_context(|| format!("no ld-linux*.so in {}", libdir.display()))?;
+    let script = format!(
+        "/* Written by lwm build: Debian's libc.so with an ARMv6 libc_nonshared.a. */\n\
+         OUTPUT_FORMAT(elf32-littlearm)\n\
+         GROUP ( {} {} AS_NEEDED ( {} ) )\n",
+        libdir.join("libc.so.6").display(),
+        archive.display(),
+        loader.display()
+    );
+    std::fs::write(out_dir.join("libc.so"), script)
+        .with_context(|| format!("writing {}/libc.so", out_dir.display()))?;
+    Ok(out_dir.to_path_buf())
+}
+
+fn compile(
+    spec: &TargetSpec,
+    flags: &[&str],
+    source: &Path,
+    object: &Path,
+    extra: &[&str],
+) -> anyhow::Result<()> {
+    run(Command::new(spec.gcc())
+        .args(flags)
+        .args(extra)
+        .arg("-c")
+        .arg(source)
+        .arg("-o")
+        .arg(object))
+}
+
+fn run(command: &mut Command) -> anyhow::Result<()> {
+    let shown = format!("{command:?}");
+    let out = command.output().with_context(|| {
+        format!("cannot run {shown} (is the cross toolchain installed? scripts/setup-cross.sh)")
+    })?;
+    if !out.status.success() {
+        bail!(
+            "{shown} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
