@@ -28,7 +28,7 @@ impl LocalTransport {
             .map_err(|e| err(format!("cannot create work_dir {work_dir}: {e}")))?;
         Ok(LocalTransport {
             board: board.to_string(),
-            work_dir: work_dir.to_string(),
+            work_dir: work_dir.trim_end_matches('/').to_string(),
         })
     }
 

@@ -35,14 +35,16 @@ while [ $# -ge 3 ]; do
 done"#;
 
 /// Arguments: `temp sha256 mode destination` quadruples. Prints `ok` when
-/// the upload's checksum matched and it was moved into place,
-/// `mismatch <sha256>` (temp removed) or `failed` per file.
+/// the upload's checksum matched and it was moved into place, else
+/// `mismatch <sha256>` or `failed <reason>` (and removes the upload), per
+/// file. A directory in the way is refused: `mv` would move into it.
 const FINISH_SCRIPT: &str = r#"while [ $# -ge 4 ]; do
   h=$(sha256sum < "$1") || h=unreadable
   h=${h%% *}
   if [ "$h" != "$2" ]; then rm -f "$1"; echo "mismatch $h"
+  elif [ -d "$4" ]; then rm -f "$1"; echo "failed a directory is in the way"
   elif chmod "$3" "$1" && mv -f "$1" "$4"; then echo ok
-  else rm -f "$1"; echo failed
+  else rm -f "$1"; echo "failed chmod or mv failed"
   fi
   shift 4
 done"#;
@@ -157,11 +159,18 @@ pub fn push_files(
                 f.local.display(),
                 f.sha256
             )),
-            _ => {
+            other => {
+                let reason = match other {
+                    Some(("failed", reason)) => reason,
+                    _ => result.as_str(),
+                };
                 return Err(t.err(
                     ErrorKind::Other,
-                    format!("cannot move the upload of {} into place", f.remote_rel),
-                ))
+                    format!(
+                        "cannot put the upload of {} in place: {reason} {finish_stderr}",
+                        f.remote_rel
+                    ),
+                ));
             }
         }
     }
