@@ -59,6 +59,7 @@ fn a_changed_host_key_is_refused_with_a_line_naming_board_file_and_keys() {
         let err = connect(&board)
             .err()
             .expect("a changed host key must be refused");
+        eprintln!("{err}");
         assert_eq!(err.kind(), ErrorKind::HostKeyChanged, "{err}");
         let text = err.to_string();
         assert!(!text.contains('\n'), "one line: {text}");
@@ -97,6 +98,7 @@ fn an_unknown_host_is_refused_under_strict_and_recorded_under_accept_new() {
     });
 
     let err = connect(&strict).err().expect("unknown host under strict");
+    eprintln!("{err}");
     assert_eq!(err.kind(), ErrorKind::HostKeyUnknown, "{err}");
     let text = err.to_string();
     assert!(
@@ -149,6 +151,7 @@ fn a_plain_host_entry_does_not_vouch_for_another_port() {
     let board =
         server.board_profile_with("pi-port", "/tmp/lwm-unused", |s| s.known_hosts = kh.clone());
     let err = connect(&board).err().expect("refused");
+    eprintln!("{err}");
     assert_eq!(err.kind(), ErrorKind::HostKeyUnknown, "{err}");
 
     // The right key under the plain name is not enough either.
@@ -158,6 +161,7 @@ fn a_plain_host_entry_does_not_vouch_for_another_port() {
     )
     .unwrap();
     let err = connect(&board).err().expect("refused");
+    eprintln!("{err}");
     assert_eq!(err.kind(), ErrorKind::HostKeyUnknown, "{err}");
 }
 
@@ -216,6 +220,7 @@ fn a_revoked_key_is_refused_even_when_listed() {
         s.known_hosts = kh.clone()
     });
     let err = connect(&board).err().expect("refused");
+    eprintln!("{err}");
     assert_eq!(err.kind(), ErrorKind::HostKeyChanged, "{err}");
     assert!(
         err.to_string().contains("line 2 marks the offered key"),
@@ -248,6 +253,7 @@ fn an_unreadable_line_is_skipped_only_when_it_is_about_another_host() {
     // The same damage on a line naming this host might hide its real key.
     fs::write(&kh, format!("{entry} ssh-ed25519 AAAA\n{good}")).unwrap();
     let err = connect(&board).err().expect("refused");
+    eprintln!("{err}");
     assert_eq!(err.kind(), ErrorKind::HostKeyUnknown, "{err}");
     assert!(err.to_string().contains("line 1 cannot be read"), "{err}");
 }

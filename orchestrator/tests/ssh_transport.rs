@@ -250,6 +250,13 @@ fn exec_reports_status_signals_and_large_output_on_both_streams() {
     let missing = run(t.as_mut(), &["lwm-no-such-command"]);
     assert_eq!(missing.status, Some(127));
 
+    // The support's cleanup finds session processes by this variable.
+    let marker = run(t.as_mut(), &["printenv", "LWM_TEST_SSHD"]);
+    assert_eq!(
+        String::from_utf8_lossy(&marker.stdout).trim(),
+        server.dir.to_str().unwrap()
+    );
+
     let stdin = run(t.as_mut(), &["cat"]);
     assert_eq!(
         (stdin.status, stdin.stdout.len()),

@@ -2,6 +2,20 @@
 //!
 //! `local` runs on this machine; `ssh` uses the blocking `ssh2` crate (the
 //! campaign runs each board's session on its own blocking thread).
+//!
+//! Both transports behave alike: `exec` runs argv without a shell in
+//! work_dir (stdin closed, env added, a missing program gives status 127),
+//! kills the command's process group at its timeout, and returns
+//! `Ok(ExecOutput)` whatever the exit status; `push` skips files whose
+//! SHA-256 already matches and replaces the others atomically after
+//! checking the written copy. Errors are [`TransportError`]s whose
+//! `Display` is one line naming the board.
+//!
+//! SSH specifics: the host key is checked against the profile's known_hosts
+//! and any doubt refuses the connection (`ssh/host_key.rs`); a dropped or
+//! silent connection gives `Disconnected` (keepalives are sent while
+//! commands run, and three unanswered intervals count as dead), after which
+//! every call fails at once.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -16,7 +16,8 @@
 //! (free port, ListenAddress 127.0.0.1, that host key, authorized_keys in the
 //! temp dir, public-key authentication only, `PermitRootLogin
 //! prohibit-password`, `AllowUsers` the current user, `StrictModes no`,
-//! `Subsystem sftp internal-sftp`), starts `/usr/sbin/sshd -D -f cfg -E log`
+//! `Subsystem sftp internal-sftp`, `SetEnv LWM_TEST_SSHD=<dir>` to find
+//! its sessions' processes), starts `/usr/sbin/sshd -D -f cfg -E log`
 //! as a child and waits until it answers with an SSH banner. It also writes
 //! `known_hosts` with the host key under `[127.0.0.1]:port`. Nothing under
 //! `~/.ssh` is read or written. Drop (or `stop()`) kills the daemon and every
@@ -62,10 +63,13 @@ pub struct TestSshd {
     child: Option<Child>,
 }
 
-/// A copyable handle to act on the daemon's processes from any thread.
-#[derive(Debug, Clone, Copy)]
+/// A handle to act on the daemon's processes from any thread.
+#[derive(Debug, Clone)]
 pub struct SshdHandle {
     pub pid: u32,
+    /// `LWM_TEST_SSHD=<dir>`: sshd sets it (SetEnv) in every session, so
+    /// commands whose sshd parent is gone can still be found.
+    marker: String,
 }
 
 impl TestSshd {
@@ -203,6 +207,7 @@ impl TestSshd {
     pub fn handle(&self) -> SshdHandle {
         SshdHandle {
             pid: self.child.as_ref().expect("running").id(),
+            marker: session_marker(&self.dir),
         }
     }
 
@@ -217,8 +222,10 @@ impl TestSshd {
     }
 
     fn stop_processes(&mut self) {
+        if self.child.is_some() {
+            self.handle().kill_all();
+        }
         if let Some(mut child) = self.child.take() {
-            SshdHandle { pid: child.id() }.kill_all();
             let _ = child.wait();
         }
     }
@@ -232,11 +239,18 @@ impl Drop for TestSshd {
 }
 
 impl SshdHandle {
-    /// The daemon and every process below it (per-connection sshd
-    /// processes call setsid, so a process group would miss them).
+    /// The daemon, every process below it (per-connection sshd processes
+    /// call setsid, so a process group would miss them) and every process
+    /// of its sessions that outlived its sshd parent.
     pub fn tree(&self) -> Vec<u32> {
         let parents = parent_map();
         let mut tree = BTreeSet::from([self.pid]);
+        tree.extend(
+            parents
+                .keys()
+                .copied()
+                .filter(|&p| has_env(p, &self.marker)),
+        );
         loop {
             let before = tree.len();
             for (&pid, &ppid) in &parents {
@@ -278,6 +292,17 @@ impl SshdHandle {
             signal(pid, libc::SIGCONT);
         }
     }
+}
+
+fn session_marker(dir: &Path) -> String {
+    format!("LWM_TEST_SSHD={}", dir.display())
+}
+
+/// Whether process `pid` has `entry` (`NAME=value`) in its environment.
+fn has_env(pid: u32, entry: &str) -> bool {
+    fs::read(format!("/proc/{pid}/environ"))
+        .map(|env| env.split(|b| *b == 0).any(|e| e == entry.as_bytes()))
+        .unwrap_or(false)
 }
 
 fn signal(pid: u32, sig: i32) {
@@ -348,7 +373,9 @@ fn sshd_config(dir: &Path, port: u16, host_key: &Path, user: &str) -> String {
          MaxStartups 64\n\
          MaxSessions 64\n\
          LogLevel VERBOSE\n\
-         Subsystem sftp internal-sftp\n",
+         Subsystem sftp internal-sftp\n\
+         SetEnv {marker}\n",
+        marker = session_marker(dir),
         host_key = host_key.display(),
         dir = dir.display(),
     )

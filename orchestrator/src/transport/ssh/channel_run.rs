@@ -237,12 +237,10 @@ impl<'a> Watch<'a> {
     }
 
     fn lost(&self, e: &io::Error) -> RunFailure {
+        let detail = format!("connection lost while the command ran (libssh2: {e})");
         match kind_of_io(self.link.session, e) {
-            ErrorKind::Other => (
-                ErrorKind::Disconnected,
-                format!("connection lost while the command ran: {e}"),
-            ),
-            kind => (kind, format!("connection lost while the command ran: {e}")),
+            ErrorKind::Other => (ErrorKind::Disconnected, detail),
+            kind => (kind, detail),
         }
     }
 

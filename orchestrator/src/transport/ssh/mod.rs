@@ -207,7 +207,7 @@ impl SshTransport {
                 Err(e)
             }
             Err((kind, detail)) => {
-                let e = self.err(kind, format!("{}: {detail}", argv[0]));
+                let e = self.err(kind, format!("running {}: {detail}", argv[0]));
                 Err(self.note(e))
             }
         }

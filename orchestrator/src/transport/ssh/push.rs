@@ -35,14 +35,16 @@ while [ $# -ge 3 ]; do
 done"#;
 
 /// Arguments: `temp sha256 mode destination` quadruples. Prints `ok` when
-/// the upload's checksum matched and it was moved into place,
-/// `mismatch <sha256>` (temp removed) or `failed` per file.
+/// the upload's checksum matched and it was moved into place, else
+/// `mismatch <sha256>` or `failed <reason>` (and removes the upload), per
+/// file. A directory in the way is refused: `mv` would move into it.
 const FINISH_SCRIPT: &str = r#"while [ $# -ge 4 ]; do
   h=$(sha256sum < "$1") || h=unreadable
   h=${h%% *}
   if [ "$h" != "$2" ]; then rm -f "$1"; echo "mismatch $h"
+  elif [ -d "$4" ]; then rm -f "$1"; echo "failed a directory is in the way"
   elif chmod "$3" "$1" && mv -f "$1" "$4"; then echo ok
-  else rm -f "$1"; echo failed
+  else rm -f "$1"; echo "failed chmod or mv failed"
   fi
   shift 4
 done"#;
@@ -75,7 +77,7 @@ pub fn push_files(
             format!("{:o}", f.mode),
         ]);
     }
-    let lines = run_script(t, HASH_SCRIPT, "hash", args, script_timeout)?;
+    let (lines, _) = run_script(t, HASH_SCRIPT, "hash", args, script_timeout)?;
     let mut outcomes: Vec<Option<PushOutcome>> = vec![None; files.len()];
     for line in &lines {
         let parsed = line
@@ -113,12 +115,20 @@ pub fn push_files(
             .collect());
     }
     let mut finish_args = Vec::new();
+    let mut temps = Vec::new();
     let mut sizes = Vec::new();
     for (n, &i) in to_send.iter().enumerate() {
         let f = &files[i];
         let temp_rel = temp_name(&f.remote_rel, n);
-        let bytes = upload(t, &f.local, &t.board_path(&temp_rel))?;
-        sizes.push(bytes);
+        let uploaded = upload(t, &f.local, &t.board_path(&temp_rel));
+        temps.push(format!("./{temp_rel}"));
+        match uploaded {
+            Ok(bytes) => sizes.push(bytes),
+            Err(e) => {
+                remove_temps(t, &temps);
+                return Err(e);
+            }
+        }
         finish_args.extend([
             format!("./{temp_rel}"),
             f.sha256.clone(),
@@ -126,7 +136,8 @@ pub fn push_files(
             format!("./{}", f.remote_rel),
         ]);
     }
-    let results = run_script(t, FINISH_SCRIPT, "finish", finish_args, script_timeout)?;
+    let (results, finish_stderr) =
+        run_script(t, FINISH_SCRIPT, "finish", finish_args, script_timeout)?;
     if results.len() != to_send.len() {
         return Err(t.err(
             ErrorKind::Other,
@@ -148,16 +159,28 @@ pub fn push_files(
                 f.local.display(),
                 f.sha256
             )),
-            _ => {
+            other => {
+                let reason = match other {
+                    Some(("failed", reason)) => reason,
+                    _ => result.as_str(),
+                };
                 return Err(t.err(
                     ErrorKind::Other,
-                    format!("cannot move the upload of {} into place", f.remote_rel),
-                ))
+                    format!(
+                        "cannot put the upload of {} in place: {reason} {finish_stderr}",
+                        f.remote_rel
+                    ),
+                ));
             }
         }
     }
     if !mismatches.is_empty() {
-        return Err(t.err(ErrorKind::ChecksumMismatch, mismatches.join("; ")));
+        let mut detail = mismatches.join("; ");
+        if !finish_stderr.is_empty() {
+            // e.g. `sha256sum: not found` on a board without it.
+            detail.push_str(&format!(" (board said: {finish_stderr})"));
+        }
+        return Err(t.err(ErrorKind::ChecksumMismatch, detail));
     }
     Ok(outcomes
         .into_iter()
@@ -175,14 +198,15 @@ fn temp_name(remote_rel: &str, n: usize) -> String {
     format!("{dir}.{name}.lwm-push-{}-{n}.tmp", std::process::id())
 }
 
-/// Runs one of the helper scripts with `sh -c` and returns its stdout lines.
+/// Runs one of the helper scripts with `sh -c`; returns its stdout lines
+/// and its stderr.
 fn run_script(
     t: &mut SshTransport,
     script: &str,
     name: &str,
     args: Vec<String>,
     timeout: Duration,
-) -> Result<Vec<String>, TransportError> {
+) -> Result<(Vec<String>, String), TransportError> {
     let mut argv = vec![
         "sh".to_string(),
         "-c".to_string(),
@@ -201,10 +225,25 @@ fn run_script(
             ),
         ));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
+    let lines = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(str::to_string)
-        .collect())
+        .collect();
+    Ok((
+        lines,
+        String::from_utf8_lossy(&out.stderr).trim().to_string(),
+    ))
+}
+
+/// Best effort after a failed upload: the temporary files already written
+/// are removed, unless the connection is gone.
+fn remove_temps(t: &mut SshTransport, temps: &[String]) {
+    if t.broken.is_some() {
+        return;
+    }
+    let mut argv = vec!["rm".to_string(), "-f".to_string()];
+    argv.extend(temps.iter().cloned());
+    let _ = t.run_in(&t.work_dir.clone(), &argv, &[], t.op_timeout);
 }
 
 /// Copies `local` to `remote` (absolute) over SFTP; returns the byte count.
