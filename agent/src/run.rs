@@ -234,7 +234,9 @@ pub fn run_once(
     let mut run = empty_run(index, warmup, cfg.interval);
     let preload_path = cfg.allocator.resolved_path.clone();
     let env = child_env(&preload_path);
-    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    // If the agent's directory has no name any more (deleted), "." keeps
+    // the launcher's, which is the agent's: it was forked there.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let pipes = output_pipe().and_then(|o| Ok((o, output_pipe()?)));
     let ((out_pipe, out_w), (err_pipe, err_w)) = match pipes {
         Ok(p) => p,
