@@ -202,6 +202,13 @@ fn effective_target(b: &BoardProfile) -> String {
     }
 }
 
+/// The profile with `target = "host"` replaced by this machine's triple,
+/// which is what the gate and the manifest need to see.
+fn with_host_resolved(mut b: BoardProfile) -> BoardProfile {
+    b.target = effective_target(&b);
+    b
+}
+
 fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> {
     let names = if opts.boards.is_empty() {
         vec!["local".to_string()]
@@ -213,7 +220,7 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
         if boards.iter().any(|b| &b.name == n) {
             continue;
         }
-        boards.push(board::load(&opts.boards_dir, n)?);
+        boards.push(with_host_resolved(board::load(&opts.boards_dir, n)?));
     }
     let started = unix_ms();
     let run_id = match &opts.run_id {
@@ -289,7 +296,7 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         if entry.status == "done" {
             continue;
         }
-        let b = board::load(&opts.boards_dir, &entry.name)?;
+        let b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
         if b.file_sha256 != entry.file_sha256 {
             eprintln!(
                 "lwm: note: board {}'s profile changed since the run started ({} differs); using the current one",

@@ -434,7 +434,7 @@ enum Stop {
 }
 
 /// Runs `lwm-agent doctor` on the board; a failing check fails the board.
-/// The document is kept as raw/BOARD/doctor.json.
+/// The document is kept as boards/BOARD/doctor.json.
 fn doctor(
     job: &BoardJob,
     t: &mut dyn Transport,
@@ -462,7 +462,7 @@ fn doctor(
                 .unwrap_or("")
         )
     })?;
-    let dir = job.store.dir().join("raw").join(board);
+    let dir = job.store.dir().join("boards").join(board);
     let _ = std::fs::create_dir_all(&dir);
     let _ = super::store::write_atomic(&dir.join("doctor.json"), &out.stdout);
     if doc.get("status").and_then(|s| s.as_str()) == Some("failed") {
