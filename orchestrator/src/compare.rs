@@ -29,7 +29,8 @@ struct Change {
 /// Compares two run directories. Returns the printed list and whether any
 /// significant regression (time or memory) was found.
 pub fn compare(run_a: &Path, run_b: &Path, noise_threshold: f64) -> anyhow::Result<(String, bool)> {
-    if !(noise_threshold >= 0.0 && noise_threshold < 1.0) {
+    // Written so that NaN is refused too.
+    if !(0.0..1.0).contains(&noise_threshold) {
         anyhow::bail!("noise threshold {noise_threshold} is not a fraction in [0, 1)");
     }
     let a = load_run(run_a)?;

@@ -7,14 +7,12 @@ use std::path::Path;
 use lwm::compare::compare;
 use report_fixture::*;
 
+/// Changes one measurement: (workload, allocator, (wall_s, max_rss_kib)).
+type Tweak<'a> = &'a dyn Fn(&str, &str, (f64, u64)) -> (f64, u64);
+
 /// A standard run whose measurements pass through `tweak` (w, a, rep, (t, m)),
 /// with jitter `phase` so that two runs differ by noise like real ones.
-fn run(
-    name: &str,
-    phase: u32,
-    workloads: &[&str],
-    tweak: &dyn Fn(&str, &str, (f64, u64)) -> (f64, u64),
-) -> std::path::PathBuf {
+fn run(name: &str, phase: u32, workloads: &[&str], tweak: Tweak) -> std::path::PathBuf {
     let dir = scratch(name);
     let measure =
         |w: &str, a: &str, rep: u32| tweak(w, a, standard_measure_phase(w, a, rep, phase));

@@ -6,7 +6,7 @@
 //! gives only a handful of distinct medians); reports say how many runs
 //! each interval rests on.
 
-use super::{median, median_in_place, quantile_sorted, Interval, SplitMix64};
+use super::{median, quantile_sorted, Interval, SplitMix64};
 
 /// Bootstrap resamples per interval.
 pub const RESAMPLES: usize = 5000;
@@ -29,10 +29,8 @@ pub fn median_ci(xs: &[f64], seed: u64) -> Interval {
         _ => {}
     }
     let mut rng = SplitMix64::new(seed);
-    let mut scratch = vec![0.0; xs.len()];
-    let stats: Vec<f64> = (0..RESAMPLES)
-        .map(|_| resampled_median(xs, &mut rng, &mut scratch))
-        .collect();
+    let mut m = MedianResampler::new(xs);
+    let stats: Vec<f64> = (0..RESAMPLES).map(|_| m.draw(&mut rng)).collect();
     percentile_interval(stats)
 }
 
@@ -45,10 +43,9 @@ pub fn ratio_ci(a: &[f64], b: &[f64], seed: u64) -> (f64, Interval) {
     }
     let ratio = median(a) / median(b);
     let mut rng = SplitMix64::new(seed);
-    let mut sa = vec![0.0; a.len()];
-    let mut sb = vec![0.0; b.len()];
+    let (mut ma, mut mb) = (MedianResampler::new(a), MedianResampler::new(b));
     let stats: Vec<f64> = (0..RESAMPLES)
-        .map(|_| resampled_median(a, &mut rng, &mut sa) / resampled_median(b, &mut rng, &mut sb))
+        .map(|_| ma.draw(&mut rng) / mb.draw(&mut rng))
         .collect();
     (ratio, percentile_interval(stats))
 }
@@ -71,19 +68,15 @@ pub fn geomean_ratio_ci(pairs: &[(&[f64], &[f64])], seed: u64) -> (f64, Interval
     let ratios: Vec<f64> = pairs.iter().map(|(a, b)| median(a) / median(b)).collect();
     let point = super::geomean(&ratios);
     let mut rng = SplitMix64::new(seed);
-    let mut scratch: Vec<(Vec<f64>, Vec<f64>)> = pairs
+    let mut resamplers: Vec<(MedianResampler, MedianResampler)> = pairs
         .iter()
-        .map(|(a, b)| (vec![0.0; a.len()], vec![0.0; b.len()]))
+        .map(|(a, b)| (MedianResampler::new(a), MedianResampler::new(b)))
         .collect();
     let stats: Vec<f64> = (0..RESAMPLES)
         .map(|_| {
-            let log_sum: f64 = pairs
-                .iter()
-                .zip(scratch.iter_mut())
-                .map(|((a, b), (sa, sb))| {
-                    let r = resampled_median(a, &mut rng, sa) / resampled_median(b, &mut rng, sb);
-                    r.ln()
-                })
+            let log_sum: f64 = resamplers
+                .iter_mut()
+                .map(|(ma, mb)| (ma.draw(&mut rng) / mb.draw(&mut rng)).ln())
                 .sum();
             (log_sum / pairs.len() as f64).exp()
         })
@@ -98,9 +91,12 @@ pub fn ci_half_width_rel(xs: &[f64], seed: u64) -> f64 {
     if xs.len() < 2 {
         return f64::INFINITY;
     }
-    let m = median(xs);
-    let ci = median_ci(xs, seed);
-    let rel = (ci.high - ci.low) / 2.0 / m.abs();
+    half_width_rel(median(xs), median_ci(xs, seed))
+}
+
+/// `ci_half_width_rel` from an interval already computed.
+pub fn half_width_rel(median: f64, ci: Interval) -> f64 {
+    let rel = (ci.high - ci.low) / 2.0 / median.abs();
     if rel.is_finite() {
         rel
     } else {
@@ -122,11 +118,46 @@ pub fn seed_for(parts: &[&str]) -> u64 {
     h
 }
 
-fn resampled_median(xs: &[f64], rng: &mut SplitMix64, scratch: &mut [f64]) -> f64 {
-    for s in scratch.iter_mut() {
-        *s = xs[rng.below(xs.len())];
+/// Draws the median of a bootstrap resample without sorting it: a resample
+/// is a multiset of positions in the sorted sample, so counting how often
+/// each position was drawn and walking the counts finds the middle order
+/// statistics in O(n), with no comparisons of values.
+struct MedianResampler {
+    sorted: Vec<f64>,
+    counts: Vec<u32>,
+}
+
+impl MedianResampler {
+    fn new(xs: &[f64]) -> Self {
+        let mut sorted = xs.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        MedianResampler {
+            counts: vec![0; sorted.len()],
+            sorted,
+        }
     }
-    median_in_place(scratch)
+
+    fn draw(&mut self, rng: &mut SplitMix64) -> f64 {
+        let n = self.sorted.len();
+        self.counts.fill(0);
+        for _ in 0..n {
+            self.counts[rng.below(n)] += 1;
+        }
+        // 0-based ranks of the middle order statistics (equal for odd n).
+        let (lo_rank, hi_rank) = ((n - 1) / 2, n / 2);
+        let mut seen = 0usize;
+        let mut lo = None;
+        for (i, &c) in self.counts.iter().enumerate() {
+            seen += c as usize;
+            if lo.is_none() && seen > lo_rank {
+                lo = Some(self.sorted[i]);
+            }
+            if seen > hi_rank {
+                return (lo.expect("lo_rank <= hi_rank") + self.sorted[i]) / 2.0;
+            }
+        }
+        unreachable!("n draws were counted")
+    }
 }
 
 fn percentile_interval(mut stats: Vec<f64>) -> Interval {

@@ -11,7 +11,7 @@ mod prng;
 mod verdict;
 
 pub use bootstrap::{
-    ci_half_width_rel, geomean_ratio_ci, median_ci, ratio_ci, seed_for, RESAMPLES,
+    ci_half_width_rel, geomean_ratio_ci, half_width_rel, median_ci, ratio_ci, seed_for, RESAMPLES,
 };
 pub use outliers::mad_outliers;
 pub use prng::SplitMix64;
@@ -47,8 +47,8 @@ pub fn median(xs: &[f64]) -> f64 {
     median_in_place(&mut v)
 }
 
-/// Median that reorders `v` instead of copying it (the bootstrap's hot loop).
-pub(crate) fn median_in_place(v: &mut [f64]) -> f64 {
+/// Median that reorders `v` (selection, not a full sort).
+fn median_in_place(v: &mut [f64]) -> f64 {
     let n = v.len();
     if n == 0 {
         return f64::NAN;
@@ -70,7 +70,8 @@ pub(crate) fn median_in_place(v: &mut [f64]) -> f64 {
 
 /// Geometric mean of positive values (empty or any non-positive: NaN).
 pub fn geomean(xs: &[f64]) -> f64 {
-    if xs.is_empty() || xs.iter().any(|x| !(*x > 0.0)) {
+    // `x > 0.0` is false for NaN as well.
+    if xs.is_empty() || !xs.iter().all(|x| *x > 0.0) {
         return f64::NAN;
     }
     (xs.iter().map(|x| x.ln()).sum::<f64>() / xs.len() as f64).exp()
