@@ -173,8 +173,10 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
 #[test]
 fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let results = scratch("resume");
-    let mut args = SMALL.to_vec();
-    args.extend(["--run-id", "cut", "--reps", "4"]);
+    let mut args: Vec<&str> = SMALL.to_vec();
+    let reps = args.iter().position(|a| *a == "--reps").unwrap();
+    args[reps + 1] = "4";
+    args.extend(["--run-id", "cut"]);
     let mut child = lwm(&results, &args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -164,10 +164,13 @@ impl<'a> Session<'a> {
                 json!({ "board": board.name, "allocator": skipped.0, "path": skipped.1,
                         "reason": "not installed on the board" }),
             );
-            job.progress.println(format!(
-                "{}: allocator {} skipped: {} not found on the board",
-                board.name, skipped.0, skipped.1
-            ));
+            say(
+                &job.progress,
+                format!(
+                    "{}: allocator {} skipped: {} not found on the board",
+                    board.name, skipped.0, skipped.1
+                ),
+            );
         }
         let _ = job.store.update_board(&board.name, |b| {
             b.environment = doctor.get("environment").cloned();
@@ -339,9 +342,7 @@ impl<'a> Session<'a> {
                             let why = run
                                 .and_then(|r| r.problems.first().cloned())
                                 .unwrap_or_else(|| "no run in the agent's document".into());
-                            self.job
-                                .progress
-                                .println(format!("{key}: run failed: {why}"));
+                            say(&self.job.progress, format!("{key}: run failed: {why}"));
                         }
                         Ok(run.filter(|r| r.ok).map(|r| r.wall_s))
                     }
@@ -392,7 +393,7 @@ impl<'a> Session<'a> {
             "run_failed",
             json!({ "run": key.to_string(), "error": error }),
         );
-        self.job.progress.println(format!("{key}: {error}"));
+        say(&self.job.progress, format!("{key}: {error}"));
     }
 
     fn agent_argv(&self, alloc: usize, workload: &str) -> Vec<String> {
@@ -425,6 +426,16 @@ impl<'a> Session<'a> {
             "--quiet".into(),
             "--quiet-child".into(),
         ]
+    }
+}
+
+/// A line for the user: above the progress bars, or plainly on stderr when
+/// the bars are hidden (no terminal).
+fn say(bar: &ProgressBar, line: String) {
+    if bar.is_hidden() {
+        eprintln!("{line}");
+    } else {
+        bar.println(line);
     }
 }
 
