@@ -166,10 +166,9 @@ pub fn verify(
         ssh2::CheckResult::NotFound => match settings.host_key_policy {
             HostKeyPolicy::Strict => Err(unknown(format!(
                 "{lookup} is not in known_hosts {path} (server offered {}); refusing under the strict host key policy \
-                 (add it with ssh-keyscan -p {} {} >> {path}, or use the accept-new policy)",
+                 (check that fingerprint on the board's console, e.g. `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`, \
+                 then add the key to {path}, or set host_key_policy = \"accept-new\" in the board profile)",
                 offered.describe(),
-                settings.port,
-                settings.host
             ))),
             HostKeyPolicy::AcceptNew => {
                 append_entry(&settings.known_hosts, &lookup, &offered.key_type, &offered_b64).map_err(|e| {
