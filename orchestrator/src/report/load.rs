@@ -57,7 +57,9 @@ pub struct Sample {
     pub peak_source: PeakSource,
     /// `(t_ms, rss_kib)` of every memory sample that has an RSS.
     pub timeline: Vec<(f64, u64)>,
-    /// The agent's own peak RSS: child figures cannot read below about this.
+    /// The measurement floor: the RSS the child started from
+    /// (`runs[0].max_rss_floor_kib`), or for older agents their own peak.
+    /// A child's max RSS cannot read below about this.
     pub agent_floor_kib: Option<u64>,
     /// `workload_report.checksum`, to check every allocator did the same work.
     pub checksum: Option<serde_json::Value>,
@@ -333,7 +335,9 @@ fn sample_of(doc: &RunDocument, rep: u32, file: String) -> Sample {
             .iter()
             .filter_map(|s| s.rss_kib.map(|r| (s.t_ms, r)))
             .collect(),
-        agent_floor_kib: doc.agent.max_rss_kib,
+        // Agents that start children from their launcher record the floor
+        // per run; older documents only have the agent's own peak.
+        agent_floor_kib: run.max_rss_floor_kib.or(doc.agent.max_rss_kib),
         checksum: run
             .workload_report
             .as_ref()

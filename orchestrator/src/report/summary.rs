@@ -250,12 +250,21 @@ fn summarize_board(
                 .filter(|a| *a == BASELINE || e.allocators.contains_key(*a))
                 .cloned(),
         );
-        work_found.extend(settings.workloads.iter().cloned());
+        // `all` is a selector, not a workload.
+        work_found.extend(settings.workloads.iter().filter(|w| *w != "all").cloned());
     }
     let mut preferred = vec![BASELINE.to_string()];
     preferred.extend(settings.allocators.iter().cloned());
     let allocators = ordered(&preferred, alloc_found.into_iter());
-    let workloads_names = ordered(&settings.workloads, work_found.into_iter());
+    let workloads_names = ordered(
+        &settings
+            .workloads
+            .iter()
+            .filter(|w| *w != "all")
+            .cloned()
+            .collect::<Vec<_>>(),
+        work_found.into_iter(),
+    );
 
     let empty = Cell::default();
     let cell_of = |w: &str, a: &str| -> &Cell {
@@ -506,9 +515,9 @@ fn thin(points: &[(f64, u64)]) -> Vec<[f64; 2]> {
         .collect()
 }
 
-/// A median peak RSS within 10 % of the agent's own RSS is at the
-/// measurement floor (the kernel carries the parent's high-water mark into
-/// the child): allocators cannot be told apart there.
+/// A median peak RSS within 10 % of the measurement floor (the RSS the
+/// child had at exec, which the kernel counts into its peak) cannot tell
+/// allocators apart.
 fn floor_warning(
     board: &str,
     w: &str,
@@ -521,7 +530,7 @@ fn floor_warning(
     if let (Some(floor), Some(mem)) = (floor, &s.memory) {
         if mem.median <= floor as f64 * 1.1 {
             warnings.push(format!(
-                "{board}/{w}/{a}: median peak RSS {:.0} KiB is within 10 % of the agent's own RSS ({floor} KiB), the measurement floor",
+                "{board}/{w}/{a}: median peak RSS {:.0} KiB is within 10 % of the measurement floor ({floor} KiB, the RSS the child starts from)",
                 mem.median
             ));
         }
