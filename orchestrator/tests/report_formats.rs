@@ -391,3 +391,20 @@ fn a_campaign_in_progress_reports_what_it_has() {
     assert_eq!(json["boards"][0]["geomean"][0]["workloads"], 1);
     cleanup(&dir);
 }
+
+#[test]
+fn the_all_selector_is_not_a_workload_row() {
+    let dir = standard_run("all-selector");
+    let path = dir.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    m["settings"]["workloads"] = serde_json::json!(["all"]);
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let table = write_reports(&dir).unwrap();
+    assert!(
+        !table.lines().any(|l| l.starts_with("all ")),
+        "no row for the selector:\n{table}"
+    );
+    assert!(table.contains("sqlite"), "{table}");
+    cleanup(&dir);
+}
