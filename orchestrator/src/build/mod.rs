@@ -10,6 +10,7 @@
 //! with a `.debug` companion holding its symbols for the gate.
 
 mod cargo_command;
+mod env_script;
 mod footprint;
 mod startfiles;
 mod strip;
@@ -80,9 +81,9 @@ pub fn supported_targets() -> Vec<String> {
 pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Artifacts> {
     let ws = &opts.workspace;
     let host = host_triple();
-    let (mut command, built_dir, strip_tool, objcopy_tool) = if opts.target == host {
+    let (commands, built_dir, strip_tool, objcopy_tool) = if opts.target == host {
         (
-            cargo_command::host_command(ws),
+            vec![cargo_command::host_command(ws)],
             target_dir(ws).join("release"),
             "strip".to_string(),
             "objcopy".to_string(),
@@ -110,8 +111,21 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         } else {
             None
         };
+        let commands: Vec<_> = cargo_command::CROSS_GROUPS
+            .iter()
+            .map(|group| cargo_command::cross_command(ws, spec, group, &lld, startfiles.as_deref()))
+            .collect();
+        let out_dir = target_dir(ws).join("lwm-artifacts").join(spec.triple);
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("creating {}", out_dir.display()))?;
+        let env_file = out_dir.join("build-env.sh");
+        std::fs::write(
+            &env_file,
+            env_script::script(spec, &commands[0], &ws.join("cross/size.toml")),
+        )
+        .with_context(|| format!("writing {}", env_file.display()))?;
         (
-            cargo_command::cross_command(ws, spec, &lld, startfiles.as_deref()),
+            commands,
             cargo_command::cargo_target_dir(ws, spec)
                 .join(spec.triple)
                 .join("release"),
@@ -126,7 +140,9 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         opts.target
     ));
     let started = Instant::now();
-    run_cargo(&mut command, progress)?;
+    for mut command in commands {
+        run_cargo(&mut command, progress)?;
+    }
     progress(&format!(
         "cargo finished for {} in {:.0} s",
         opts.target,
