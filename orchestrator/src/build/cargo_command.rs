@@ -45,12 +45,10 @@ pub fn host_command(workspace: &Path) -> Command {
     command
 }
 
-/// The package groups of a cross build, one cargo run each. The preload
-/// library builds alone, with its own features: built together with the
-/// agent, feature unification gives its `libc` dependency `std`, and under
-/// -Zbuild-std the cdylib then links without libc.so.6 (no DT_NEEDED, no
-/// symbol versions).
-pub const CROSS_GROUPS: [&[&str]; 2] = [&["lwmalloc-preload"], &["lwm-agent", "lwm-workload"]];
+/// The package groups of a cross build, one cargo run each: all three
+/// together (allocator/preload/build.rs links libc.so.6 itself, so the
+/// preload's features may be unified with the agent's).
+pub const CROSS_GROUPS: [&[&str]; 1] = [&PACKAGES];
 
 /// Cross build of `packages` for `spec`. `startfiles` is the ARMv6
 /// stand-in directory when the target needs it; `lld_dir` holds rustup's
