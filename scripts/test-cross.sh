@@ -32,12 +32,21 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf arm-unknow
     source "$artifacts/build-env.sh"
     upper=$(echo "$target" | tr 'a-z-' 'A-Z_')
     export "CARGO_TARGET_${upper}_RUNNER=$LWM_TARGET_RUNNER"
+    built=${CARGO_TARGET_DIR:-$root/target}/$target/release
     step "$target: lwmalloc crate tests under $LWM_TARGET_RUNNER"
-    # shellcheck disable=SC2086
-    cargo test --release --locked --target "$target" $LWM_CARGO_ARGS -p lwmalloc
+    (
+      # With rustup's std for the target: no build-std, no RUSTC_BOOTSTRAP;
+      # else a target directory apart from the artifacts' build-std one.
+      if [ "$LWM_TEST_STD" = rustup ]; then
+        unset CARGO_TARGET_DIR RUSTC_BOOTSTRAP
+      else
+        export CARGO_TARGET_DIR=$LWM_TEST_TARGET_DIR
+      fi
+      # shellcheck disable=SC2086
+      cargo test --release --locked --target "$target" $LWM_TEST_CARGO_ARGS -p lwmalloc --tests
+    )
     done_step
 
-    built=${CARGO_TARGET_DIR:-$root/target}/$target/release
     step "$target: C-level suite of liblwmalloc.so under $LWM_TARGET_RUNNER"
     # The harness runs on the host; the C programs are built with the
     # target's gcc and run, with the pushed library preloaded, by qemu-user.

@@ -13,7 +13,12 @@ fn quote(value: &str) -> String {
 }
 
 /// The script text for `spec`, from the cargo `command` that built it.
-pub fn script(spec: &TargetSpec, command: &Command, size_config: &Path) -> String {
+pub fn script(
+    spec: &TargetSpec,
+    command: &Command,
+    size_config: &Path,
+    target_dir: &Path,
+) -> String {
     let mut out = format!(
         "# Written by `lwm build --target {t}`: the environment of its cargo build.\n\
          # Source it, then e.g.: cargo build --release --target {t} $LWM_CARGO_ARGS -p lwm-agent\n\
@@ -31,11 +36,34 @@ pub fn script(spec: &TargetSpec, command: &Command, size_config: &Path) -> Strin
     }
     let mut args = format!("--config {}", size_config.display());
     if spec.build_std {
-        // Plain -Zbuild-std: `cargo test` also needs panic_unwind and test.
-        args.push_str(" -Zbuild-std");
+        args.push_str(" -Zbuild-std=std,panic_abort");
+    }
+    // Tests of the allocator crate for the target: rustup's std where there
+    // is one (then without RUSTC_BOOTSTRAP and the build-std target dir),
+    // else plain -Zbuild-std (`cargo test` also needs panic_unwind and test).
+    let test_std = if spec.rustup_std {
+        "rustup"
+    } else {
+        "build-std"
+    };
+    let mut test_args = format!("--config {}", size_config.display());
+    if !spec.rustup_std {
+        test_args.push_str(" -Zbuild-std");
     }
     out.push_str(&format!("export LWM_TARGET={}\n", quote(spec.triple)));
     out.push_str(&format!("export LWM_CARGO_ARGS={}\n", quote(&args)));
+    out.push_str(&format!(
+        "export LWM_TEST_CARGO_ARGS={}\n",
+        quote(&test_args)
+    ));
+    out.push_str(&format!("export LWM_TEST_STD={test_std}\n"));
+    // A target directory of its own: a second -Zbuild-std set (with
+    // panic_unwind and test) beside the artifacts' one makes rustc see two
+    // `core`s ("duplicate lang item").
+    out.push_str(&format!(
+        "export LWM_TEST_TARGET_DIR={}\n",
+        quote(&target_dir.join("lwm-build-std-test").display().to_string())
+    ));
     out.push_str(&format!("export LWM_TARGET_CC={}\n", quote(&spec.gcc())));
     out.push_str(&format!(
         "export LWM_TARGET_BINUTILS={}\n",
@@ -67,7 +95,12 @@ mod tests {
         command
             .env("RUSTC_BOOTSTRAP", "1")
             .env("CFLAGS_x", "-march=armv6kz -marm");
-        let text = script(spec, &command, Path::new("/ws/cross/size.toml"));
+        let text = script(
+            spec,
+            &command,
+            Path::new("/ws/cross/size.toml"),
+            Path::new("/t"),
+        );
         assert!(text.contains("export RUSTC_BOOTSTRAP='1'\n"), "{text}");
         assert!(
             text.contains("export CFLAGS_x='-march=armv6kz -marm'\n"),
@@ -80,11 +113,25 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("export LWM_CARGO_ARGS='--config /ws/cross/size.toml -Zbuild-std'\n"),
+            text.contains(
+                "export LWM_CARGO_ARGS='--config /ws/cross/size.toml -Zbuild-std=std,panic_abort'\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "export LWM_TEST_CARGO_ARGS='--config /ws/cross/size.toml -Zbuild-std'\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("export LWM_TEST_STD=build-std\n"), "{text}");
+        assert!(
+            text.contains("export LWM_TEST_TARGET_DIR='/t/lwm-build-std-test'\n"),
             "{text}"
         );
         let hf = cross_target("arm-unknown-linux-gnueabihf").unwrap();
-        assert!(script(hf, &command, Path::new("/s")).contains("unset LWM_TARGET_RUNNER"));
+        assert!(script(hf, &command, Path::new("/s"), Path::new("/t"))
+            .contains("unset LWM_TARGET_RUNNER"));
         assert_eq!(quote("a'b"), r"'a'\''b'");
     }
 }

@@ -121,7 +121,12 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         let env_file = out_dir.join("build-env.sh");
         std::fs::write(
             &env_file,
-            env_script::script(spec, &commands[0], &ws.join("cross/size.toml")),
+            env_script::script(
+                spec,
+                &commands[0],
+                &ws.join("cross/size.toml"),
+                &target_dir(ws),
+            ),
         )
         .with_context(|| format!("writing {}", env_file.display()))?;
         (
@@ -203,14 +208,13 @@ fn preflight(spec: &target::TargetSpec) -> anyhow::Result<()> {
             bail!("lwm build {}: `{tool}` not found ({setup})", spec.triple);
         }
     }
-    if spec.build_std {
-        if !toolchain::has_rust_src()? {
-            bail!(
-                "lwm build {}: rustup's rust-src is missing, -Zbuild-std needs it ({setup})",
-                spec.triple
-            );
-        }
-    } else if !toolchain::has_prebuilt_std(spec.triple)? {
+    if spec.build_std && !toolchain::has_rust_src()? {
+        bail!(
+            "lwm build {}: rustup's rust-src is missing, -Zbuild-std needs it ({setup})",
+            spec.triple
+        );
+    }
+    if !spec.build_std && !toolchain::has_prebuilt_std(spec.triple)? {
         bail!(
             "lwm build {}: no std for this target in the Rust toolchain ({setup}: rustup target add {})",
             spec.triple,
