@@ -48,7 +48,9 @@ pub fn script(
     };
     let mut test_args = format!("--config {}", size_config.display());
     if !spec.rustup_std {
-        test_args.push_str(" -Zbuild-std");
+        // Test binaries unwind; with the release profile's panic=abort the
+        // dependencies would get a second, panic=abort `core` beside it.
+        test_args.push_str(" -Zbuild-std --config profile.release.panic=\"unwind\"");
     }
     out.push_str(&format!("export LWM_TARGET={}\n", quote(spec.triple)));
     out.push_str(&format!("export LWM_CARGO_ARGS={}\n", quote(&args)));
@@ -120,7 +122,8 @@ mod tests {
         );
         assert!(
             text.contains(
-                "export LWM_TEST_CARGO_ARGS='--config /ws/cross/size.toml -Zbuild-std'\n"
+                "export LWM_TEST_CARGO_ARGS='--config /ws/cross/size.toml -Zbuild-std \
+                 --config profile.release.panic=\"unwind\"'\n"
             ),
             "{text}"
         );
