@@ -182,6 +182,14 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
     })
 }
 
+/// Assembles the ARMv6 hard-float stand-in start files and libc_nonshared
+/// (cross/armv6-startfiles) into `out_dir`, for gcc's `-B<out_dir>`.
+pub fn armv6_startfiles(workspace: &Path, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    let spec =
+        target::cross_target("arm-unknown-linux-gnueabihf").expect("ARMv6 hard-float target");
+    startfiles::prepare(workspace, spec, out_dir)
+}
+
 /// The host's target triple (`x86_64-unknown-linux-gnu` here).
 pub fn host_triple() -> String {
     toolchain::host_triple()

@@ -96,7 +96,7 @@ pub fn check(artifact: &Path, board: &BoardProfile) -> Result<GateReport, GateFa
                 let symbols = symbols_for(&cx, &elf, true)?;
                 let (finding, coverage) = scan::scan_arm32(&elf, &symbols);
                 if let Some(f) = finding {
-                    return Err(cx.fail(describe(&f, &format!("{} only", limits.label))));
+                    return Err(cx.fail(describe(&f, limits.label)));
                 }
                 checks.push(format!(
                     "instruction scan: {} ARM/Thumb instructions in {}: no Thumb-2, ARMv7-only, VFPv3+ or NEON instruction",
