@@ -165,6 +165,7 @@ fn every_target_builds_passes_its_gate_and_fits_the_footprint_budget() {
     // compile, the LTO links) overlap the other's. The -Zbuild-std targets
     // (32-bit ARM) share one target directory, the others the workspace's.
     let all = targets();
+    let order: Vec<String> = all.iter().map(|(t, _)| t.clone()).collect();
     let (build_std, plain): (Vec<_>, Vec<_>) =
         all.into_iter().partition(|(t, _)| t.starts_with("arm"));
     let run_group = |group: Vec<(String, Vec<BoardProfile>)>| {
@@ -191,6 +192,7 @@ fn every_target_builds_passes_its_gate_and_fits_the_footprint_budget() {
             Err(e) => failures.push(e),
         }
     }
+    built.sort_by_key(|a| order.iter().position(|t| *t == a.target));
     let table = build::footprint_table(&built);
     say(&format!("\n{table}"));
     let out = build::target_dir(&build::default_workspace()).join("lwm-artifacts/footprint.md");
