@@ -5,6 +5,12 @@
 fn main() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     if os == "linux" {
+        // libc.so.6 explicitly: the `libc` crate emits its link directives
+        // only without its `std` feature, and a workspace build unifies that
+        // feature in from the agent; this no_std library links no std, so
+        // it would come out with no DT_NEEDED libc.so.6 and no symbol
+        // versions (loadable only where libc is already loaded).
+        println!("cargo:rustc-link-lib=dylib=c");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,noseparate-code");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,now");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("discard-unwind.ld");

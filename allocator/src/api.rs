@@ -444,6 +444,11 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
             size - WORD
         }
         Block::Mapped { header } => {
+            // Checked before mremap, which on a 32-bit system can grant
+            // 2 GiB (> PTRDIFF_MAX) where glibc must fail.
+            if n > MAX_REQUEST {
+                return (null_mut(), 0, 0);
+            }
             // SAFETY: p is live.
             let have = unsafe { large::usable(p as usize, header) };
             if n <= have && n >= have / 2 {

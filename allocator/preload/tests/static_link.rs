@@ -16,7 +16,7 @@ fn static_archive_replaces_malloc_for_the_program_and_libc() {
     assert!(archive.exists(), "{} was not built", archive.display());
     let exe = common::scratch_dir().join("static_link");
     let source = common::tests_dir().join("c/static_link.c");
-    let cc = Command::new("cc")
+    let cc = Command::new(common::target_env::c_compiler())
         .args(["-O1", "-Wall", "-Wextra", "-Werror", "-o"])
         .arg(&exe)
         .arg(&source)
@@ -29,13 +29,16 @@ fn static_archive_replaces_malloc_for_the_program_and_libc() {
         "cc failed:\n{}",
         String::from_utf8_lossy(&cc.stderr)
     );
-    let nm = Command::new("nm").arg(&exe).output().expect("run nm");
+    let nm = Command::new(common::target_env::binutil("nm"))
+        .arg(&exe)
+        .output()
+        .expect("run nm");
     let symbols = String::from_utf8_lossy(&nm.stdout);
     assert!(
         symbols.lines().any(|l| l.ends_with(" T malloc")),
         "malloc is not defined in the executable"
     );
-    let run = Command::new(&exe)
+    let run = common::target_env::target_command(&exe)
         .env_remove("LD_PRELOAD")
         .output()
         .expect("run static_link");

@@ -45,12 +45,18 @@ pub fn host_command(workspace: &Path) -> Command {
     command
 }
 
-/// Cross build of the board packages for `spec`. `startfiles` is the ARMv6
+/// The package groups of a cross build, one cargo run each: all three
+/// together (allocator/preload/build.rs links libc.so.6 itself, so the
+/// preload's features may be unified with the agent's).
+pub const CROSS_GROUPS: [&[&str]; 1] = [&PACKAGES];
+
+/// Cross build of `packages` for `spec`. `startfiles` is the ARMv6
 /// stand-in directory when the target needs it; `lld_dir` holds rustup's
 /// `ld.lld`.
 pub fn cross_command(
     workspace: &Path,
     spec: &TargetSpec,
+    packages: &[&str],
     lld_dir: &Path,
     startfiles: Option<&Path>,
 ) -> Command {
@@ -60,7 +66,7 @@ pub fn cross_command(
         .args(["build", "--release", "--locked", "--target", spec.triple])
         .arg("--config")
         .arg(workspace.join("cross/size.toml"));
-    for package in PACKAGES {
+    for package in packages {
         command.args(["-p", package]);
     }
     if spec.build_std {
@@ -115,7 +121,13 @@ mod tests {
     fn armv6_hard_float_uses_stand_ins_build_std_and_its_own_target_dir() {
         let spec = cross_target("arm-unknown-linux-gnueabihf").unwrap();
         let ws = Path::new("/ws");
-        let command = cross_command(ws, spec, Path::new("/lld"), Some(Path::new("/sf")));
+        let command = cross_command(
+            ws,
+            spec,
+            &PACKAGES,
+            Path::new("/lld"),
+            Some(Path::new("/sf")),
+        );
         let args: Vec<String> = command
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
@@ -145,7 +157,7 @@ mod tests {
     #[test]
     fn aarch64_uses_rustup_std_and_the_shared_target_dir() {
         let spec = cross_target("aarch64-unknown-linux-gnu").unwrap();
-        let command = cross_command(Path::new("/ws"), spec, Path::new("/lld"), None);
+        let command = cross_command(Path::new("/ws"), spec, &PACKAGES, Path::new("/lld"), None);
         assert!(!command
             .get_args()
             .any(|a| a.to_string_lossy().starts_with("-Zbuild-std")));

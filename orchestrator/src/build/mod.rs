@@ -10,6 +10,7 @@
 //! with a `.debug` companion holding its symbols for the gate.
 
 mod cargo_command;
+mod env_script;
 mod footprint;
 mod startfiles;
 mod strip;
@@ -80,9 +81,9 @@ pub fn supported_targets() -> Vec<String> {
 pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Artifacts> {
     let ws = &opts.workspace;
     let host = host_triple();
-    let (mut command, built_dir, strip_tool, objcopy_tool) = if opts.target == host {
+    let (commands, built_dir, strip_tool, objcopy_tool) = if opts.target == host {
         (
-            cargo_command::host_command(ws),
+            vec![cargo_command::host_command(ws)],
             target_dir(ws).join("release"),
             "strip".to_string(),
             "objcopy".to_string(),
@@ -110,8 +111,26 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         } else {
             None
         };
+        let commands: Vec<_> = cargo_command::CROSS_GROUPS
+            .iter()
+            .map(|group| cargo_command::cross_command(ws, spec, group, &lld, startfiles.as_deref()))
+            .collect();
+        let out_dir = target_dir(ws).join("lwm-artifacts").join(spec.triple);
+        std::fs::create_dir_all(&out_dir)
+            .with_context(|| format!("creating {}", out_dir.display()))?;
+        let env_file = out_dir.join("build-env.sh");
+        std::fs::write(
+            &env_file,
+            env_script::script(
+                spec,
+                &commands[0],
+                &ws.join("cross/size.toml"),
+                &target_dir(ws),
+            ),
+        )
+        .with_context(|| format!("writing {}", env_file.display()))?;
         (
-            cargo_command::cross_command(ws, spec, &lld, startfiles.as_deref()),
+            commands,
             cargo_command::cargo_target_dir(ws, spec)
                 .join(spec.triple)
                 .join("release"),
@@ -126,7 +145,9 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         opts.target
     ));
     let started = Instant::now();
-    run_cargo(&mut command, progress)?;
+    for mut command in commands {
+        run_cargo(&mut command, progress)?;
+    }
     progress(&format!(
         "cargo finished for {} in {:.0} s",
         opts.target,
@@ -161,6 +182,14 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
     })
 }
 
+/// Assembles the ARMv6 hard-float stand-in start files and libc_nonshared
+/// (cross/armv6-startfiles) into `out_dir`, for gcc's `-B<out_dir>`.
+pub fn armv6_startfiles(workspace: &Path, out_dir: &Path) -> anyhow::Result<PathBuf> {
+    let spec =
+        target::cross_target("arm-unknown-linux-gnueabihf").expect("ARMv6 hard-float target");
+    startfiles::prepare(workspace, spec, out_dir)
+}
+
 /// The host's target triple (`x86_64-unknown-linux-gnu` here).
 pub fn host_triple() -> String {
     toolchain::host_triple()
@@ -187,14 +216,13 @@ fn preflight(spec: &target::TargetSpec) -> anyhow::Result<()> {
             bail!("lwm build {}: `{tool}` not found ({setup})", spec.triple);
         }
     }
-    if spec.build_std {
-        if !toolchain::has_rust_src()? {
-            bail!(
-                "lwm build {}: rustup's rust-src is missing, -Zbuild-std needs it ({setup})",
-                spec.triple
-            );
-        }
-    } else if !toolchain::has_prebuilt_std(spec.triple)? {
+    if spec.build_std && !toolchain::has_rust_src()? {
+        bail!(
+            "lwm build {}: rustup's rust-src is missing, -Zbuild-std needs it ({setup})",
+            spec.triple
+        );
+    }
+    if !spec.build_std && !toolchain::has_prebuilt_std(spec.triple)? {
         bail!(
             "lwm build {}: no std for this target in the Rust toolchain ({setup}: rustup target add {})",
             spec.triple,

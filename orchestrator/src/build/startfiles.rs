@@ -18,6 +18,15 @@ const OBJECTS: [(&str, &[&str]); 4] = [
     ("empty.S", &["crti.o", "crtn.o", "crtend.o", "crtendS.o"]),
 ];
 
+/// The members of the stand-in libc_nonshared.a (cross/armv6-startfiles/nonshared).
+const NONSHARED: [&str; 5] = [
+    "pthread_atfork.c",
+    "atexit.c",
+    "at_quick_exit.c",
+    "stack_chk_fail_local.c",
+    "aeabi_read_tp.S",
+];
+
 /// Builds the stand-ins for `spec` into `out_dir` and returns it. Cheap
 /// (a dozen small gcc runs), so it simply runs every time.
 pub fn prepare(workspace: &Path, spec: &TargetSpec, out_dir: &Path) -> anyhow::Result<PathBuf> {
@@ -35,21 +44,25 @@ pub fn prepare(workspace: &Path, spec: &TargetSpec, out_dir: &Path) -> anyhow::R
             )?;
         }
     }
-    // libc_nonshared.a: pthread_atfork, atexit, __aeabi_read_tp, ...
-    let nonshared_o = out_dir.join("nonshared.o");
-    compile(
-        spec,
-        &flags,
-        &sources.join("nonshared.c"),
-        &nonshared_o,
-        &["-O2", "-fPIC", "-Wall", "-Wextra", "-Werror"],
-    )?;
+    // libc_nonshared.a: one object per member, like glibc's.
     let archive = out_dir.join("libc_nonshared.a");
     let _ = std::fs::remove_file(&archive);
+    let mut members = Vec::new();
+    for member in NONSHARED {
+        let object = out_dir.join(format!("{}.o", member.split('.').next().unwrap_or(member)));
+        compile(
+            spec,
+            &flags,
+            &sources.join("nonshared").join(member),
+            &object,
+            &["-O2", "-fPIC", "-Wall", "-Wextra", "-Werror"],
+        )?;
+        members.push(object);
+    }
     run(Command::new(format!("{}-ar", spec.gnu_prefix))
         .arg("rcs")
         .arg(&archive)
-        .arg(&nonshared_o))?;
+        .args(&members))?;
     // A libc.so linker script found before the sysroot's (gcc passes -B
     // directories to the linker as -L): the real libc.so.6 and loader, and
     // our libc_nonshared.a instead of Debian's Thumb-2 one.

@@ -11,9 +11,16 @@ pub struct TargetSpec {
     /// Debian's GNU triple: `<prefix>-gcc`, `<prefix>-strip`, and the
     /// target's libc under `/usr/<prefix>`.
     pub gnu_prefix: &'static str,
-    /// rustup ships no std for it: build core/alloc/std from source
-    /// (`-Zbuild-std`, with RUSTC_BOOTSTRAP=1 on the stable toolchain).
+    /// Build core/alloc/std from source (`-Zbuild-std`, with
+    /// RUSTC_BOOTSTRAP=1 on the stable toolchain): where rustup ships no
+    /// std, and on 32-bit ARM generally, where rustup's prebuilt core and
+    /// compiler-builtins are panic=unwind and their EHABI unwind tables
+    /// name `rust_eh_personality`, which a no_std liblwmalloc.a or .so does
+    /// not define (C programs linking liblwmalloc.a fail on it).
     pub build_std: bool,
+    /// rustup ships a std for it (tests of the allocator crate for the
+    /// target can use it instead of building one more std from source).
+    pub rustup_std: bool,
     /// Flags for the target's C compiler (SQLite, stand-in start files).
     pub c_flags: &'static str,
     /// Link with the ARMv6 stand-in start files and libc_nonshared
@@ -46,6 +53,7 @@ pub const CROSS_TARGETS: [TargetSpec; 4] = [
         triple: "arm-unknown-linux-gnueabihf",
         gnu_prefix: "arm-linux-gnueabihf",
         build_std: true,
+        rustup_std: false,
         c_flags: ARMV6_HARD_FLOAT_CFLAGS,
         armv6_startfiles: true,
         // Debian's armhf loader is ARMv7: it traps on an emulated ARM1176.
@@ -57,6 +65,7 @@ pub const CROSS_TARGETS: [TargetSpec; 4] = [
         triple: "arm-unknown-linux-gnueabi",
         gnu_prefix: "arm-linux-gnueabi",
         build_std: true,
+        rustup_std: false,
         c_flags: ARMV6_SOFT_FLOAT_CFLAGS,
         armv6_startfiles: false, // Debian armel's start files are ARMv5TE
         emulator: Some(Emulator {
@@ -69,6 +78,7 @@ pub const CROSS_TARGETS: [TargetSpec; 4] = [
         triple: "aarch64-unknown-linux-gnu",
         gnu_prefix: "aarch64-linux-gnu",
         build_std: false,
+        rustup_std: true,
         // ARMv8.0: runs on the Pi 4's Cortex-A72 and the Orin's A78AE.
         c_flags: "-march=armv8-a",
         armv6_startfiles: false,
@@ -81,7 +91,8 @@ pub const CROSS_TARGETS: [TargetSpec; 4] = [
     TargetSpec {
         triple: "armv7-unknown-linux-gnueabihf",
         gnu_prefix: "arm-linux-gnueabihf",
-        build_std: false,
+        build_std: true,
+        rustup_std: true,
         c_flags: "",
         armv6_startfiles: false,
         emulator: Some(Emulator {

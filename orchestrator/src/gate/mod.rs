@@ -9,6 +9,11 @@
 //! Tag_Advanced_SIMD_arch) within the CPU; and no GLIBC_ symbol version
 //! newer than the board's glibc.
 //!
+//! The instruction scan is the authority: rust-lld, which links the cross
+//! builds, keeps the build attributes of its first input (the C start
+//! files) rather than merging them, so on its output the attributes are a
+//! coarse check (GNU ld merges them).
+//!
 //! A stripped artifact has no symbol table, so the scan takes symbols (the
 //! `$a`/`$t`/`$d` mapping symbols and function names) from its `.debug`
 //! companion, written by `lwm build` beside it and matched by build ID.
@@ -96,7 +101,7 @@ pub fn check(artifact: &Path, board: &BoardProfile) -> Result<GateReport, GateFa
                 let symbols = symbols_for(&cx, &elf, true)?;
                 let (finding, coverage) = scan::scan_arm32(&elf, &symbols);
                 if let Some(f) = finding {
-                    return Err(cx.fail(describe(&f, &format!("{} only", limits.label))));
+                    return Err(cx.fail(describe(&f, limits.label)));
                 }
                 checks.push(format!(
                     "instruction scan: {} ARM/Thumb instructions in {}: no Thumb-2, ARMv7-only, VFPv3+ or NEON instruction",

@@ -1,7 +1,9 @@
 //! Code size: liblwmalloc.so stripped of everything must stay within 20 KiB
-//! on x86_64 (the target of the project; other architectures only report).
+//! on x86_64 (the target of the project; other architectures only report
+//! here: `lwm build` holds ARMv6 and aarch64 to the same budget, see
+//! orchestrator/tests/build_targets.rs).
 
-use crate::common::{lwmalloc_or_skip, report, scratch_dir};
+use crate::common::{lwmalloc_or_skip, report, scratch_dir, target_env};
 use std::process::Command;
 
 const MAX_STRIPPED_BYTES_X86_64: u64 = 20 * 1024;
@@ -13,7 +15,7 @@ fn stripped_library_size() {
     };
     let copy = scratch_dir().join("liblwmalloc.stripped.so");
     std::fs::copy(lib, &copy).unwrap_or_else(|e| panic!("copying {}: {e}", lib.display()));
-    let status = Command::new("strip")
+    let status = Command::new(target_env::binutil("strip"))
         .arg("--strip-all")
         .arg(&copy)
         .status()
@@ -25,7 +27,7 @@ fn stripped_library_size() {
     );
     let size = std::fs::metadata(&copy).unwrap().len();
     report(&format!("liblwmalloc.so stripped size: {size} bytes"));
-    if cfg!(target_arch = "x86_64") {
+    if cfg!(target_arch = "x86_64") && !target_env::emulated() {
         assert!(
             size <= MAX_STRIPPED_BYTES_X86_64,
             "liblwmalloc.so stripped size: {size} bytes > {MAX_STRIPPED_BYTES_X86_64}"
@@ -40,7 +42,7 @@ fn exports_the_allocation_interface() {
     let Some(lib) = lwmalloc_or_skip("footprint::exports_the_allocation_interface") else {
         return;
     };
-    let output = Command::new("nm")
+    let output = Command::new(target_env::binutil("nm"))
         .args(["-D", "--defined-only"])
         .arg(lib)
         .output()

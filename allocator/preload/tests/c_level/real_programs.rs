@@ -4,9 +4,22 @@
 //! that is not installed is skipped with a printed reason.
 
 use crate::common::{
-    lwmalloc_or_skip, run, scratch_dir, skip, stats_lines, strip_stats_lines, tests_dir,
-    workspace_root, Outcome, HANG_GUARD,
+    run, scratch_dir, skip, stats_lines, strip_stats_lines, target_env, tests_dir, workspace_root,
+    Outcome, HANG_GUARD,
 };
+
+/// The library, or None (after saying why) when the test cannot run: the
+/// programs are the host's, so they cannot load a cross-built library.
+fn lwmalloc_or_skip(test: &str) -> Option<&'static Path> {
+    if target_env::emulated() {
+        skip(
+            test,
+            "the real programs are host binaries; they cannot load a cross-built library",
+        );
+        return None;
+    }
+    crate::common::lwmalloc_or_skip(test)
+}
 use std::path::Path;
 use std::process::Command;
 

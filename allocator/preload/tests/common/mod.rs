@@ -9,6 +9,7 @@
 
 pub mod process;
 pub mod stats_line;
+pub mod target_env;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -158,7 +159,7 @@ pub fn c_program(name: &str) -> PathBuf {
     }
     let source = tests_dir().join("c").join(format!("{name}.c"));
     let exe = scratch_dir().join(name);
-    let output = Command::new("cc")
+    let output = Command::new(target_env::c_compiler())
         // -fno-builtin: gcc may otherwise fold or drop malloc/free pairs and
         // size checks, and the very calls under test would not happen.
         .args([
@@ -180,7 +181,7 @@ pub fn c_program(name: &str) -> PathBuf {
         .arg(&exe)
         .arg("-ldl")
         .output()
-        .unwrap_or_else(|e| panic!("cannot run cc: {e}"));
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", target_env::c_compiler()));
     assert!(
         output.status.success(),
         "compiling {} failed:\n{}",
@@ -207,7 +208,7 @@ pub fn apply_target(command: &mut Command) -> &mut Command {
 
 /// A command running tests/c/<name>.c against the current target.
 pub fn c_command(name: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(c_program(name));
+    let mut command = target_env::target_command(&c_program(name));
     command.args(args);
     apply_target(&mut command);
     command

@@ -84,6 +84,7 @@ fn run_inner(
     hang_guard: Duration,
     on_started: impl FnOnce(u32),
 ) -> Outcome {
+    super::target_env::move_preload_into_guest(&mut command);
     let description = format!("{command:?}");
     command.stdin(if input.is_some() {
         Stdio::piped()
@@ -121,7 +122,9 @@ fn run_inner(
         writer.join().unwrap();
     }
     let stdout_bytes = out_reader.join().unwrap();
-    let stderr = String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned();
+    let stderr = super::target_env::strip_emulator_lines(
+        String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
+    );
     Outcome {
         command: description,
         status,
