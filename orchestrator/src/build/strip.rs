@@ -29,15 +29,28 @@ pub fn strip_into(
         .with_context(|| format!("{}: no file name", built.display()))?;
     std::fs::create_dir_all(out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
     let stripped = out_dir.join(name);
+    // Written under temporary names and renamed into place, so that another
+    // `lwm` using the same workspace at the same time never reads a file
+    // that is half written.
+    let tmp = |p: &Path| {
+        let mut n = p.as_os_str().to_owned();
+        n.push(format!(".tmp{}", std::process::id()));
+        PathBuf::from(n)
+    };
+    let (stripped_tmp, debug_tmp) = (tmp(&stripped), tmp(&debug_companion(&stripped)));
     run(Command::new(strip)
         .arg("--strip-all")
         .arg("-o")
-        .arg(&stripped)
+        .arg(&stripped_tmp)
         .arg(built))?;
     run(Command::new(objcopy)
         .arg("--only-keep-debug")
         .arg(built)
-        .arg(debug_companion(&stripped)))?;
+        .arg(&debug_tmp))?;
+    std::fs::rename(&debug_tmp, debug_companion(&stripped))
+        .with_context(|| format!("{}", debug_tmp.display()))?;
+    std::fs::rename(&stripped_tmp, &stripped)
+        .with_context(|| format!("{}", stripped_tmp.display()))?;
     let size = std::fs::metadata(&stripped)
         .with_context(|| format!("{}", stripped.display()))?
         .len();
