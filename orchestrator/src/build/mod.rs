@@ -99,10 +99,13 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
         preflight(spec)?;
         let lld = toolchain::lld_dir()?;
         let startfiles = if spec.armv6_startfiles {
+            // Named after a hash of the sources: the directory is in the
+            // target's RUSTFLAGS, so a change to a stand-in relinks
+            // everything (cargo does not track link inputs given as flags).
             let dir = target_dir(ws)
                 .join("lwm-cross")
                 .join(spec.triple)
-                .join("startfiles");
+                .join(format!("startfiles-{}", startfiles::sources_hash(ws)?));
             progress(&format!(
                 "assembling ARMv6 stand-in start files into {}",
                 dir.display()

@@ -27,6 +27,40 @@ const NONSHARED: [&str; 5] = [
     "aeabi_read_tp.S",
 ];
 
+/// The first 16 hex digits of the SHA-256 over every stand-in source (name
+/// and content, in name order) and the C flags they are built with.
+pub fn sources_hash(workspace: &Path) -> anyhow::Result<String> {
+    let root = workspace.join("cross/armv6-startfiles");
+    let mut files = Vec::new();
+    for dir in [root.clone(), root.join("nonshared")] {
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+        {
+            let path = entry?.path();
+            if path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut all = Vec::new();
+    for path in files {
+        all.extend_from_slice(
+            path.strip_prefix(&root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .as_bytes(),
+        );
+        all.push(0);
+        all.extend(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+        all.push(0);
+    }
+    if let Some(spec) = super::target::cross_target("arm-unknown-linux-gnueabihf") {
+        all.extend_from_slice(spec.c_flags.as_bytes());
+    }
+    Ok(lwm_agent::sha256::sha256_hex(&all)[..16].to_string())
+}
+
 /// Builds the stand-ins for `spec` into `out_dir` and returns it. Cheap
 /// (a dozen small gcc runs), so it simply runs every time.
 pub fn prepare(workspace: &Path, spec: &TargetSpec, out_dir: &Path) -> anyhow::Result<PathBuf> {
