@@ -105,12 +105,19 @@ impl RunningVm {
                     if attempt < PORT_TRIES && qemu_said.contains("host forwarding") {
                         continue;
                     }
-                    return Err(e.context(format!(
-                        "VM {} (port {port}): qemu: {} | console: {}",
+                    let or_nothing = |t: String| {
+                        if t.is_empty() {
+                            "(nothing)".to_string()
+                        } else {
+                            t
+                        }
+                    };
+                    bail!(
+                        "VM {} (port {port}): {e}; qemu said: {}; console: {}",
                         image.name,
-                        last_lines(&stderr_path, 2),
-                        last_lines(&console, 3)
-                    )));
+                        or_nothing(last_lines(&stderr_path, 2)),
+                        or_nothing(last_lines(&console, 3))
+                    );
                 }
             }
         }
