@@ -64,6 +64,8 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     // process group, so the terminal's SIGINT does not reach it).
     let outcome = match boot_if_vm(&mut job) {
         Err(e) => BoardOutcome::Failed(e),
+        // Ctrl-C while the image was built or the VM booted.
+        Ok(_vm) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
         Ok(_vm) => match Session::open(&job) {
             Ok(mut s) => s.campaign(),
             Err(e) => BoardOutcome::Failed(e),
