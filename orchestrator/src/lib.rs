@@ -9,3 +9,4 @@ pub mod manifest;
 pub mod report;
 pub mod stats;
 pub mod transport;
+pub mod vm;

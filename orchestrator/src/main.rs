@@ -316,6 +316,7 @@ fn boards(boards_dir: &Path) -> u8 {
                     lwm::board::Transport::Ssh(s) => {
                         format!("ssh {}@{}:{}", s.user, s.host, s.port)
                     }
+                    lwm::board::Transport::Vm(v) => format!("qemu vm, image {}", v.image),
                 };
                 println!("{:<18} {:<32} {:<14} {how}", b.name, b.target, b.cpu);
             }

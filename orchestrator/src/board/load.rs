@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::profile::{BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport};
+use super::profile::{
+    BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+};
 use super::raw::{Merged, RawProfile, Sourced};
 
 /// A profile that cannot be used. Its `Display` is one line naming the
@@ -271,6 +273,7 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
     };
 
     let emulation = match &m.emulation {
+        None if m.qemu_image.is_some() => Emulation::System,
         None => Emulation::None,
         Some(e) => match e.value.as_str() {
             "none" => Emulation::None,
@@ -285,46 +288,15 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         },
     };
 
-    let kind = m.kind.clone().ok_or_else(|| required("transport.kind"))?;
-    let transport = match kind.value.as_str() {
-        "local" => {
-            for (field, at) in [
-                ("host", m.host.as_ref().map(|v| chain.at_value(v))),
-                ("port", m.port.as_ref().map(|v| chain.at_value(v))),
-                ("user", m.user.as_ref().map(|v| chain.at_value(v))),
-                ("identity", m.identity.as_ref().map(|v| chain.at_value(v))),
-                ("use_agent", m.use_agent.as_ref().map(|v| chain.at_value(v))),
-                (
-                    "known_hosts",
-                    m.known_hosts.as_ref().map(|v| chain.at_value(v)),
-                ),
-                (
-                    "host_key_policy",
-                    m.host_key_policy.as_ref().map(|v| chain.at_value(v)),
-                ),
-            ] {
-                if let Some(at) = at {
-                    return Err(err(format!(
-                        "{at}: field `transport.{field}` applies only to kind = \"ssh\" (this board's transport is local)"
-                    )));
-                }
-            }
-            Transport::Local
-        }
-        "ssh" => Transport::Ssh(ssh_settings(chain, &m, &leaf)?),
-        other => {
-            return Err(err(format!(
-                "{}: field `transport.kind`: `{other}` is not one of local, ssh",
-                chain.at_value(&kind)
-            )))
-        }
+    let transport = match vm_spec(chain, &m, &leaf, emulation)? {
+        Some(vm) => Transport::Vm(vm),
+        None => plain_transport(chain, &m, &leaf)?,
     };
-
     let work_dir = m.work_dir.clone().ok_or_else(|| required("work_dir"))?;
     let work_dir_value = match transport {
         // On this machine `~` can be expanded now; on a board it cannot.
         Transport::Local => expand_home(&work_dir.value).display().to_string(),
-        Transport::Ssh(_) => work_dir.value.clone(),
+        Transport::Ssh(_) | Transport::Vm(_) => work_dir.value.clone(),
     };
     if !work_dir_value.starts_with('/') {
         return Err(err(format!(
@@ -395,6 +367,109 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         emulation,
         timeouts,
     })
+}
+
+/// The transport of a board without `[qemu]`: `[transport]` as written.
+fn plain_transport(chain: &Chain, m: &Merged, leaf: &str) -> Result<Transport, BoardError> {
+    let required = |field: &str| {
+        let inherited = if chain.paths.len() > 1 {
+            " (set neither here nor in the profiles it extends)"
+        } else {
+            ""
+        };
+        err(format!("{leaf}: missing field `{field}`{inherited}"))
+    };
+    let kind = m.kind.clone().ok_or_else(|| required("transport.kind"))?;
+    Ok(match kind.value.as_str() {
+        "local" => {
+            for (field, at) in [
+                ("host", m.host.as_ref().map(|v| chain.at_value(v))),
+                ("port", m.port.as_ref().map(|v| chain.at_value(v))),
+                ("user", m.user.as_ref().map(|v| chain.at_value(v))),
+                ("identity", m.identity.as_ref().map(|v| chain.at_value(v))),
+                ("use_agent", m.use_agent.as_ref().map(|v| chain.at_value(v))),
+                (
+                    "known_hosts",
+                    m.known_hosts.as_ref().map(|v| chain.at_value(v)),
+                ),
+                (
+                    "host_key_policy",
+                    m.host_key_policy.as_ref().map(|v| chain.at_value(v)),
+                ),
+            ] {
+                if let Some(at) = at {
+                    return Err(err(format!(
+                        "{at}: field `transport.{field}` applies only to kind = \"ssh\" (this board's transport is local)"
+                    )));
+                }
+            }
+            Transport::Local
+        }
+        "ssh" => Transport::Ssh(ssh_settings(chain, m, leaf)?),
+        other => {
+            return Err(err(format!(
+                "{}: field `transport.kind`: `{other}` is not one of local, ssh",
+                chain.at_value(&kind)
+            )))
+        }
+    })
+}
+
+/// `[qemu]`: the board is a VM whose SSH settings exist only once it runs,
+/// so a `[transport]` section would be ignored: it is refused instead.
+fn vm_spec(
+    chain: &Chain,
+    m: &Merged,
+    leaf: &str,
+    emulation: Emulation,
+) -> Result<Option<VmSpec>, BoardError> {
+    let Some(image) = &m.qemu_image else {
+        if let Some(b) = &m.boot_s {
+            return Err(err(format!(
+                "{}: field `qemu.boot_s` needs `qemu.image`",
+                chain.at_value(b)
+            )));
+        }
+        return Ok(None);
+    };
+    if let Some(file) = m.transport_at {
+        return Err(err(format!(
+            "{}: a [qemu] board is reached through its VM (127.0.0.1, the image's keys): remove its [transport] section",
+            chain.paths[file].display()
+        )));
+    }
+    if emulation != Emulation::System {
+        return Err(err(format!(
+            "{}: field `emulation`: a [qemu] board is `qemu-system`, not `{}`",
+            m.emulation
+                .as_ref()
+                .map(|e| chain.at_value(e))
+                .unwrap_or_else(|| leaf.to_string()),
+            emulation.as_str()
+        )));
+    }
+    if !valid_name(&image.value) {
+        return Err(err(format!(
+            "{}: field `qemu.image`: `{}` is not an image recipe name (images/NAME/recipe.sh)",
+            chain.at_value(image),
+            image.value
+        )));
+    }
+    let boot_s = match &m.boot_s {
+        Some(b) if b.value == 0 => {
+            return Err(err(format!(
+                "{}: field `qemu.boot_s` must be at least 1 second",
+                chain.at_value(b)
+            )))
+        }
+        Some(b) => b.value,
+        None => 300,
+    };
+    Ok(Some(VmSpec {
+        image: image.value.clone(),
+        boot_timeout: Duration::from_secs(boot_s),
+        keepalive_s: m.keepalive_s.unwrap_or(15),
+    }))
 }
 
 fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, BoardError> {

@@ -5,4 +5,6 @@ mod profile;
 mod raw;
 
 pub use load::{board_names, load, load_all, load_file, BoardError, SUPPORTED_TARGETS};
-pub use profile::{BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport};
+pub use profile::{
+    BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+};

@@ -49,6 +49,21 @@ pub enum Transport {
     Local,
     /// A remote board over SSH (the `ssh2` crate).
     Ssh(SshSettings),
+    /// A QEMU system VM: booted by [`crate::vm`], then reached over SSH on
+    /// a forwarded loopback port with the image's own keys. It has no SSH
+    /// settings until it runs.
+    Vm(VmSpec),
+}
+
+/// What a `[qemu]` board boots.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmSpec {
+    /// Image recipe name: `images/<image>/recipe.sh` in the workspace.
+    pub image: String,
+    /// From starting QEMU until sshd answers.
+    pub boot_timeout: Duration,
+    /// Seconds between SSH keepalive messages once it runs.
+    pub keepalive_s: u32,
 }
 
 /// SSH connection settings. Paths are already expanded (`~` -> home) and

@@ -26,6 +26,19 @@ pub struct RawProfile {
     pub transport: Option<RawTransport>,
     pub allocators: Option<BTreeMap<String, Spanned<String>>>,
     pub timeouts: Option<RawTimeouts>,
+    /// An emulated board: the VM image it boots (replaces `[transport]`).
+    pub qemu: Option<RawQemu>,
+}
+
+/// `[qemu]`: the board is a QEMU system VM booted from an image recipe
+/// (`images/<image>/recipe.sh`) and reached over SSH on a forwarded port.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQemu {
+    /// Recipe name under `images/`, e.g. `qemu-pi4`.
+    pub image: Option<Spanned<String>>,
+    /// Seconds from starting QEMU until sshd must answer.
+    pub boot_s: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -100,6 +113,10 @@ pub struct Merged {
     pub connect_s: Option<Sourced<u64>>,
     pub run_s: Option<Sourced<u64>>,
     pub board_s: Option<Sourced<u64>>,
+    pub qemu_image: Option<Sourced<String>>,
+    pub boot_s: Option<Sourced<u64>>,
+    /// Whether any file of the chain has a `[transport]` section, and where.
+    pub transport_at: Option<usize>,
 }
 
 impl Merged {
@@ -109,7 +126,16 @@ impl Merged {
             self.description = raw.description;
         }
         merge_fields!(self, raw, file; target, cpu, glibc, work_dir, emulation);
+        if let Some(q) = raw.qemu {
+            if let Some(v) = q.image {
+                self.qemu_image = Some(sourced(v, file));
+            }
+            if let Some(v) = q.boot_s {
+                self.boot_s = Some(sourced(v, file));
+            }
+        }
         if let Some(t) = raw.transport {
+            self.transport_at = Some(file);
             // A profile that names its own way to authenticate replaces the
             // inherited one instead of clashing with it.
             if t.identity.is_some() && t.use_agent.is_none() {

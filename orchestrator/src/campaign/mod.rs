@@ -148,6 +148,7 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
                     store: store.clone(),
                     cancel: cancel.clone(),
                     progress: bar,
+                    workspace: opts.workspace.clone(),
                 };
                 tasks.push((
                     name,

@@ -26,6 +26,9 @@ pub struct BoardJob {
     /// Set on Ctrl-C: finish the current run, then stop.
     pub cancel: Arc<AtomicBool>,
     pub progress: ProgressBar,
+    /// Workspace root: emulated boards build their images from its
+    /// `images/` recipes.
+    pub workspace: std::path::PathBuf,
 }
 
 /// How a board's campaign ended.
@@ -48,16 +51,25 @@ const AGENT_REL: &str = "bin/lwm-agent";
 const WORKLOAD_REL: &str = "bin/lwm-workload";
 const LIBRARY_REL: &str = "bin/liblwmalloc.so";
 
-pub fn run_board(job: BoardJob) -> BoardOutcome {
+pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     let name = job.board.name.clone();
     let _ = job.store.update_board(&name, |b| {
         b.status = "running".into();
         b.error = None;
     });
     job.store.event("board_started", json!({ "board": name }));
-    let outcome = match Session::open(&job) {
-        Ok(mut s) => s.campaign(),
+    // An emulated board is booted first and stopped when `_vm` is dropped
+    // at the end of this match: after the campaign, after a failure, and
+    // after a Ctrl-C (which only sets `cancel`; QEMU runs in its own
+    // process group, so the terminal's SIGINT does not reach it).
+    let outcome = match boot_if_vm(&mut job) {
         Err(e) => BoardOutcome::Failed(e),
+        // Ctrl-C while the image was built or the VM booted.
+        Ok(_vm) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
+        Ok(_vm) => match Session::open(&job) {
+            Ok(mut s) => s.campaign(),
+            Err(e) => BoardOutcome::Failed(e),
+        },
     };
     let (status, error) = match &outcome {
         BoardOutcome::Done { .. } => ("done", None),
@@ -80,6 +92,34 @@ pub fn run_board(job: BoardJob) -> BoardOutcome {
             .finish_with_message(format!("done: {runs} runs, {failed_runs} failed")),
     }
     outcome
+}
+
+/// Boots the VM of a `[qemu]` board (building its image when missing) and
+/// points `job.board` at it, so everything after, reconnects included,
+/// treats it as an ordinary SSH board. Other boards: nothing to do.
+fn boot_if_vm(job: &mut BoardJob) -> Result<Option<crate::vm::VmBoard>, String> {
+    let crate::board::Transport::Vm(spec) = &job.board.transport else {
+        return Ok(None);
+    };
+    let image = spec.image.clone();
+    let state = job
+        .store
+        .dir()
+        .join("boards")
+        .join(&job.board.name)
+        .join("vm");
+    let progress = job.progress.clone();
+    let vm = crate::vm::VmBoard::start(&job.board, &job.workspace, &state, &|m| {
+        progress.set_message(m.to_string())
+    })
+    .map_err(|e| format!("{e:#}"))?;
+    job.store.event(
+        "vm_booted",
+        json!({ "board": job.board.name, "image": image, "port": vm.vm.port(),
+                "boot_s": vm.vm.booted_in().as_secs_f64() }),
+    );
+    job.board = vm.board.clone();
+    Ok(Some(vm))
 }
 
 struct Session<'a> {

@@ -101,5 +101,15 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
         crate::board::Transport::Ssh(settings) => {
             Ok(Box::new(SshTransport::connect(board, settings)?))
         }
+        // The VM's address exists only once it runs: crate::vm::VmBoard
+        // boots it and hands back a profile with an Ssh transport.
+        crate::board::Transport::Vm(vm) => Err(TransportError::new(
+            ErrorKind::Other,
+            &board.name,
+            format!(
+                "a VM board (image {}) must be booted before connecting",
+                vm.image
+            ),
+        )),
     }
 }

@@ -1,0 +1,66 @@
+//! Emulated boards: a QEMU system VM booted from a cached image and then
+//! reached over SSH exactly like a real board.
+//!
+//! A board whose profile has `[qemu] image = "NAME"` has
+//! [`Transport::Vm`](crate::board::Transport::Vm). [`VmBoard::start`]
+//! builds the image when it is missing (`images/build.sh NAME`), boots
+//! QEMU with the guest's port 22 forwarded to a free loopback port, waits
+//! until sshd answers and returns a profile whose transport is plain SSH:
+//! strict host key checking against a known_hosts file holding the key
+//! made for the image at build time, the kit's key as identity. Dropping
+//! the [`VmBoard`] stops QEMU, so the VM goes away on success, on error
+//! and when a Ctrl-C unwinds the session; QEMU also dies with the thread
+//! that started it if `lwm` itself is killed.
+
+mod image;
+mod qemu;
+mod ssh_ready;
+
+use std::path::Path;
+
+use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
+
+pub use image::{ensure_image, Image};
+pub use qemu::RunningVm;
+
+/// A booted VM and the profile that reaches it.
+pub struct VmBoard {
+    /// `board` with its transport replaced by the running VM's SSH settings.
+    pub board: BoardProfile,
+    pub vm: RunningVm,
+}
+
+impl VmBoard {
+    /// Builds the image of `board` if needed, boots it and waits for SSH.
+    /// `state_dir` receives the VM's console log, QEMU's stderr, the image
+    /// build log and the known_hosts file. `progress` gets short phase
+    /// messages. Fails for a board without `[qemu]`.
+    pub fn start(
+        board: &BoardProfile,
+        workspace: &Path,
+        state_dir: &Path,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<VmBoard> {
+        let Transport::Vm(spec) = &board.transport else {
+            anyhow::bail!("board {}: not a [qemu] board", board.name);
+        };
+        std::fs::create_dir_all(state_dir)?;
+        progress(&format!("image {}", spec.image));
+        let image = ensure_image(workspace, &spec.image, &state_dir.join("image-build.log"))
+            .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
+        progress("booting VM");
+        let vm = RunningVm::boot(&image, state_dir, spec.boot_timeout)
+            .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
+        let mut reached = board.clone();
+        reached.transport = Transport::Ssh(SshSettings {
+            host: "127.0.0.1".into(),
+            port: vm.port(),
+            user: "root".into(),
+            identity: Some(image.user_key.clone()),
+            known_hosts: vm.known_hosts().to_path_buf(),
+            host_key_policy: HostKeyPolicy::Strict,
+            keepalive_s: spec.keepalive_s,
+        });
+        Ok(VmBoard { board: reached, vm })
+    }
+}

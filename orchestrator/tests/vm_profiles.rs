@@ -1,0 +1,150 @@
+//! `[qemu]` board profiles: the shipped emulated boards load as VM boards,
+//! and a VM board that also says how to reach it, or claims real hardware,
+//! is refused with file and line.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lwm::board::{self, Emulation, Transport};
+
+fn shipped_boards() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards")
+}
+
+/// A scratch directory of profile files, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(tag: &str) -> Dir {
+        let d = std::env::temp_dir().join(format!("lwm-vm-profiles-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+
+    fn file(&self, name: &str, text: &str) -> &Dir {
+        std::fs::write(self.0.join(format!("{name}.toml")), text).unwrap();
+        self
+    }
+
+    fn load_err(&self, name: &str) -> String {
+        let e = board::load(&self.0, name).expect_err("profile must be refused");
+        let msg = e.to_string();
+        assert!(!msg.contains('\n'), "one-line error: {msg:?}");
+        msg
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const VM_BASE: &str = r#"
+target = "aarch64-unknown-linux-gnu"
+cpu = "cortex-a72"
+work_dir = "/root/lwm"
+[qemu]
+image = "qemu-pi4"
+"#;
+
+#[test]
+fn shipped_emulated_boards_are_vm_boards() {
+    for (name, image, target) in [
+        ("qemu-pi4", "qemu-pi4", "aarch64-unknown-linux-gnu"),
+        ("qemu-pizero", "qemu-pizero", "arm-unknown-linux-gnueabi"),
+    ] {
+        let b = board::load(&shipped_boards(), name).unwrap();
+        assert_eq!(b.emulation, Emulation::System, "{name}");
+        assert_eq!(b.target, target, "{name}");
+        match &b.transport {
+            Transport::Vm(vm) => assert_eq!(vm.image, image, "{name}"),
+            other => panic!("{name}: transport {other:?}"),
+        }
+        let recipe = shipped_boards().join(format!("../images/{image}"));
+        assert!(recipe.join("recipe.sh").is_file(), "{name}: no recipe");
+        assert!(recipe.join("boot.args").is_file(), "{name}: no boot.args");
+    }
+}
+
+#[test]
+fn a_vm_board_defaults_to_qemu_system_and_a_boot_timeout() {
+    let d = Dir::new("defaults");
+    d.file("vm", VM_BASE);
+    let b = board::load(&d.0, "vm").unwrap();
+    assert_eq!(b.emulation, Emulation::System);
+    let Transport::Vm(vm) = b.transport else {
+        panic!("not a VM board");
+    };
+    assert_eq!(vm.boot_timeout, Duration::from_secs(300));
+    assert_eq!(vm.keepalive_s, 15);
+}
+
+#[test]
+fn a_vm_board_with_a_transport_section_is_refused() {
+    let d = Dir::new("transport");
+    d.file(
+        "vm",
+        &format!("{VM_BASE}[transport]\nkind = \"ssh\"\nhost = \"x\"\n"),
+    );
+    let msg = d.load_err("vm");
+    assert!(msg.contains("vm.toml"), "{msg}");
+    assert!(msg.contains("remove its [transport]"), "{msg}");
+}
+
+#[test]
+fn a_vm_board_inheriting_a_transport_is_refused_naming_the_base() {
+    let d = Dir::new("inherited");
+    d.file(
+        "_base",
+        "[transport]\nkind = \"ssh\"\nhost = \"x\"\nuser = \"u\"\nuse_agent = true\n",
+    );
+    d.file("vm", &format!("extends = \"_base\"\n{VM_BASE}"));
+    let msg = d.load_err("vm");
+    assert!(msg.contains("_base.toml"), "{msg}");
+}
+
+#[test]
+fn a_vm_board_claiming_real_hardware_is_refused_at_its_line() {
+    let d = Dir::new("emulation");
+    d.file("vm", &format!("emulation = \"none\"\n{VM_BASE}"));
+    let msg = d.load_err("vm");
+    assert!(msg.contains("vm.toml:1"), "{msg}");
+    assert!(msg.contains("qemu-system"), "{msg}");
+}
+
+#[test]
+fn bad_qemu_fields_are_refused_where_they_are_set() {
+    let d = Dir::new("fields");
+    d.file("zero", &format!("{VM_BASE}boot_s = 0\n"));
+    let msg = d.load_err("zero");
+    assert!(
+        msg.contains("zero.toml:7") && msg.contains("boot_s"),
+        "{msg}"
+    );
+
+    d.file("name", &VM_BASE.replace("qemu-pi4", "../etc"));
+    let msg = d.load_err("name");
+    assert!(
+        msg.contains("name.toml:6") && msg.contains("qemu.image"),
+        "{msg}"
+    );
+
+    d.file("unknown", &format!("{VM_BASE}memory = 4\n"));
+    let msg = d.load_err("unknown");
+    assert!(
+        msg.contains("unknown.toml:7") && msg.contains("memory"),
+        "{msg}"
+    );
+
+    d.file(
+        "orphan",
+        "target = \"host\"\ncpu = \"native\"\nwork_dir = \"/tmp/x\"\n[transport]\nkind = \"local\"\n[qemu]\nboot_s = 5\n",
+    );
+    let msg = d.load_err("orphan");
+    assert!(
+        msg.contains("orphan.toml:7") && msg.contains("qemu.image"),
+        "{msg}"
+    );
+}
