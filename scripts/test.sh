@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh clone on Debian/Ubuntu with Rust:
 # installs what it needs, builds everything in release mode (the tests
 # load target/release/liblwmalloc.so), runs every test, then builds every
-# board target, gates it and runs the allocator's tests under qemu-user.
+# board target, gates it and runs the allocator's tests under qemu-user,
+# then boots the emulated boards (QEMU system VMs) and runs `lwm eval` on
+# them through SSH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +13,4 @@ scripts/setup-cross.sh
 cargo build --release --workspace --locked
 cargo test --release --workspace --locked
 scripts/test-cross.sh
+scripts/test-emulated.sh

@@ -94,6 +94,11 @@ pub struct BoardEntry {
     pub cpu: String,
     /// `none`, `qemu-system` or `qemu-user`.
     pub emulation: String,
+    /// The profile's `workload_scale`: this board's workloads ran at the
+    /// campaign's `scale` times this (kept on resume, so one campaign
+    /// never mixes sizes on a board).
+    #[serde(default = "unit_scale")]
+    pub workload_scale: f64,
     /// Allocator name -> path on the board (`system` -> null).
     pub allocators: BTreeMap<String, Option<String>>,
     pub artifacts: Vec<ArtifactEntry>,
@@ -103,6 +108,10 @@ pub struct BoardEntry {
     pub status: String,
     /// One-line error when `failed`.
     pub error: Option<String>,
+}
+
+fn unit_scale() -> f64 {
+    1.0
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

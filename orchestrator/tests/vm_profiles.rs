@@ -62,6 +62,8 @@ fn shipped_emulated_boards_are_vm_boards() {
             Transport::Vm(vm) => assert_eq!(vm.image, image, "{name}"),
             other => panic!("{name}: transport {other:?}"),
         }
+        // Emulated boards shrink their workloads; real ones keep the size.
+        assert!(b.workload_scale < 1.0, "{name}: {}", b.workload_scale);
         let recipe = shipped_boards().join(format!("../images/{image}"));
         assert!(recipe.join("recipe.sh").is_file(), "{name}: no recipe");
         assert!(recipe.join("boot.args").is_file(), "{name}: no boot.args");
@@ -79,6 +81,21 @@ fn a_vm_board_defaults_to_qemu_system_and_a_boot_timeout() {
     };
     assert_eq!(vm.boot_timeout, Duration::from_secs(300));
     assert_eq!(vm.keepalive_s, 15);
+}
+
+#[test]
+fn a_workload_scale_that_is_not_positive_is_refused_at_its_line() {
+    let d = Dir::new("scale");
+    d.file("vm", &format!("workload_scale = -0.5\n{VM_BASE}"));
+    let msg = d.load_err("vm");
+    assert!(
+        msg.contains("vm.toml:1") && msg.contains("workload_scale"),
+        "{msg}"
+    );
+    d.file("ok", &format!("workload_scale = 0.25\n{VM_BASE}"));
+    assert_eq!(board::load(&d.0, "ok").unwrap().workload_scale, 0.25);
+    d.file("plain", VM_BASE);
+    assert_eq!(board::load(&d.0, "plain").unwrap().workload_scale, 1.0);
 }
 
 #[test]

@@ -336,6 +336,18 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         allocators.insert(alloc.clone(), resolved);
     }
 
+    let workload_scale = match &m.workload_scale {
+        None => 1.0,
+        Some(x) if x.value > 0.0 && x.value.is_finite() => x.value,
+        Some(x) => {
+            return Err(err(format!(
+                "{}: field `workload_scale`: `{}` must be a positive number like 0.05",
+                chain.at_value(x),
+                x.value
+            )))
+        }
+    };
+
     let mut timeouts = Timeouts::default();
     for (field, value, slot) in [
         ("connect_s", &m.connect_s, &mut timeouts.connect),
@@ -365,6 +377,7 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         work_dir: work_dir_value,
         allocators,
         emulation,
+        workload_scale,
         timeouts,
     })
 }

@@ -38,6 +38,12 @@ pub struct BoardProfile {
     /// Whether the board is real hardware or an emulation; reports mark
     /// emulated figures.
     pub emulation: Emulation,
+    /// Multiplies the campaign's `--scale` on this board (1.0 unless the
+    /// profile says otherwise): emulated boards run 10-200x slower, so
+    /// their profiles shrink every workload to keep a campaign in hours,
+    /// not days. Positive and finite. Figures are compared only between
+    /// allocators on the same board, so this never mixes sizes.
+    pub workload_scale: f64,
     /// Timeouts for this board.
     pub timeouts: Timeouts,
 }

@@ -23,6 +23,9 @@ pub struct RawProfile {
     pub work_dir: Option<Spanned<String>>,
     /// `none`, `qemu-system`, `qemu-user`.
     pub emulation: Option<Spanned<String>>,
+    /// Fraction of the campaign's `--scale` this board runs workloads at
+    /// (slow or emulated boards), e.g. `0.05`.
+    pub workload_scale: Option<Spanned<f64>>,
     pub transport: Option<RawTransport>,
     pub allocators: Option<BTreeMap<String, Spanned<String>>>,
     pub timeouts: Option<RawTimeouts>,
@@ -100,6 +103,7 @@ pub struct Merged {
     pub glibc: Option<Sourced<String>>,
     pub work_dir: Option<Sourced<String>>,
     pub emulation: Option<Sourced<String>>,
+    pub workload_scale: Option<Sourced<f64>>,
     pub kind: Option<Sourced<String>>,
     pub host: Option<Sourced<String>>,
     pub port: Option<Sourced<u16>>,
@@ -125,7 +129,7 @@ impl Merged {
         if raw.description.is_some() {
             self.description = raw.description;
         }
-        merge_fields!(self, raw, file; target, cpu, glibc, work_dir, emulation);
+        merge_fields!(self, raw, file; target, cpu, glibc, work_dir, emulation, workload_scale);
         if let Some(q) = raw.qemu {
             if let Some(v) = q.image {
                 self.qemu_image = Some(sourced(v, file));

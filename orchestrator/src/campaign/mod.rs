@@ -276,6 +276,7 @@ fn board_entry(b: &BoardProfile) -> BoardEntry {
         target: effective_target(b),
         cpu: b.cpu.clone(),
         emulation: b.emulation.as_str().into(),
+        workload_scale: b.workload_scale,
         allocators: BTreeMap::new(),
         artifacts: Vec::new(),
         environment: None,
@@ -297,13 +298,15 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         if entry.status == "done" {
             continue;
         }
-        let b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
+        let mut b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
         if b.file_sha256 != entry.file_sha256 {
             eprintln!(
                 "lwm: note: board {}'s profile changed since the run started ({} differs); using the current one",
                 b.name, entry.file
             );
         }
+        // The runs already on disk were made at the recorded size.
+        b.workload_scale = entry.workload_scale;
         boards.push(b);
     }
     if boards.is_empty() {

@@ -452,7 +452,7 @@ impl<'a> Session<'a> {
             "--seed".into(),
             s.seed.to_string(),
             "--scale".into(),
-            s.scale.to_string(),
+            board_scale(s.scale, self.job.board.workload_scale).to_string(),
             "--threads".into(),
             s.threads.to_string(),
             "--allocator".into(),
@@ -531,6 +531,18 @@ fn doctor(
 /// cannot tell Rust's outline-atomics helpers (which use LSE only after
 /// checking the CPU has it) from unguarded LSE code; the gate, which reads
 /// the symbols, refuses the latter before anything is pushed.
+/// The scale this board runs workloads at, rounded to nine significant
+/// digits so that 0.1 x 0.05 is passed as 0.005, not 0.005000000000000001.
+fn board_scale(campaign: f64, board: f64) -> f64 {
+    let x = campaign * board;
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let digits = 8 - x.abs().log10().floor() as i32;
+    let p = 10f64.powi(digits);
+    (x * p).round() / p
+}
+
 fn fatal_doctor_checks(doc: &serde_json::Value) -> Vec<String> {
     doc["checks"]
         .as_array()
@@ -578,7 +590,15 @@ fn board_has_file(t: &mut dyn Transport, path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::fatal_doctor_checks;
+    use super::{board_scale, fatal_doctor_checks};
+
+    #[test]
+    fn board_scale_keeps_the_digits_people_wrote() {
+        assert_eq!(board_scale(0.1, 0.05).to_string(), "0.005");
+        assert_eq!(board_scale(0.2, 0.1).to_string(), "0.02");
+        assert_eq!(board_scale(0.2, 1.0), 0.2);
+        assert_eq!(board_scale(3.0, 0.3).to_string(), "0.9");
+    }
 
     #[test]
     fn lse_findings_are_left_to_the_gate_and_other_failures_stop_the_board() {

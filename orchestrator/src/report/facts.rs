@@ -80,6 +80,15 @@ pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
         ("emulation", b.emulation.clone()),
         ("status", b.status.clone()),
     ];
+    if b.workload_scale != 1.0 {
+        rows.push((
+            "workload scale",
+            format!(
+                "{} of the campaign's scale (the profile's workload_scale)",
+                b.workload_scale
+            ),
+        ));
+    }
     if let Some(e) = &b.error {
         rows.push(("error", e.clone()));
     }

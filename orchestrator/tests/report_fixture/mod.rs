@@ -212,6 +212,7 @@ fn board_entry(b: &BoardSpec) -> BoardEntry {
         target: "aarch64-unknown-linux-gnu".into(),
         cpu: "cortex-a72".into(),
         emulation: b.emulation.into(),
+        workload_scale: 1.0,
         allocators,
         artifacts: vec![ArtifactEntry {
             name: "liblwmalloc.so".into(),
