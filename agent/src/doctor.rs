@@ -258,32 +258,40 @@ pub fn check_binary(
     }
 
     // AArch64: LSE atomics on a v8.0 core (Cortex-A72 / Raspberry Pi 4).
+    // The outline-atomics helpers Rust links in hold LSE instructions that
+    // run only after checking the CPU (`elf::lse_is_guarded`): not a fault.
     if elf.machine == elf::EM_AARCH64 {
-        let mut total = 0;
+        let (mut unguarded, mut guarded) = (0, 0);
         let mut first = None;
         for (name, code) in elf.code_sections() {
-            let (n, f) = elf::scan_lse(code, elf.little_endian);
-            total += n;
-            if let (None, Some(off)) = (&first, f) {
+            let scan = elf::scan_lse(code, elf.little_endian);
+            unguarded += scan.unguarded;
+            guarded += scan.guarded;
+            if let (None, Some(off)) = (&first, scan.first_unguarded) {
                 first = Some(format!("{name}+{off:#x}"));
             }
         }
-        if total == 0 {
+        let helpers = if guarded > 0 {
+            format!(", {guarded} more in outline-atomics helpers that use them only when the CPU has LSE")
+        } else {
+            String::new()
+        };
+        if unguarded == 0 {
             out.push(check(
                 "lse_atomics",
                 t,
                 "pass",
-                "no ARMv8.1 LSE / v8.3 LDAPR instructions".into(),
+                format!("no unconditional ARMv8.1 LSE / v8.3 LDAPR instructions{helpers}"),
             ));
         } else if cpu.lse {
             out.push(check(
                 "lse_atomics",
                 t,
                 "pass",
-                format!("{total} LSE instructions; this CPU has LSE atomics"),
+                format!("{unguarded} LSE instructions; this CPU has LSE atomics"),
             ));
         } else {
-            out.push(check("lse_atomics", t, "fail", format!("{total} ARMv8.1 LSE (or v8.3 LDAPR) instructions, first at {}; this CPU is ARMv8.0 without atomics: SIGILL", first.unwrap_or_default())));
+            out.push(check("lse_atomics", t, "fail", format!("{unguarded} ARMv8.1 LSE (or v8.3 LDAPR) instructions, first at {}; this CPU is ARMv8.0 without atomics: SIGILL{helpers}", first.unwrap_or_default())));
         }
     }
 
@@ -600,12 +608,16 @@ mod tests {
 
     #[test]
     fn lse_atomics_found_only_where_they_are() {
-        assert_eq!(elf::scan_lse(&words(&V80), true).0, 0);
+        assert_eq!(elf::scan_lse(&words(&V80), true), elf::LseScan::default());
         // ldadd w0, w0, [x1]; casal x0, x1, [x2]; swp w0, w0, [x1]; casp x0, x1, x2, x3, [x4]
         let lse = [0xb8200020, 0xc8e0fc41, 0xb8208020, 0x48207c82];
         let mut code = V80.to_vec();
         code.extend_from_slice(&lse);
-        assert_eq!(elf::scan_lse(&words(&code), true), (4, Some(40)));
+        let scan = elf::scan_lse(&words(&code), true);
+        assert_eq!(
+            (scan.unguarded, scan.first_unguarded, scan.guarded),
+            (4, Some(40), 0)
+        );
         let text = |c: &[u32]| Sec {
             name: ".text",
             kind: 1,
@@ -628,6 +640,57 @@ mod tests {
             ),
             "pass"
         );
+    }
+
+    // __aarch64_cas4_acq as rustc links it (from a stripped liblwmalloc.so):
+    // adrp x16; ldrb w16, [x16, #4080]; cbz w16, +12; casa w0, w1, [x2]; ret;
+    // then the ldaxr/stxr fallback loop.
+    const CAS4_ACQ_HELPER: [u32; 12] = [
+        0xb0000370, 0x397fc210, 0x34000070, 0x88e07c41, 0xd65f03c0, 0x2a0003f0, 0x885ffc40,
+        0x6b10001f, 0x54000061, 0x88117c41, 0x35ffff91, 0xd65f03c0,
+    ];
+
+    #[test]
+    fn outline_atomics_helpers_pass_on_an_armv8_0_cpu_even_stripped() {
+        let scan = elf::scan_lse(&words(&CAS4_ACQ_HELPER), true);
+        assert_eq!((scan.unguarded, scan.guarded), (0, 1));
+        let text = |c: &[u32]| Sec {
+            name: ".text",
+            kind: 1,
+            flags: 6,
+            data: words(c),
+            link: 0,
+        };
+        let a72 = cpu(elf::EM_AARCH64, true, 8, false);
+        let bin = build_elf(true, elf::EM_AARCH64, 0, &[text(&CAS4_ACQ_HELPER)]);
+        let c = check_binary("helper", &bin, &a72, &|_| true);
+        assert_eq!(status_of(&c, "lse_atomics"), "pass", "{c:?}");
+
+        // The same instruction without the check in front of it, or with a
+        // branch that does not skip it, is unconditional.
+        for broken in [
+            {
+                let mut w = CAS4_ACQ_HELPER;
+                w[1] = 0xd503201f; // nop instead of the flag load
+                w
+            },
+            {
+                let mut w = CAS4_ACQ_HELPER;
+                w[2] = 0x34000050; // cbz w16, +8: lands on the ret, LSE still runs
+                w
+            },
+            {
+                let mut w = CAS4_ACQ_HELPER;
+                w[2] = 0x34000071; // cbz w17: tests another register
+                w
+            },
+        ] {
+            let scan = elf::scan_lse(&words(&broken), true);
+            assert_eq!((scan.unguarded, scan.guarded), (1, 0), "{broken:x?}");
+            let bin = build_elf(true, elf::EM_AARCH64, 0, &[text(&broken)]);
+            let c = check_binary("broken", &bin, &a72, &|_| true);
+            assert_eq!(status_of(&c, "lse_atomics"), "fail", "{c:?}");
+        }
     }
 
     fn arm_attributes(arch: u8, thumb: u8, fp: u8) -> Vec<u8> {

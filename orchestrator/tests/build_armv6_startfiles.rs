@@ -23,6 +23,7 @@ fn pi_zero(target: &str) -> BoardProfile {
         work_dir: "/tmp/lwm".into(),
         allocators: BTreeMap::new(),
         emulation: Emulation::None,
+        workload_scale: 1.0,
         timeouts: Timeouts::default(),
     }
 }

@@ -26,6 +26,7 @@ fn board(name: &str, target: &str, cpu: &str, glibc: Option<&str>) -> BoardProfi
         work_dir: "/tmp/lwm".into(),
         allocators: BTreeMap::new(),
         emulation: Emulation::None,
+        workload_scale: 1.0,
         timeouts: Timeouts::default(),
     }
 }

@@ -526,11 +526,6 @@ fn doctor(
     Ok(doc)
 }
 
-/// Doctor checks that stop a board, as `name: detail`. `lse_atomics` is
-/// left to the host's gate: the pushed binaries are stripped, so the board
-/// cannot tell Rust's outline-atomics helpers (which use LSE only after
-/// checking the CPU has it) from unguarded LSE code; the gate, which reads
-/// the symbols, refuses the latter before anything is pushed.
 /// The scale this board runs workloads at, rounded to nine significant
 /// digits so that 0.1 x 0.05 is passed as 0.005, not 0.005000000000000001.
 fn board_scale(campaign: f64, board: f64) -> f64 {
@@ -543,12 +538,13 @@ fn board_scale(campaign: f64, board: f64) -> f64 {
     (x * p).round() / p
 }
 
+/// Doctor checks that stop a board, as `name: detail`: every failed one.
 fn fatal_doctor_checks(doc: &serde_json::Value) -> Vec<String> {
     doc["checks"]
         .as_array()
         .into_iter()
         .flatten()
-        .filter(|c| c["status"] == "fail" && c["name"] != "lse_atomics")
+        .filter(|c| c["status"] == "fail")
         .map(|c| {
             format!(
                 "{}: {}",
@@ -601,16 +597,15 @@ mod tests {
     }
 
     #[test]
-    fn lse_findings_are_left_to_the_gate_and_other_failures_stop_the_board() {
+    fn every_failed_doctor_check_stops_the_board() {
         let doc = serde_json::json!({ "status": "failed", "checks": [
             { "name": "lse_atomics", "target": "bin/lwm-agent", "status": "fail", "detail": "12 LSE" },
             { "name": "free_disk", "target": null, "status": "fail", "detail": "45 MiB free" },
             { "name": "free_memory", "target": null, "status": "pass", "detail": "ok" },
         ]});
-        assert_eq!(fatal_doctor_checks(&doc), ["free_disk: 45 MiB free"]);
-        let only_lse = serde_json::json!({ "checks": [
-            { "name": "lse_atomics", "status": "fail", "detail": "12 LSE" },
-        ]});
-        assert!(fatal_doctor_checks(&only_lse).is_empty());
+        assert_eq!(
+            fatal_doctor_checks(&doc),
+            ["lse_atomics: 12 LSE", "free_disk: 45 MiB free"]
+        );
     }
 }

@@ -30,7 +30,6 @@ use lwm_agent::elf::{self, Elf, Symbol};
 use crate::board::BoardProfile;
 
 pub use cpu::KNOWN as KNOWN_CPUS;
-pub use scan::is_outline_atomics_helper;
 
 /// A gate refusal: one line naming the artifact, and where it applies the
 /// instruction and the function that contains it.

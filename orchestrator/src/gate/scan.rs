@@ -23,8 +23,8 @@ pub struct Finding {
 pub struct Coverage {
     pub instructions: usize,
     pub sections: Vec<String>,
-    /// Instructions accepted only because they sit in an allowed function
-    /// (AArch64 outline-atomics helpers), with those functions' names.
+    /// Instructions accepted only because a run-time check guards them
+    /// (AArch64 outline-atomics helpers), with their functions' names.
     pub allowed: usize,
     pub allowed_in: Vec<String>,
 }
@@ -148,32 +148,11 @@ pub fn scan_arm32(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) 
     (finding, coverage)
 }
 
-/// Whether `name` is one of the outline-atomics helpers of libgcc and
-/// compiler-builtins (`__aarch64_ldadd4_acq_rel`, `__aarch64_cas8_relax`,
-/// ...). They hold LSE instructions but execute them only after checking at
-/// run time that the CPU has LSE (`__aarch64_have_lse_atomics`), falling back
-/// to ARMv8.0 exclusives otherwise: safe on a Cortex-A72.
-pub fn is_outline_atomics_helper(name: &str) -> bool {
-    let Some(rest) = name.strip_prefix("__aarch64_") else {
-        return false;
-    };
-    let Some(op_len) = ["casp", "cas", "swp", "ldadd", "ldclr", "ldeor", "ldset"]
-        .iter()
-        .find(|op| rest.starts_with(*op))
-        .map(|op| op.len())
-    else {
-        return false;
-    };
-    let rest = &rest[op_len..];
-    let Some((size, order)) = rest.split_once('_') else {
-        return false;
-    };
-    matches!(size, "1" | "2" | "4" | "8" | "16")
-        && matches!(order, "relax" | "acq" | "rel" | "acq_rel" | "sync")
-}
-
-/// Scans AArch64 code for ARMv8.1 LSE atomics (and v8.3 LDAPR) outside the
-/// run-time-dispatched outline-atomics helpers.
+/// Scans AArch64 code for ARMv8.1 LSE atomics (and v8.3 LDAPR) that run
+/// unconditionally. Those in outline-atomics helpers run only after a
+/// run-time check for LSE and are allowed: recognised by their code shape
+/// (`lwm_agent::elf::lse_is_guarded`), the same rule the board's doctor
+/// applies to the stripped binaries; the symbols only name them.
 pub fn scan_lse(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) {
     let mut first: Option<u64> = None;
     let mut total = 0;
@@ -193,7 +172,7 @@ pub fn scan_lse(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) {
                 if elf::is_lse(word(bytes, at, elf.little_endian)) {
                     let address = base + at as u64;
                     let function = function_name(symbols, address);
-                    if is_outline_atomics_helper(&function) {
+                    if elf::lse_is_guarded(bytes, at, elf.little_endian) {
                         coverage.allowed += 1;
                         if !coverage.allowed_in.contains(&function) {
                             coverage.allowed_in.push(function);
@@ -251,28 +230,6 @@ fn lse_mnemonic(elf: &Elf, address: u64) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn outline_atomics_helpers_are_recognised_by_exact_name() {
-        for name in [
-            "__aarch64_ldadd4_acq_rel",
-            "__aarch64_cas8_relax",
-            "__aarch64_casp16_acq",
-            "__aarch64_swp1_rel",
-            "__aarch64_ldset2_sync",
-        ] {
-            assert!(is_outline_atomics_helper(name), "{name}");
-        }
-        for name in [
-            "__aarch64_have_lse_atomics",
-            "__aarch64_ldadd3_acq",
-            "__aarch64_cas4_seqcst",
-            "my_ldadd4_acq_rel",
-            "sqlite3VdbeExec",
-        ] {
-            assert!(!is_outline_atomics_helper(name), "{name}");
-        }
-    }
 
     #[test]
     fn mapping_symbols_split_code_and_data() {

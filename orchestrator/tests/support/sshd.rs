@@ -182,6 +182,7 @@ impl TestSshd {
             work_dir: work_dir.to_string(),
             allocators: BTreeMap::new(),
             emulation: Emulation::None,
+            workload_scale: 1.0,
             timeouts: Timeouts {
                 connect: Duration::from_secs(5),
                 run: Duration::from_secs(60),
