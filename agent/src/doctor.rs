@@ -272,7 +272,7 @@ pub fn check_binary(
             }
         }
         let helpers = if guarded > 0 {
-            format!(", {guarded} more in outline-atomics helpers that use them only when the CPU has LSE")
+            format!(" ({guarded} in outline-atomics helpers, used only when the CPU has LSE)")
         } else {
             String::new()
         };
