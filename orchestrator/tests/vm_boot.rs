@@ -9,10 +9,13 @@
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use lwm::board::{self, Transport};
 use lwm::vm::VmBoard;
+
+static NO_CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -37,7 +40,14 @@ fn port_answers(port: u16) -> bool {
 fn boots_and_answers_ssh(name: &str, machine: &str) {
     let b = board::load(&workspace().join("boards"), name).unwrap();
     let state = state_dir(name);
-    let vm = VmBoard::start(&b, &workspace(), &state, &|m| eprintln!("{name}: {m}")).unwrap();
+    let vm = VmBoard::start(
+        &b,
+        &workspace(),
+        &state,
+        &|m| eprintln!("{name}: {m}"),
+        &NO_CANCEL,
+    )
+    .unwrap();
     eprintln!("{name}: sshd answered after {:?}", vm.vm.booted_in());
     let Transport::Ssh(ssh) = &vm.board.transport else {
         panic!("a booted VM is reached over SSH");
@@ -119,7 +129,7 @@ fn a_vm_that_never_answers_fails_in_time_and_is_stopped() {
     spec.boot_timeout = Duration::from_secs(45);
     let state = state_dir("silent");
     let started = std::time::Instant::now();
-    let err = match VmBoard::start(&b, &ws, &state, &|_| {}) {
+    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &NO_CANCEL) {
         Ok(_) => panic!("nothing answers on the forwarded port"),
         Err(e) => format!("{e:#}"),
     };
@@ -142,12 +152,92 @@ fn a_qemu_that_refuses_its_command_line_fails_with_its_own_message() {
     });
     let b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
     let state = state_dir("badmachine");
-    let err = match VmBoard::start(&b, &ws, &state, &|_| {}) {
+    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &NO_CANCEL) {
         Ok(_) => panic!("QEMU has no such machine"),
         Err(e) => format!("{e:#}"),
     };
     assert!(err.contains("QEMU exited"), "{err}");
     assert!(err.contains("unsupported machine type"), "{err}");
+    let _ = std::fs::remove_dir_all(&ws);
+    let _ = std::fs::remove_dir_all(&state);
+}
+
+/// Processes whose command line contains `needle`.
+fn processes_mentioning(needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(needle) {
+                found.push(cmdline);
+            }
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "starts a real image build (mmdebstrap) and cancels it"]
+fn cancelling_an_image_build_stops_it_and_keeps_nothing() {
+    // A recipe with one more comment line: a new hash, so a real build.
+    let ws = workspace_with_boot_args("cancel-build", |a| a.to_string());
+    let recipe = ws.join("images/qemu-pi4/recipe.sh");
+    let mut text = std::fs::read_to_string(&recipe).unwrap();
+    text.push_str(&format!("# cancelled build {}\n", std::process::id()));
+    std::fs::write(&recipe, text).unwrap();
+    let b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
+    let state = state_dir("cancel-build");
+    let cancel = AtomicBool::new(false);
+    let build_dirs = || processes_mentioning("/lwm/images/.build-qemu-pi4.");
+    let result = std::thread::scope(|s| {
+        let starting = s.spawn(|| VmBoard::start(&b, &ws, &state, &|_| {}, &cancel));
+        // Cancel once mmdebstrap is at work in its build directory.
+        let deadline = std::time::Instant::now() + Duration::from_secs(300);
+        while build_dirs().iter().all(|c| !c.contains("mmdebstrap")) {
+            assert!(!starting.is_finished(), "the build ended by itself");
+            assert!(std::time::Instant::now() < deadline, "no mmdebstrap");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        std::thread::sleep(Duration::from_secs(2));
+        cancel.store(true, Ordering::SeqCst);
+        starting.join().unwrap()
+    });
+    let err = match result {
+        Ok(_) => panic!("the build was cancelled"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("qemu-pi4") && err.contains("interrupted"),
+        "{err}"
+    );
+    // Nothing of the build keeps running.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !build_dirs().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running: {:?}",
+            build_dirs()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Neither a finished image nor a half-built one is left in the cache.
+    let key = std::process::Command::new("bash")
+        .arg(ws.join("images/build.sh"))
+        .args(["--key", "qemu-pi4"])
+        .output()
+        .unwrap();
+    let image_dir = PathBuf::from(String::from_utf8_lossy(&key.stdout).trim());
+    assert!(!image_dir.exists(), "{}", image_dir.display());
+    let cache = image_dir.parent().unwrap();
+    let left: Vec<_> = std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".build-qemu-pi4."))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap();
+    assert!(!mounts.contains("/.build-qemu-pi4."), "{mounts}");
     let _ = std::fs::remove_dir_all(&ws);
     let _ = std::fs::remove_dir_all(&state);
 }

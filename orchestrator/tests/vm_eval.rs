@@ -331,3 +331,51 @@ fn a_board_failing_after_boot_is_named_and_its_vm_stopped() {
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     assert!(events.contains("\"vm_booted\""), "{events}");
 }
+
+#[test]
+#[ignore = "starts a QEMU VM (builds its image on first use)"]
+fn ctrl_c_while_the_vm_boots_stops_it_at_once() {
+    let results = results_dir("boot-interrupt");
+    let mut child = lwm(
+        &results,
+        &[
+            "eval",
+            "--board",
+            "qemu-pi4",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "1",
+            "--run-id",
+            "boot",
+            "--no-progress",
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::inherit())
+    .spawn()
+    .unwrap();
+    let run_dir = results.join("boot");
+    // QEMU has started once its console log exists; the guest needs
+    // seconds more before sshd answers.
+    let console = run_dir.join("boards/qemu-pi4/vm/console.log");
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while !console.exists() {
+        assert!(child.try_wait().unwrap().is_none(), "lwm ended first");
+        assert!(Instant::now() < deadline, "QEMU never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on our own unreaped child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_no_vm_left(&run_dir);
+    let manifest = json(&run_dir.join("manifest.json"));
+    assert_eq!(manifest["boards"][0]["status"], "interrupted");
+    let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+    assert!(!events.contains("\"vm_booted\""), "{events}");
+}

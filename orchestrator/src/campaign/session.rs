@@ -63,6 +63,8 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     // after a Ctrl-C (which only sets `cancel`; QEMU runs in its own
     // process group, so the terminal's SIGINT does not reach it).
     let outcome = match boot_if_vm(&mut job) {
+        // Ctrl-C stopped the image build or the boot.
+        Err(_) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
         Err(e) => BoardOutcome::Failed(e),
         // Ctrl-C while the image was built or the VM booted.
         Ok(_vm) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
@@ -109,9 +111,13 @@ fn boot_if_vm(job: &mut BoardJob) -> Result<Option<crate::vm::VmBoard>, String> 
         .join(&job.board.name)
         .join("vm");
     let progress = job.progress.clone();
-    let vm = crate::vm::VmBoard::start(&job.board, &job.workspace, &state, &|m| {
-        progress.set_message(m.to_string())
-    })
+    let vm = crate::vm::VmBoard::start(
+        &job.board,
+        &job.workspace,
+        &state,
+        &|m| progress.set_message(m.to_string()),
+        &job.cancel,
+    )
     .map_err(|e| format!("{e:#}"))?;
     job.store.event(
         "vm_booted",

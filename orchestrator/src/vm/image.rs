@@ -3,8 +3,11 @@
 //! `images/build.sh`). This side only runs the build and reads the result.
 
 use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 
@@ -72,7 +75,14 @@ impl Image {
 
 /// Returns image `name`, building it first when its recipe's hash has no
 /// finished image yet (minutes; the build's output goes to `build_log`).
-pub fn ensure_image(workspace: &Path, name: &str, build_log: &Path) -> anyhow::Result<Image> {
+/// Setting `cancel` stops a build in progress (its whole process group)
+/// and fails with "interrupted"; a half-built image is never kept.
+pub fn ensure_image(
+    workspace: &Path,
+    name: &str,
+    build_log: &Path,
+    cancel: &AtomicBool,
+) -> anyhow::Result<Image> {
     let script = workspace.join("images/build.sh");
     if !script.is_file() {
         bail!("image {name}: no {}", script.display());
@@ -90,22 +100,47 @@ pub fn ensure_image(workspace: &Path, name: &str, build_log: &Path) -> anyhow::R
         .append(true)
         .open(build_log)
         .with_context(|| format!("cannot open {}", build_log.display()))?;
-    let out = Command::new("bash")
+    let stdout_path = build_log.with_extension("out");
+    let stdout_file = std::fs::File::create(&stdout_path)
+        .with_context(|| format!("cannot create {}", stdout_path.display()))?;
+    let mut child = Command::new("bash")
         .arg(&script)
         .arg(name)
         .stdin(Stdio::null())
+        .stdout(stdout_file)
         .stderr(log)
-        .output()
+        // Its own process group: a Ctrl-C in the terminal reaches lwm,
+        // which decides (below), not mmdebstrap halfway through.
+        .process_group(0)
+        .spawn()
         .with_context(|| format!("cannot run {}", script.display()))?;
-    if !out.status.success() {
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if cancel.load(Ordering::SeqCst) {
+            if let Ok(pid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) on the process group of our own child,
+                // which has not been reaped (try_wait said it runs), so the
+                // group id (= its pid) names only its group.
+                unsafe {
+                    libc::kill(-pid, libc::SIGTERM);
+                }
+            }
+            let _ = child.wait();
+            bail!("image {name}: build interrupted");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    if !status.success() {
         let tail = last_lines(build_log, 3);
         bail!(
             "image {name}: build failed ({}); see {}: {tail}",
-            out.status,
+            status,
             build_log.display()
         );
     }
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
     let dir = stdout
         .lines()
         .last()

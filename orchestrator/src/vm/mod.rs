@@ -17,6 +17,7 @@ mod qemu;
 mod ssh_ready;
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
 
@@ -34,22 +35,29 @@ impl VmBoard {
     /// Builds the image of `board` if needed, boots it and waits for SSH.
     /// `state_dir` receives the VM's console log, QEMU's stderr, the image
     /// build log and the known_hosts file. `progress` gets short phase
-    /// messages. Fails for a board without `[qemu]`.
+    /// messages. Setting `cancel` (Ctrl-C) stops an image build or a boot
+    /// in progress. Fails for a board without `[qemu]`.
     pub fn start(
         board: &BoardProfile,
         workspace: &Path,
         state_dir: &Path,
         progress: &dyn Fn(&str),
+        cancel: &AtomicBool,
     ) -> anyhow::Result<VmBoard> {
         let Transport::Vm(spec) = &board.transport else {
             anyhow::bail!("board {}: not a [qemu] board", board.name);
         };
         std::fs::create_dir_all(state_dir)?;
         progress(&format!("image {}", spec.image));
-        let image = ensure_image(workspace, &spec.image, &state_dir.join("image-build.log"))
-            .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
+        let image = ensure_image(
+            workspace,
+            &spec.image,
+            &state_dir.join("image-build.log"),
+            cancel,
+        )
+        .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
         progress("booting VM");
-        let vm = RunningVm::boot(&image, state_dir, spec.boot_timeout)
+        let vm = RunningVm::boot(&image, state_dir, spec.boot_timeout, cancel)
             .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
         let mut reached = board.clone();
         reached.transport = Transport::Ssh(SshSettings {

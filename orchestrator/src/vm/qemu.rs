@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -32,10 +33,15 @@ pub struct RunningVm {
 
 impl RunningVm {
     /// Starts QEMU for `image` and returns once the guest's sshd answers,
-    /// or fails (QEMU stopped) after `timeout` or if QEMU exits. The
-    /// console goes to `state_dir/console.log`, QEMU's own messages to
-    /// `state_dir/qemu.stderr`.
-    pub fn boot(image: &Image, state_dir: &Path, timeout: Duration) -> anyhow::Result<RunningVm> {
+    /// or fails (QEMU stopped) after `timeout`, if QEMU exits, or as soon
+    /// as `cancel` is set. The console goes to `state_dir/console.log`,
+    /// QEMU's own messages to `state_dir/qemu.stderr`.
+    pub fn boot(
+        image: &Image,
+        state_dir: &Path,
+        timeout: Duration,
+        cancel: &AtomicBool,
+    ) -> anyhow::Result<RunningVm> {
         let program = &image.boot_args[0];
         if !on_path(program) {
             bail!("`{program}` not found (run scripts/setup-qemu.sh)");
@@ -94,7 +100,7 @@ impl RunningVm {
                 console: console.clone(),
                 booted_in: Duration::ZERO,
             };
-            match vm.wait_for_ssh(started + timeout) {
+            match vm.wait_for_ssh(started + timeout, cancel) {
                 Ok(()) => {
                     vm.booted_in = started.elapsed();
                     return Ok(vm);
@@ -102,6 +108,9 @@ impl RunningVm {
                 Err(e) => {
                     vm.stop();
                     let qemu_said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                    if cancel.load(Ordering::SeqCst) {
+                        bail!("VM {}: boot interrupted", image.name);
+                    }
                     if attempt < PORT_TRIES && qemu_said.contains("host forwarding") {
                         continue;
                     }
@@ -180,7 +189,7 @@ impl RunningVm {
             .is_some_and(|c| matches!(c.try_wait(), Ok(None)))
     }
 
-    fn wait_for_ssh(&mut self, deadline: Instant) -> anyhow::Result<()> {
+    fn wait_for_ssh(&mut self, deadline: Instant, cancel: &AtomicBool) -> anyhow::Result<()> {
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
         loop {
             if let Some(status) = self
@@ -189,6 +198,9 @@ impl RunningVm {
                 .and_then(|c| c.try_wait().ok().flatten())
             {
                 bail!("QEMU exited ({status}) before sshd answered");
+            }
+            if cancel.load(Ordering::SeqCst) {
+                bail!("interrupted");
             }
             if ssh_ready::answers(addr, Duration::from_secs(2)) {
                 return Ok(());
