@@ -238,6 +238,32 @@ fn board_model() -> Option<String> {
         })
 }
 
+/// Products of the USB devices whose manufacturer string is "QEMU".
+fn qemu_usb_devices() -> Vec<String> {
+    let mut products: Vec<String> = fs::read_dir("/sys/bus/usb/devices")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|d| read_trim(d.path().join("manufacturer")).as_deref() == Some("QEMU"))
+        .map(|d| read_trim(d.path().join("product")).unwrap_or_else(|| "unnamed".into()))
+        .collect();
+    products.sort();
+    products.dedup();
+    products
+}
+
+/// A Raspberry Pi's /proc/cpuinfo names its board revision and serial
+/// number, which the firmware sets; QEMU's raspi machines leave both zero.
+fn blank_raspberry_pi_firmware(cpuinfo: &str) -> Option<String> {
+    let hardware = cpuinfo_field(cpuinfo, "Hardware")?;
+    let revision = cpuinfo_field(cpuinfo, "Revision")?;
+    let serial = cpuinfo_field(cpuinfo, "Serial")?;
+    let zero = |v: &str| !v.is_empty() && v.bytes().all(|b| b == b'0');
+    (hardware.starts_with("BCM") && zero(&revision) && zero(&serial)).then(|| {
+        format!("{hardware} with board revision {revision} and serial {serial} (QEMU raspi)")
+    })
+}
+
 /// Is this agent emulated? qemu-user shows the host's /proc/cpuinfo (an
 /// x86 CPU to an ARM binary) and the host's memory figures; a system VM
 /// shows a hypervisor in DMI, the device tree or the CPU flags.
@@ -306,6 +332,18 @@ pub fn emulation(cpu: &Cpu) -> Emulation {
         vm.get_or_insert_with(|| "Xen".into());
         evidence.push("/proc/xen exists".into());
     }
+    // Machines QEMU models on real boards (raspi0, raspi3b...) have no
+    // DMI and a real board's device tree; they give themselves away by
+    // the USB devices QEMU makes and by the firmware values it leaves
+    // at zero.
+    for product in qemu_usb_devices() {
+        vm.get_or_insert_with(|| "QEMU".into());
+        evidence.push(format!("USB device made by QEMU: {product}"));
+    }
+    if let Some(why) = blank_raspberry_pi_firmware(&info) {
+        vm.get_or_insert_with(|| "QEMU raspi".into());
+        evidence.push(why);
+    }
     Emulation {
         user_mode,
         virtual_machine: vm,
@@ -340,5 +378,26 @@ pub fn collect() -> Environment {
                 "other"
             }
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blank_raspberry_pi_firmware;
+
+    #[test]
+    fn qemu_raspi_firmware_values_are_told_from_a_real_pi() {
+        // /proc/cpuinfo of the qemu-pizero board (QEMU -M raspi0).
+        let qemu = "processor\t: 0\nmodel name\t: ARMv6-compatible processor rev 7 (v6l)\n\n\
+                    Hardware\t: BCM2835\nRevision\t: 0000\nSerial\t\t: 0000000000000000\n";
+        let why = blank_raspberry_pi_firmware(qemu).expect("QEMU raspi0");
+        assert!(why.contains("BCM2835") && why.contains("0000"), "{why}");
+        // A real Pi Zero W.
+        let real = "Hardware\t: BCM2835\nRevision\t: 9000c1\nSerial\t\t: 00000000a1b2c3d4\n";
+        assert_eq!(blank_raspberry_pi_firmware(real), None);
+        // Not a Pi at all, or fields missing.
+        assert_eq!(blank_raspberry_pi_firmware("processor\t: 0\n"), None);
+        let other = "Hardware\t: Generic DT\nRevision\t: 0000\nSerial\t\t: 0000000000000000\n";
+        assert_eq!(blank_raspberry_pi_firmware(other), None);
     }
 }

@@ -149,6 +149,12 @@ fn both_emulated_boards_give_one_report_comparing_lwmalloc_with_glibc() {
             entry["environment"]["kernel"]["machine"], machine,
             "{board}"
         );
+        // And the agent, on its own, sees that it runs in a VM.
+        assert!(
+            entry["environment"]["emulation"]["virtual_machine"].is_string(),
+            "{board}: {}",
+            entry["environment"]["emulation"]
+        );
 
         for workload in WORKLOADS {
             for allocator in ["lwmalloc", "system"] {
