@@ -32,8 +32,8 @@ use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
 
 pub use engine::Engine;
 pub use image::{ensure_image, BoardImage};
-pub use run::{RunningContainer, OWNER_PID_LABEL};
-pub use stale::remove_orphans;
+pub use run::{RunningContainer, OWNER_PID_LABEL, OWNER_START_LABEL};
+pub use stale::{remove_orphans, this_process};
 
 /// A running container and the profile that reaches it.
 pub struct ContainerBoard {
