@@ -357,3 +357,24 @@ fn the_armv6_cross_image_builds_board_packages_that_pass_the_gate() {
         assert!(report.isa.contains("v6"), "{artifact}: {}", report.isa);
     }
 }
+
+/// Gates a build made elsewhere, e.g. by `cross` with the images of
+/// Cross.toml: `LWM_GATE_DIR=target/cross-rs/aarch64-unknown-linux-gnu/release
+/// LWM_GATE_BOARD=pi4 cargo test --release -p lwm --test docker_board -- --ignored gate_dir`.
+#[test]
+#[ignore = "checks the build in $LWM_GATE_DIR for board $LWM_GATE_BOARD"]
+fn the_build_in_lwm_gate_dir_passes_the_gate_of_lwm_gate_board() {
+    let (Ok(dir), Ok(board)) = (
+        std::env::var("LWM_GATE_DIR"),
+        std::env::var("LWM_GATE_BOARD"),
+    ) else {
+        panic!("set LWM_GATE_DIR (a release directory) and LWM_GATE_BOARD (a board name)");
+    };
+    let board = lwm::board::load(&workspace().join("boards"), &board).unwrap();
+    for artifact in ["liblwmalloc.so", "lwm-agent", "lwm-workload"] {
+        let path = Path::new(&dir).join(artifact);
+        let report = lwm::gate::check(&path, &board)
+            .unwrap_or_else(|e| panic!("the gate refused {}: {e}", path.display()));
+        eprintln!("{artifact}: {} ({:?})", report.isa, report.newest_glibc);
+    }
+}
