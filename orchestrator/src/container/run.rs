@@ -80,7 +80,7 @@ impl RunningContainer {
                     "--name",
                     &name,
                     "--hostname",
-                    board,
+                    &hostname(board),
                 ])
                 .args(["--label", &format!("{OWNER_PID_LABEL}={pid}")])
                 .args(["--label", &format!("{OWNER_START_LABEL}={start_ticks}")])
@@ -233,9 +233,26 @@ impl Drop for RunningContainer {
     }
 }
 
+/// The board's name as a host name: letters, digits and '-' only.
+fn hostname(board: &str) -> String {
+    board
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
 /// A port on 127.0.0.1 that was free a moment ago (docker binds it next;
 /// a lost race shows as "port is already allocated" and is retried).
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
     Ok(listener.local_addr()?.port())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn board_names_become_host_names() {
+        assert_eq!(super::hostname("docker-arm64"), "docker-arm64");
+        assert_eq!(super::hostname("my_board.v2"), "my-board-v2");
+    }
 }
