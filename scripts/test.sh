@@ -3,8 +3,8 @@
 # installs what it needs, builds everything in release mode (the tests
 # load target/release/liblwmalloc.so), runs every test, then builds every
 # board target, gates it and runs the allocator's tests under qemu-user,
-# then boots the emulated boards (QEMU system VMs) and runs `lwm eval` on
-# them through SSH.
+# then boots the emulated boards (QEMU system VMs, an arm64 Docker
+# container) and runs `lwm eval` on them through SSH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,3 +14,4 @@ cargo build --release --workspace --locked
 cargo test --release --workspace --locked
 scripts/test-cross.sh
 scripts/test-emulated.sh
+scripts/test-docker.sh

@@ -317,6 +317,9 @@ fn boards(boards_dir: &Path) -> u8 {
                         format!("ssh {}@{}:{}", s.user, s.host, s.port)
                     }
                     lwm::board::Transport::Vm(v) => format!("qemu vm, image {}", v.image),
+                    lwm::board::Transport::Container(c) => {
+                        format!("docker container, image {}", c.image)
+                    }
                 };
                 println!("{:<18} {:<32} {:<14} {how}", b.name, b.target, b.cpu);
             }

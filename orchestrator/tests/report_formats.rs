@@ -178,7 +178,8 @@ fn csv_has_one_row_per_board_workload_allocator_metric() {
     assert!((ratio - 0.7).abs() < 0.01, "{row}");
     assert_eq!(f[15], "faster", "{row}");
     // Every raw sample, in repetition order.
-    let samples: Vec<u64> = f[17].split(';').map(|s| s.parse().unwrap()).collect();
+    assert_eq!(f[17], "true", "real hardware's memory is its own: {row}");
+    let samples: Vec<u64> = f[18].split(';').map(|s| s.parse().unwrap()).collect();
     let expected: Vec<u64> = (0..5)
         .map(|r| standard_measure("sqlite", "lwmalloc", r).1)
         .collect();
@@ -406,5 +407,69 @@ fn the_all_selector_is_not_a_workload_row() {
         "no row for the selector:\n{table}"
     );
     assert!(table.contains("sqlite"), "{table}");
+    cleanup(&dir);
+}
+
+#[test]
+fn memory_of_a_qemu_user_board_is_marked_not_representative_in_every_format() {
+    let dir = qemu_user_run("qemu-user");
+    let table = write_reports(&dir).unwrap();
+    println!("{table}");
+    // Terminal: the qemu-user board's memory block says so; the real
+    // board's does not.
+    let (real, user) = table
+        .split_once("== board docker-arm64")
+        .expect("both boards in the table");
+    assert!(real.contains("\npeak RSS: median;"), "{real}");
+    assert!(!real.contains("not representative"), "{real}");
+    assert!(
+        user.contains("\npeak RSS (not representative: qemu-user): median;"),
+        "{user}"
+    );
+    assert!(!user.contains("\npeak RSS: median;"), "{user}");
+
+    // Markdown: the memory heading of the qemu-user board and a line why.
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let (real, user) = md.split_once("## Board docker-arm64").unwrap();
+    assert!(real.contains("### Peak RSS (median;"), "{real}");
+    assert!(!real.contains("not representative"), "{real}");
+    assert!(
+        user.contains("### Peak RSS — **not representative** (qemu-user) (median;"),
+        "{user}"
+    );
+    assert!(
+        user.contains("> **Memory not representative:** under qemu-user"),
+        "{user}"
+    );
+
+    // JSON: a field per board.
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let boards = json["boards"].as_array().unwrap();
+    let field = |name: &str, key: &str| {
+        boards
+            .iter()
+            .find(|b| b["name"] == name)
+            .unwrap_or_else(|| panic!("no board {name}"))[key]
+            .as_bool()
+            .unwrap_or_else(|| panic!("{name}: no boolean {key}"))
+    };
+    assert!(field("pi4", "memory_representative"));
+    assert!(field("pi4", "time_representative"));
+    assert!(!field("docker-arm64", "memory_representative"));
+    assert!(!field("docker-arm64", "time_representative"));
+
+    // CSV: the `representative` column of every row.
+    let csv = std::fs::read_to_string(dir.join("report.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|h| *h == "representative").unwrap();
+    let mut seen = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let expected = if f[0] == "pi4" { "true" } else { "false" };
+        assert_eq!(f[col], expected, "{line}");
+        seen += 1;
+    }
+    assert_eq!(seen, 2 * WORKLOADS.len() * ALLOCATORS.len() * 2);
     cleanup(&dir);
 }

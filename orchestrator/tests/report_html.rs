@@ -232,3 +232,35 @@ fn chromium_paints_the_report() {
     );
     cleanup(&dir);
 }
+
+#[test]
+fn chromium_shows_the_memory_of_a_qemu_user_board_as_not_representative() {
+    let dir = qemu_user_run("html-qemu-user");
+    write_reports(&dir).unwrap();
+    let dom = dump_dom(&dir.join("report.html"), &dir);
+    let (real, user) = dom
+        .split_once("data-board=\"docker-arm64\"")
+        .expect("both boards on the page");
+    // Real hardware: memory table marked representative, no badge.
+    assert!(
+        real.contains("data-metric=\"memory\" data-representative=\"true\""),
+        "{real}"
+    );
+    assert_eq!(count(real, "span", "not-representative"), 0, "{real}");
+    // qemu-user: its memory table and its memory-over-time heading carry
+    // the badge; its time table does not.
+    assert!(
+        user.contains("data-metric=\"memory\" data-representative=\"false\""),
+        "{user}"
+    );
+    assert!(
+        user.contains("data-metric=\"time\" data-representative=\"true\""),
+        "{user}"
+    );
+    assert_eq!(count(user, "span", "not-representative"), 2, "{user}");
+    assert!(
+        user.contains(">not representative (qemu-user)</span>"),
+        "{user}"
+    );
+    cleanup(&dir);
+}

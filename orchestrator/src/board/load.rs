@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::profile::{
-    BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
 };
 use super::raw::{Merged, RawProfile, Sourced};
 
@@ -274,6 +274,7 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
 
     let emulation = match &m.emulation {
         None if m.qemu_image.is_some() => Emulation::System,
+        None if m.docker_image.is_some() => Emulation::User,
         None => Emulation::None,
         Some(e) => match e.value.as_str() {
             "none" => Emulation::None,
@@ -288,15 +289,26 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         },
     };
 
-    let transport = match vm_spec(chain, &m, &leaf, emulation)? {
-        Some(vm) => Transport::Vm(vm),
-        None => plain_transport(chain, &m, &leaf)?,
+    if let (Some(q), Some(d)) = (&m.qemu_image, &m.docker_image) {
+        return Err(err(format!(
+            "{}: field `docker.image`: a board is either a VM ([qemu] at {}) or a container ([docker]), not both",
+            chain.at_value(d),
+            chain.at_value(q)
+        )));
+    }
+    let transport = match (
+        vm_spec(chain, &m, &leaf, emulation)?,
+        container_spec(chain, &m, &leaf, emulation)?,
+    ) {
+        (Some(vm), _) => Transport::Vm(vm),
+        (None, Some(container)) => Transport::Container(container),
+        (None, None) => plain_transport(chain, &m, &leaf)?,
     };
     let work_dir = m.work_dir.clone().ok_or_else(|| required("work_dir"))?;
     let work_dir_value = match transport {
         // On this machine `~` can be expanded now; on a board it cannot.
         Transport::Local => expand_home(&work_dir.value).display().to_string(),
-        Transport::Ssh(_) | Transport::Vm(_) => work_dir.value.clone(),
+        Transport::Ssh(_) | Transport::Vm(_) | Transport::Container(_) => work_dir.value.clone(),
     };
     if !work_dir_value.starts_with('/') {
         return Err(err(format!(
@@ -481,6 +493,65 @@ fn vm_spec(
     Ok(Some(VmSpec {
         image: image.value.clone(),
         boot_timeout: Duration::from_secs(boot_s),
+        keepalive_s: m.keepalive_s.unwrap_or(15),
+    }))
+}
+
+/// `[docker]`: the board is a container run through qemu-user, whose SSH
+/// settings exist only once it runs, so a `[transport]` section is
+/// refused like for a VM; and its figures are qemu-user figures, so any
+/// other `emulation` is refused.
+fn container_spec(
+    chain: &Chain,
+    m: &Merged,
+    leaf: &str,
+    emulation: Emulation,
+) -> Result<Option<ContainerSpec>, BoardError> {
+    let Some(image) = &m.docker_image else {
+        if let Some(s) = &m.start_s {
+            return Err(err(format!(
+                "{}: field `docker.start_s` needs `docker.image`",
+                chain.at_value(s)
+            )));
+        }
+        return Ok(None);
+    };
+    if let Some(file) = m.transport_at {
+        return Err(err(format!(
+            "{}: a [docker] board is reached through its container (127.0.0.1, the image's keys): remove its [transport] section",
+            chain.paths[file].display()
+        )));
+    }
+    if emulation != Emulation::User {
+        return Err(err(format!(
+            "{}: field `emulation`: a [docker] board runs through qemu-user, so it is `qemu-user`, not `{}`",
+            m.emulation
+                .as_ref()
+                .map(|e| chain.at_value(e))
+                .unwrap_or_else(|| leaf.to_string()),
+            emulation.as_str()
+        )));
+    }
+    if !valid_name(&image.value) {
+        return Err(err(format!(
+            "{}: field `docker.image`: `{}` is not an image recipe name (docker/NAME/)",
+            chain.at_value(image),
+            image.value
+        )));
+    }
+    let start_s = match &m.start_s {
+        Some(s) if s.value == 0 => {
+            return Err(err(format!(
+                "{}: field `docker.start_s` must be at least 1 second",
+                chain.at_value(s)
+            )))
+        }
+        Some(s) => s.value,
+        None => 120,
+    };
+    Ok(Some(ContainerSpec {
+        image: image.value.clone(),
+        start_timeout: Duration::from_secs(start_s),
         keepalive_s: m.keepalive_s.unwrap_or(15),
     }))
 }

@@ -6,5 +6,5 @@ mod raw;
 
 pub use load::{board_names, load, load_all, load_file, BoardError, SUPPORTED_TARGETS};
 pub use profile::{
-    BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
 };

@@ -59,6 +59,21 @@ pub enum Transport {
     /// a forwarded loopback port with the image's own keys. It has no SSH
     /// settings until it runs.
     Vm(VmSpec),
+    /// A container run through qemu-user: started by [`crate::container`],
+    /// then reached over SSH on a published loopback port with the image's
+    /// own keys. It has no SSH settings until it runs.
+    Container(ContainerSpec),
+}
+
+/// What a `[docker]` board runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContainerSpec {
+    /// Image recipe name: `docker/<image>/` in the workspace.
+    pub image: String,
+    /// From starting the container until sshd answers.
+    pub start_timeout: Duration,
+    /// Seconds between SSH keepalive messages once it runs.
+    pub keepalive_s: u32,
 }
 
 /// What a `[qemu]` board boots.

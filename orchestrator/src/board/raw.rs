@@ -31,6 +31,20 @@ pub struct RawProfile {
     pub timeouts: Option<RawTimeouts>,
     /// An emulated board: the VM image it boots (replaces `[transport]`).
     pub qemu: Option<RawQemu>,
+    /// An emulated board: the container it runs (replaces `[transport]`).
+    pub docker: Option<RawDocker>,
+}
+
+/// `[docker]`: the board is a container of a foreign architecture, run
+/// through qemu-user (binfmt) from an image recipe (`docker/<image>/`) and
+/// reached over SSH on a published loopback port.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDocker {
+    /// Recipe name under `docker/`, e.g. `board-arm64`.
+    pub image: Option<Spanned<String>>,
+    /// Seconds from starting the container until sshd must answer.
+    pub start_s: Option<Spanned<u64>>,
 }
 
 /// `[qemu]`: the board is a QEMU system VM booted from an image recipe
@@ -119,6 +133,8 @@ pub struct Merged {
     pub board_s: Option<Sourced<u64>>,
     pub qemu_image: Option<Sourced<String>>,
     pub boot_s: Option<Sourced<u64>>,
+    pub docker_image: Option<Sourced<String>>,
+    pub start_s: Option<Sourced<u64>>,
     /// Whether any file of the chain has a `[transport]` section, and where.
     pub transport_at: Option<usize>,
 }
@@ -136,6 +152,14 @@ impl Merged {
             }
             if let Some(v) = q.boot_s {
                 self.boot_s = Some(sourced(v, file));
+            }
+        }
+        if let Some(d) = raw.docker {
+            if let Some(v) = d.image {
+                self.docker_image = Some(sourced(v, file));
+            }
+            if let Some(v) = d.start_s {
+                self.start_s = Some(sourced(v, file));
             }
         }
         if let Some(t) = raw.transport {

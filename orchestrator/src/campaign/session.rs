@@ -58,17 +58,18 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
         b.error = None;
     });
     job.store.event("board_started", json!({ "board": name }));
-    // An emulated board is booted first and stopped when `_vm` is dropped
-    // at the end of this match: after the campaign, after a failure, and
-    // after a Ctrl-C (which only sets `cancel`; QEMU runs in its own
-    // process group, so the terminal's SIGINT does not reach it).
-    let outcome = match boot_if_vm(&mut job) {
+    // An emulated board is started first and stopped when `_emulated` is
+    // dropped at the end of this match: after the campaign, after a
+    // failure, and after a Ctrl-C (which only sets `cancel`; QEMU and the
+    // docker client run in their own process groups, so the terminal's
+    // SIGINT does not reach them).
+    let outcome = match start_emulated(&mut job) {
         // Ctrl-C stopped the image build or the boot.
         Err(_) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
         Err(e) => BoardOutcome::Failed(e),
-        // Ctrl-C while the image was built or the VM booted.
-        Ok(_vm) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
-        Ok(_vm) => match Session::open(&job) {
+        // Ctrl-C while the image was built or the board started.
+        Ok(_emulated) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
+        Ok(_emulated) => match Session::open(&job) {
             Ok(mut s) => s.campaign(),
             Err(e) => BoardOutcome::Failed(e),
         },
@@ -96,26 +97,54 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     outcome
 }
 
-/// Boots the VM of a `[qemu]` board (building its image when missing) and
-/// points `job.board` at it, so everything after, reconnects included,
-/// treats it as an ordinary SSH board. Other boards: nothing to do.
-fn boot_if_vm(job: &mut BoardJob) -> Result<Option<crate::vm::VmBoard>, String> {
-    let crate::board::Transport::Vm(spec) = &job.board.transport else {
-        return Ok(None);
+/// An emulated board while it runs: held only to be dropped, which stops it.
+#[expect(dead_code, reason = "never read: dropping the value stops the board")]
+enum Emulated {
+    Vm(crate::vm::VmBoard),
+    Container(crate::container::ContainerBoard),
+}
+
+/// Starts the emulated board of a `[qemu]` or `[docker]` board (building
+/// its image when missing) and points `job.board` at it, so everything
+/// after, reconnects included, treats it as an ordinary SSH board. Other
+/// boards: nothing to do.
+fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
+    let kind = match &job.board.transport {
+        crate::board::Transport::Vm(_) => "vm",
+        crate::board::Transport::Container(_) => "container",
+        _ => return Ok(None),
     };
-    let image = spec.image.clone();
     let state = job
         .store
         .dir()
         .join("boards")
         .join(&job.board.name)
-        .join("vm");
+        .join(kind);
     let progress = job.progress.clone();
+    let progress = |m: &str| progress.set_message(m.to_string());
+    if let crate::board::Transport::Container(spec) = &job.board.transport {
+        let image = spec.image.clone();
+        let c =
+            crate::container::ContainerBoard::start(&job.board, &job.workspace, &state, &progress)
+                .map_err(|e| format!("{e:#}"))?;
+        job.store.event(
+            "container_started",
+            json!({ "board": job.board.name, "image": image, "container": c.container.name(),
+                    "port": c.container.port(),
+                    "start_s": c.container.started_in().as_secs_f64() }),
+        );
+        job.board = c.board.clone();
+        return Ok(Some(Emulated::Container(c)));
+    }
+    let crate::board::Transport::Vm(spec) = &job.board.transport else {
+        return Ok(None);
+    };
+    let image = spec.image.clone();
     let vm = crate::vm::VmBoard::start(
         &job.board,
         &job.workspace,
         &state,
-        &|m| progress.set_message(m.to_string()),
+        &progress,
         &job.cancel,
     )
     .map_err(|e| format!("{e:#}"))?;
@@ -125,7 +154,7 @@ fn boot_if_vm(job: &mut BoardJob) -> Result<Option<crate::vm::VmBoard>, String> 
                 "boot_s": vm.vm.booted_in().as_secs_f64() }),
     );
     job.board = vm.board.clone();
-    Ok(Some(vm))
+    Ok(Some(Emulated::Vm(vm)))
 }
 
 struct Session<'a> {

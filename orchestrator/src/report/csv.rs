@@ -1,12 +1,14 @@
 //! report.csv: one row per board / workload / allocator / metric, with the
 //! raw samples in the last column (`;`-separated, repetition order).
+//! `representative` says whether the row's figures are the board's own:
+//! `false` for memory under qemu-user and for time under any emulation.
 
 use super::format::Metric;
-use super::{CellSummary, Exporter, Summary};
+use super::{BoardSummary, CellSummary, Exporter, Summary};
 
 pub struct Csv;
 
-pub const HEADER: &str = "board,workload,allocator,metric,unit,n_ok,n_failed,median,ci_low,ci_high,min,max,ratio_to_system,ratio_ci_low,ratio_ci_high,verdict,outlier_reps,samples";
+pub const HEADER: &str = "board,workload,allocator,metric,unit,n_ok,n_failed,median,ci_low,ci_high,min,max,ratio_to_system,ratio_ci_low,ratio_ci_high,verdict,outlier_reps,representative,samples";
 
 impl Exporter for Csv {
     fn file_name(&self) -> &str {
@@ -20,7 +22,7 @@ impl Exporter for Csv {
             for w in &b.workloads {
                 for c in &w.cells {
                     for metric in Metric::BOTH {
-                        out.push_str(&row(&b.name, &w.name, c, metric));
+                        out.push_str(&row(b, &w.name, c, metric));
                         out.push('\n');
                     }
                 }
@@ -30,7 +32,11 @@ impl Exporter for Csv {
     }
 }
 
-fn row(board: &str, workload: &str, c: &CellSummary, metric: Metric) -> String {
+fn row(board: &BoardSummary, workload: &str, c: &CellSummary, metric: Metric) -> String {
+    let representative = match metric {
+        Metric::Time => board.time_representative,
+        Metric::Memory => board.memory_representative,
+    };
     let (name, unit, stats, ratio) = match metric {
         Metric::Time => ("wall_s", "s", c.time.as_ref(), c.time_vs_system.as_ref()),
         Metric::Memory => (
@@ -54,7 +60,7 @@ fn row(board: &str, workload: &str, c: &CellSummary, metric: Metric) -> String {
         })
         .collect();
     let fields = [
-        field(board),
+        field(&board.name),
         field(workload),
         field(&c.allocator),
         name.into(),
@@ -87,6 +93,7 @@ fn row(board: &str, workload: &str, c: &CellSummary, metric: Metric) -> String {
                     .join(";")
             })
             .unwrap_or_default(),
+        representative.to_string(),
         samples.join(";"),
     ];
     fields.join(",")

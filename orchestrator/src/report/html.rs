@@ -5,7 +5,7 @@
 use super::facts;
 use super::format::{self, Metric};
 use super::svg::{self, Bar, Group, Line};
-use super::{BoardSummary, Exporter, Summary, BASELINE};
+use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Html;
 
@@ -19,6 +19,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.faster, td.less { background: #e3f4e1; } td.slower, td.more { background: #fbe3e1; }
 td.hash { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
 .note { background: #fff4d6; border-left: 4px solid #e0a800; padding: 6px 10px; }
+.not-representative { background: #b00020; color: #fff; font-size: 0.8em; padding: 1px 6px; border-radius: 3px; }
 .board-error { background: #fbe3e1; border-left: 4px solid #c62828; padding: 6px 10px; }
 .method { color: #444; font-size: 13px; }
 svg { display: block; margin: 8px 0 18px; font: 12px system-ui, sans-serif; }
@@ -148,7 +149,14 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
         ));
     }
 
-    out.push_str("<h3>Memory over time</h3>\n");
+    out.push_str(&format!(
+        "<h3>Memory over time{}</h3>\n",
+        if b.memory_representative {
+            String::new()
+        } else {
+            not_representative(b)
+        }
+    ));
     for (wi, w) in b.workloads.iter().enumerate() {
         let lines: Vec<Line> = w
             .cells
@@ -210,10 +218,13 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
 }
 
 fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&String]) {
+    let unrepresentative = metric == Metric::Memory && !b.memory_representative;
     out.push_str(&format!(
-        "<h3>{} (median; allocator / system, 95 % CI)</h3>\n<table class=\"summary\" data-metric=\"{}\">\n<tr><th>workload</th><th>system</th>",
+        "<h3>{}{} (median; allocator / system, 95 % CI)</h3>\n<table class=\"summary\" data-metric=\"{}\" data-representative=\"{}\">\n<tr><th>workload</th><th>system</th>",
         if metric == Metric::Time { "Wall time" } else { "Peak RSS" },
-        metric.id()
+        if unrepresentative { not_representative(b) } else { String::new() },
+        metric.id(),
+        !unrepresentative
     ));
     for a in others {
         out.push_str(&format!("<th>{}</th>", esc(a)));
@@ -270,6 +281,14 @@ fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&
         ratio_td(out, g.as_ref(), metric);
     }
     out.push_str("</tr>\n</table>\n");
+}
+
+/// The mark on a board's memory figures that are not its programs' own.
+fn not_representative(b: &BoardSummary) -> String {
+    format!(
+        " <span class=\"not-representative\" title=\"under {e}, rusage and /proc describe the emulator process, not the program\">{MEMORY_NOT_REPRESENTATIVE} ({e})</span>",
+        e = esc(&b.emulation)
+    )
 }
 
 fn ratio_td(out: &mut String, r: Option<&super::RatioSummary>, metric: Metric) {

@@ -3,7 +3,7 @@
 
 use super::facts;
 use super::format::{self, Metric};
-use super::{BoardSummary, Exporter, Summary, BASELINE};
+use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Markdown;
 
@@ -61,10 +61,20 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
         out.push_str(&format!(
             "\n### {} (median; allocator / system, 95 % CI)\n\n",
             match metric {
-                Metric::Time => "Wall time",
-                Metric::Memory => "Peak RSS",
+                Metric::Time => "Wall time".to_string(),
+                Metric::Memory if !b.memory_representative => format!(
+                    "Peak RSS — **{MEMORY_NOT_REPRESENTATIVE}** ({})",
+                    esc(&b.emulation)
+                ),
+                Metric::Memory => "Peak RSS".to_string(),
             }
         ));
+        if metric == Metric::Memory && !b.memory_representative {
+            out.push_str(&format!(
+                "> **Memory {MEMORY_NOT_REPRESENTATIVE}:** under {}, rusage and /proc describe the emulator process, not the program.\n\n",
+                esc(&b.emulation)
+            ));
+        }
         let mut header = vec!["workload".to_string(), "system".to_string()];
         header.extend(others.iter().map(|a| esc(a)));
         let mut rows = Vec::new();

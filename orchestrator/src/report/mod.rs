@@ -28,9 +28,9 @@ pub use load::{
 };
 pub use markdown::Markdown;
 pub use summary::{
-    emulation_note, method, summarize, BoardSummary, CellSummary, FailedRunOut, GeomeanSummary,
-    Method, MetricSummary, RatioSummary, SampleOut, Summary, WorkloadSummary, BASELINE,
-    REPORT_SCHEMA, REPORT_VERSION,
+    emulation_note, memory_representative, method, summarize, BoardSummary, CellSummary,
+    FailedRunOut, GeomeanSummary, Method, MetricSummary, RatioSummary, SampleOut, Summary,
+    WorkloadSummary, BASELINE, MEMORY_NOT_REPRESENTATIVE, REPORT_SCHEMA, REPORT_VERSION,
 };
 pub use terminal::Terminal;
 

@@ -53,6 +53,14 @@ pub struct BoardSummary {
     pub emulation: String,
     /// What a reader must keep in mind for an emulated board.
     pub emulation_note: Option<String>,
+    /// Whether the peak-RSS figures describe the program as it runs on the
+    /// board: false under qemu-user, where rusage and /proc describe the
+    /// emulator process (program + translator, 12-18 MB that varies).
+    /// Every report marks such figures [`MEMORY_NOT_REPRESENTATIVE`].
+    pub memory_representative: bool,
+    /// Whether the times are the board's own: false under any emulation
+    /// (emulation times compare allocators only within the board).
+    pub time_representative: bool,
     pub status: String,
     pub error: Option<String>,
     /// In the campaign's interleaving order, `system` first.
@@ -348,6 +356,8 @@ fn summarize_board(
             .map(|e| e.target.clone())
             .unwrap_or_else(|| "unknown".into()),
         emulation_note: emulation_note(&emulation),
+        memory_representative: memory_representative(&emulation),
+        time_representative: emulation == "none",
         emulation,
         status: entry
             .map(|e| e.status.clone())
@@ -359,6 +369,17 @@ fn summarize_board(
         ok_runs,
         failed_runs,
     }
+}
+
+/// The words every report puts on the memory figures of a board whose
+/// memory is not its own (see [`BoardSummary::memory_representative`]).
+pub const MEMORY_NOT_REPRESENTATIVE: &str = "not representative";
+
+/// Whether a board with this emulation measures its programs' own memory:
+/// real hardware and QEMU system VMs do; qemu-user (and anything unknown)
+/// does not.
+pub fn memory_representative(emulation: &str) -> bool {
+    matches!(emulation, "none" | "qemu-system")
 }
 
 /// The plain note shown with an emulated board's figures.

@@ -5,7 +5,7 @@
 //! Allocators go three per block so a line stays within 100 columns.
 
 use super::format::{self, pad, pad_left, Metric};
-use super::{BoardSummary, Exporter, Summary, BASELINE};
+use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Terminal;
 
@@ -164,8 +164,11 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
     out.push_str(&format!(
         "{}: median; allocator/system [95 % CI]\n",
         match metric {
-            Metric::Time => "time",
-            Metric::Memory => "peak RSS",
+            Metric::Time => "time".to_string(),
+            Metric::Memory if !b.memory_representative => {
+                format!("peak RSS ({MEMORY_NOT_REPRESENTATIVE}: {})", b.emulation)
+            }
+            Metric::Memory => "peak RSS".to_string(),
         }
     ));
     for (i, r) in rows.iter().enumerate() {

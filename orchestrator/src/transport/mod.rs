@@ -111,5 +111,14 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
                 vm.image
             ),
         )),
+        // Likewise a container: crate::container::ContainerBoard starts it.
+        crate::board::Transport::Container(c) => Err(TransportError::new(
+            ErrorKind::Other,
+            &board.name,
+            format!(
+                "a container board (image {}) must be started before connecting",
+                c.image
+            ),
+        )),
     }
 }

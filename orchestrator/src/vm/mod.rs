@@ -14,7 +14,7 @@
 
 mod image;
 mod qemu;
-mod ssh_ready;
+pub(crate) mod ssh_ready;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

@@ -306,3 +306,25 @@ pub fn standard_with_outlier(w: &str, a: &str, rep: u32) -> (f64, u64) {
 pub fn cleanup(dir: &Path) {
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Two boards measured alike, real hardware (`pi4`) and a qemu-user
+/// container (`docker-arm64`), whose memory figures reports must mark as
+/// not representative.
+pub fn qemu_user_run(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let spec = |name, emulation| BoardSpec {
+        name,
+        emulation,
+        workloads: &WORKLOADS,
+        allocators: &ALLOCATORS,
+        reps: 3,
+        measure: &standard_measure,
+        failures: &[],
+    };
+    write_run(
+        &dir,
+        "run-qemu-user",
+        &[spec("pi4", "none"), spec("docker-arm64", "qemu-user")],
+    );
+    dir
+}

@@ -1,0 +1,93 @@
+//! Emulated boards in containers: a foreign-architecture Docker container
+//! (arm64 on this x86_64 host, every program run by qemu-user through
+//! binfmt) running sshd, reached over SSH exactly like a real board.
+//!
+//! A board whose profile has `[docker] image = "NAME"` has
+//! [`Transport::Container`](crate::board::Transport::Container).
+//! [`ContainerBoard::start`] makes sure a Docker engine answers
+//! (`scripts/docker-engine.sh`, which starts one where none runs), removes
+//! containers left by an `lwm` that died, builds the image when it is
+//! missing (`docker/build.sh NAME`), runs the container with port 22
+//! published on a free loopback port, waits until sshd answers and returns
+//! a profile whose transport is plain SSH: strict host key checking
+//! against a known_hosts file holding the key made for the image at build
+//! time, the kit's key as identity.
+//!
+//! Dropping the [`ContainerBoard`] removes the container (success, error,
+//! Ctrl-C unwinding the session). If `lwm` itself is killed, the attached
+//! `docker run` client gets SIGTERM (parent-death signal) and forwards it
+//! to the container, which stops and is removed (`--rm`); and every
+//! container carries its owner's pid and start time as labels, so the next
+//! start removes any whose owner is gone. An engine started for the run
+//! is stopped when the last container board of this process is dropped.
+
+mod engine;
+mod image;
+mod run;
+mod stale;
+
+use std::path::Path;
+
+use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
+
+pub use engine::Engine;
+pub use image::{ensure_image, BoardImage};
+pub use run::{RunningContainer, OWNER_PID_LABEL, OWNER_START_LABEL};
+pub use stale::{remove_orphans, this_process};
+
+/// A running container and the profile that reaches it.
+pub struct ContainerBoard {
+    /// `board` with its transport replaced by the container's SSH settings.
+    pub board: BoardProfile,
+    pub container: RunningContainer,
+}
+
+impl ContainerBoard {
+    /// Ensures the engine and the image of `board`, starts its container
+    /// and waits for SSH. `state_dir` receives the image build log, the
+    /// container's output and the known_hosts file. `progress` gets short
+    /// phase messages. Fails for a board without `[docker]`.
+    pub fn start(
+        board: &BoardProfile,
+        workspace: &Path,
+        state_dir: &Path,
+        progress: &dyn Fn(&str),
+    ) -> anyhow::Result<ContainerBoard> {
+        let Transport::Container(spec) = &board.transport else {
+            anyhow::bail!("board {}: not a [docker] board", board.name);
+        };
+        let in_board = |e: anyhow::Error| anyhow::anyhow!("board {}: {e:#}", board.name);
+        std::fs::create_dir_all(state_dir)?;
+        progress("docker engine");
+        let engine = Engine::acquire(workspace).map_err(in_board)?;
+        for removed in remove_orphans(&engine).map_err(in_board)? {
+            progress(&format!("removed container {removed} left by a dead lwm"));
+        }
+        progress(&format!("image {}", spec.image));
+        let image = ensure_image(
+            workspace,
+            &engine,
+            &spec.image,
+            &state_dir.join("image-build.log"),
+        )
+        .map_err(in_board)?;
+        progress("starting container");
+        let container =
+            RunningContainer::start(engine, &image, &board.name, state_dir, spec.start_timeout)
+                .map_err(in_board)?;
+        let mut reached = board.clone();
+        reached.transport = Transport::Ssh(SshSettings {
+            host: "127.0.0.1".into(),
+            port: container.port(),
+            user: "root".into(),
+            identity: Some(image.user_key.clone()),
+            known_hosts: container.known_hosts().to_path_buf(),
+            host_key_policy: HostKeyPolicy::Strict,
+            keepalive_s: spec.keepalive_s,
+        });
+        Ok(ContainerBoard {
+            board: reached,
+            container,
+        })
+    }
+}
