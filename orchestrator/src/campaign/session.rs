@@ -140,14 +140,8 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
         return Ok(None);
     };
     let image = spec.image.clone();
-    let vm = crate::vm::VmBoard::start(
-        &job.board,
-        &job.workspace,
-        &state,
-        &progress,
-        &job.cancel,
-    )
-    .map_err(|e| format!("{e:#}"))?;
+    let vm = crate::vm::VmBoard::start(&job.board, &job.workspace, &state, &progress, &job.cancel)
+        .map_err(|e| format!("{e:#}"))?;
     job.store.event(
         "vm_booted",
         json!({ "board": job.board.name, "image": image, "port": vm.vm.port(),
