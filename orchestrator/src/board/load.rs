@@ -440,120 +440,138 @@ fn plain_transport(chain: &Chain, m: &Merged, leaf: &str) -> Result<Transport, B
     })
 }
 
-/// `[qemu]`: the board is a VM whose SSH settings exist only once it runs,
-/// so a `[transport]` section would be ignored: it is refused instead.
+/// `[qemu]`: the board is a VM whose SSH settings exist only once it runs.
 fn vm_spec(
     chain: &Chain,
     m: &Merged,
     leaf: &str,
     emulation: Emulation,
 ) -> Result<Option<VmSpec>, BoardError> {
-    let Some(image) = &m.qemu_image else {
-        if let Some(b) = &m.boot_s {
-            return Err(err(format!(
-                "{}: field `qemu.boot_s` needs `qemu.image`",
-                chain.at_value(b)
-            )));
-        }
-        return Ok(None);
+    let section = EmulatedSection {
+        name: "qemu",
+        reached_through: "its VM",
+        emulation: Emulation::System,
+        why: "",
+        recipe: "images/NAME/recipe.sh",
+        wait_field: "boot_s",
+        default_wait_s: 300,
+        image: m.qemu_image.as_ref(),
+        wait: m.boot_s.as_ref(),
     };
-    if let Some(file) = m.transport_at {
-        return Err(err(format!(
-            "{}: a [qemu] board is reached through its VM (127.0.0.1, the image's keys): remove its [transport] section",
-            chain.paths[file].display()
-        )));
-    }
-    if emulation != Emulation::System {
-        return Err(err(format!(
-            "{}: field `emulation`: a [qemu] board is `qemu-system`, not `{}`",
-            m.emulation
-                .as_ref()
-                .map(|e| chain.at_value(e))
-                .unwrap_or_else(|| leaf.to_string()),
-            emulation.as_str()
-        )));
-    }
-    if !valid_name(&image.value) {
-        return Err(err(format!(
-            "{}: field `qemu.image`: `{}` is not an image recipe name (images/NAME/recipe.sh)",
-            chain.at_value(image),
-            image.value
-        )));
-    }
-    let boot_s = match &m.boot_s {
-        Some(b) if b.value == 0 => {
-            return Err(err(format!(
-                "{}: field `qemu.boot_s` must be at least 1 second",
-                chain.at_value(b)
-            )))
-        }
-        Some(b) => b.value,
-        None => 300,
-    };
-    Ok(Some(VmSpec {
-        image: image.value.clone(),
-        boot_timeout: Duration::from_secs(boot_s),
-        keepalive_s: m.keepalive_s.unwrap_or(15),
-    }))
+    Ok(
+        emulated_section(chain, m, leaf, emulation, &section)?.map(|(image, wait)| VmSpec {
+            image,
+            boot_timeout: wait,
+            keepalive_s: m.keepalive_s.unwrap_or(15),
+        }),
+    )
 }
 
 /// `[docker]`: the board is a container run through qemu-user, whose SSH
-/// settings exist only once it runs, so a `[transport]` section is
-/// refused like for a VM; and its figures are qemu-user figures, so any
-/// other `emulation` is refused.
+/// settings exist only once it runs; its figures are qemu-user figures.
 fn container_spec(
     chain: &Chain,
     m: &Merged,
     leaf: &str,
     emulation: Emulation,
 ) -> Result<Option<ContainerSpec>, BoardError> {
-    let Some(image) = &m.docker_image else {
-        if let Some(s) = &m.start_s {
+    let section = EmulatedSection {
+        name: "docker",
+        reached_through: "its container",
+        emulation: Emulation::User,
+        why: "runs through qemu-user, so it ",
+        recipe: "docker/NAME/",
+        wait_field: "start_s",
+        default_wait_s: 120,
+        image: m.docker_image.as_ref(),
+        wait: m.start_s.as_ref(),
+    };
+    Ok(
+        emulated_section(chain, m, leaf, emulation, &section)?.map(|(image, wait)| ContainerSpec {
+            image,
+            start_timeout: wait,
+            keepalive_s: m.keepalive_s.unwrap_or(15),
+        }),
+    )
+}
+
+/// What `[qemu]` and `[docker]` differ in; both are checked alike.
+struct EmulatedSection<'a> {
+    /// Section name in the profile.
+    name: &'static str,
+    /// How lwm reaches such a board, for the `[transport]` refusal.
+    reached_through: &'static str,
+    /// The only `emulation` such a board can have, and why (may be empty).
+    emulation: Emulation,
+    why: &'static str,
+    /// Where an image recipe of that name lives.
+    recipe: &'static str,
+    /// Field of the seconds until the board answers, and its default.
+    wait_field: &'static str,
+    default_wait_s: u64,
+    image: Option<&'a Sourced<String>>,
+    wait: Option<&'a Sourced<u64>>,
+}
+
+/// Checks an emulated board's section: `None` without one; else its image
+/// name and how long to wait for it to answer. Such a board's SSH settings
+/// exist only once it runs, so a `[transport]` section would be ignored:
+/// it is refused instead.
+fn emulated_section(
+    chain: &Chain,
+    m: &Merged,
+    leaf: &str,
+    emulation: Emulation,
+    s: &EmulatedSection,
+) -> Result<Option<(String, Duration)>, BoardError> {
+    let (name, wait_field) = (s.name, s.wait_field);
+    let Some(image) = s.image else {
+        if let Some(w) = s.wait {
             return Err(err(format!(
-                "{}: field `docker.start_s` needs `docker.image`",
-                chain.at_value(s)
+                "{}: field `{name}.{wait_field}` needs `{name}.image`",
+                chain.at_value(w)
             )));
         }
         return Ok(None);
     };
     if let Some(file) = m.transport_at {
         return Err(err(format!(
-            "{}: a [docker] board is reached through its container (127.0.0.1, the image's keys): remove its [transport] section",
-            chain.paths[file].display()
+            "{}: a [{name}] board is reached through {} (127.0.0.1, the image's keys): remove its [transport] section",
+            chain.paths[file].display(),
+            s.reached_through
         )));
     }
-    if emulation != Emulation::User {
+    if emulation != s.emulation {
         return Err(err(format!(
-            "{}: field `emulation`: a [docker] board runs through qemu-user, so it is `qemu-user`, not `{}`",
+            "{}: field `emulation`: a [{name}] board {}is `{}`, not `{}`",
             m.emulation
                 .as_ref()
                 .map(|e| chain.at_value(e))
                 .unwrap_or_else(|| leaf.to_string()),
+            s.why,
+            s.emulation.as_str(),
             emulation.as_str()
         )));
     }
     if !valid_name(&image.value) {
         return Err(err(format!(
-            "{}: field `docker.image`: `{}` is not an image recipe name (docker/NAME/)",
+            "{}: field `{name}.image`: `{}` is not an image recipe name ({})",
             chain.at_value(image),
-            image.value
+            image.value,
+            s.recipe
         )));
     }
-    let start_s = match &m.start_s {
-        Some(s) if s.value == 0 => {
+    let wait_s = match s.wait {
+        Some(w) if w.value == 0 => {
             return Err(err(format!(
-                "{}: field `docker.start_s` must be at least 1 second",
-                chain.at_value(s)
+                "{}: field `{name}.{wait_field}` must be at least 1 second",
+                chain.at_value(w)
             )))
         }
-        Some(s) => s.value,
-        None => 120,
+        Some(w) => w.value,
+        None => s.default_wait_s,
     };
-    Ok(Some(ContainerSpec {
-        image: image.value.clone(),
-        start_timeout: Duration::from_secs(start_s),
-        keepalive_s: m.keepalive_s.unwrap_or(15),
-    }))
+    Ok(Some((image.value.clone(), Duration::from_secs(wait_s))))
 }
 
 fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, BoardError> {
