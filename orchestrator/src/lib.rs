@@ -9,5 +9,6 @@ pub mod gate;
 pub mod manifest;
 pub mod report;
 pub mod stats;
+mod supervised;
 pub mod transport;
 pub mod vm;

@@ -243,6 +243,7 @@ fn containers_of_a_dead_lwm_are_removed_and_live_ones_kept() {
         &engine,
         "board-arm64",
         &state.join("build.log"),
+        &std::sync::atomic::AtomicBool::new(false),
     )
     .unwrap();
     let create = |name: &str, pid: u32, ticks: u64| {

@@ -124,9 +124,14 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
     let progress = |m: &str| progress.set_message(m.to_string());
     if let crate::board::Transport::Container(spec) = &job.board.transport {
         let image = spec.image.clone();
-        let c =
-            crate::container::ContainerBoard::start(&job.board, &job.workspace, &state, &progress)
-                .map_err(|e| format!("{e:#}"))?;
+        let c = crate::container::ContainerBoard::start(
+            &job.board,
+            &job.workspace,
+            &state,
+            &progress,
+            &job.cancel,
+        )
+        .map_err(|e| format!("{e:#}"))?;
         job.store.event(
             "container_started",
             json!({ "board": job.board.name, "image": image, "container": c.container.name(),

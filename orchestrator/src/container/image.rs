@@ -2,13 +2,12 @@
 //! tagged by a hash of the recipe (see `docker/build.sh`). This side only
 //! runs the build and reads what it left beside the image.
 
-use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{bail, Context};
 
-use super::engine::{last_line, Engine};
+use super::engine::Engine;
 
 /// A built board image. Invariant: `dir/complete` existed when read, so
 /// every file named here is whole, and the engine held `tag`.
@@ -62,11 +61,13 @@ impl BoardImage {
 
 /// Returns board image `name`, building it first when its recipe's hash
 /// has no image yet (minutes; the build's output goes to `build_log`).
+/// Setting `cancel` stops a build in progress.
 pub fn ensure_image(
     workspace: &Path,
     engine: &Engine,
     name: &str,
     build_log: &Path,
+    cancel: &AtomicBool,
 ) -> anyhow::Result<BoardImage> {
     let script = workspace.join("docker/build.sh");
     if !script.is_file() {
@@ -80,34 +81,12 @@ pub fn ensure_image(
     {
         bail!("image {name}: no recipe docker/{name}/Dockerfile");
     }
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(build_log)
-        .with_context(|| format!("cannot open {}", build_log.display()))?;
-    let out = std::process::Command::new("bash")
-        .arg(&script)
-        .arg(name)
-        .env("DOCKER_HOST", engine.host())
-        .stdin(Stdio::null())
-        .stderr(log)
-        .output()
-        .with_context(|| format!("cannot run {}", script.display()))?;
-    if !out.status.success() {
-        let text = std::fs::read_to_string(build_log).unwrap_or_default();
-        bail!(
-            "image {name}: build failed ({}): {}; see {}",
-            out.status,
-            last_line(&text),
-            build_log.display()
-        );
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let dir = stdout
-        .lines()
-        .last()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .with_context(|| format!("image {name}: build printed no directory"))?;
-    BoardImage::open(name, Path::new(dir))
+    let dir = crate::vm::run_image_build(
+        &script,
+        name,
+        &[("DOCKER_HOST", engine.host().to_string())],
+        build_log,
+        cancel,
+    )?;
+    BoardImage::open(name, &dir)
 }

@@ -27,6 +27,7 @@ mod run;
 mod stale;
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 
 use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
 
@@ -46,12 +47,14 @@ impl ContainerBoard {
     /// Ensures the engine and the image of `board`, starts its container
     /// and waits for SSH. `state_dir` receives the image build log, the
     /// container's output and the known_hosts file. `progress` gets short
-    /// phase messages. Fails for a board without `[docker]`.
+    /// phase messages. Setting `cancel` (Ctrl-C) stops an image build in
+    /// progress. Fails for a board without `[docker]`.
     pub fn start(
         board: &BoardProfile,
         workspace: &Path,
         state_dir: &Path,
         progress: &dyn Fn(&str),
+        cancel: &AtomicBool,
     ) -> anyhow::Result<ContainerBoard> {
         let Transport::Container(spec) = &board.transport else {
             anyhow::bail!("board {}: not a [docker] board", board.name);
@@ -69,6 +72,7 @@ impl ContainerBoard {
             &engine,
             &spec.image,
             &state_dir.join("image-build.log"),
+            cancel,
         )
         .map_err(in_board)?;
         progress("starting container");

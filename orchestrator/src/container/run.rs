@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -89,25 +88,8 @@ impl RunningContainer {
                 .args(["--publish", &format!("127.0.0.1:{port}:22")])
                 .arg(&image.tag)
                 .stdout(output)
-                .stderr(errors)
-                // Its own process group: a Ctrl-C in the terminal reaches
-                // lwm, which finishes the run in progress; the client would
-                // forward it to the container.
-                .process_group(0);
-            // SAFETY: the closure runs in the forked child before exec and
-            // only calls prctl(2), which is async-signal-safe; it touches
-            // no memory of the parent.
-            unsafe {
-                command.pre_exec(|| {
-                    // If the thread that started the container dies (lwm
-                    // killed), the client gets SIGTERM and forwards it to
-                    // the container (sig-proxy), which stops; --rm removes it.
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+                .stderr(errors);
+            crate::supervised::own_group_dying_with_parent(&mut command);
             let client = command
                 .spawn()
                 .context("cannot run `docker` (run scripts/setup-docker.sh)")?;

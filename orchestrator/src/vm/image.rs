@@ -95,6 +95,23 @@ pub fn ensure_image(
     {
         bail!("image {name}: no recipe images/{name}/recipe.sh");
     }
+    let dir = run_image_build(&script, name, &[], build_log, cancel)?;
+    Image::open(workspace, name, &dir)
+}
+
+/// Runs an image build script (`images/build.sh` or `docker/build.sh`)
+/// for image `name` with `envs` added, its stderr appended to `build_log`,
+/// and returns the directory it printed last. The script runs in its own
+/// process group: a Ctrl-C in the terminal reaches lwm, which sets
+/// `cancel`; then the whole group gets SIGTERM and this fails with
+/// "build interrupted" (the scripts keep no half-built image).
+pub(crate) fn run_image_build(
+    script: &Path,
+    name: &str,
+    envs: &[(&str, String)],
+    build_log: &Path,
+    cancel: &AtomicBool,
+) -> anyhow::Result<PathBuf> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -104,13 +121,12 @@ pub fn ensure_image(
     let stdout_file = std::fs::File::create(&stdout_path)
         .with_context(|| format!("cannot create {}", stdout_path.display()))?;
     let mut child = Command::new("bash")
-        .arg(&script)
+        .arg(script)
         .arg(name)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
         .stdout(stdout_file)
         .stderr(log)
-        // Its own process group: a Ctrl-C in the terminal reaches lwm,
-        // which decides (below), not mmdebstrap halfway through.
         .process_group(0)
         .spawn()
         .with_context(|| format!("cannot run {}", script.display()))?;
@@ -135,8 +151,7 @@ pub fn ensure_image(
     if !status.success() {
         let tail = last_lines(build_log, 3);
         bail!(
-            "image {name}: build failed ({}); see {}: {tail}",
-            status,
+            "image {name}: build failed ({status}); see {}: {tail}",
             build_log.display()
         );
     }
@@ -147,7 +162,7 @@ pub fn ensure_image(
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .with_context(|| format!("image {name}: build printed no directory"))?;
-    Image::open(workspace, name, Path::new(dir))
+    Ok(PathBuf::from(dir))
 }
 
 /// The last `n` non-empty lines of a file, joined by " | ".

@@ -21,6 +21,7 @@ use std::sync::atomic::AtomicBool;
 
 use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
 
+pub(crate) use image::run_image_build;
 pub use image::{ensure_image, Image};
 pub use qemu::RunningVm;
 

@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,23 +67,8 @@ impl RunningVm {
                 .args(&args)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
-                .stderr(stderr)
-                // Its own process group: a Ctrl-C in the terminal reaches
-                // lwm, which finishes the run in progress, not QEMU.
-                .process_group(0);
-            // SAFETY: the closure runs in the forked child before exec and
-            // only calls prctl(2), which is async-signal-safe; it touches
-            // no memory of the parent.
-            unsafe {
-                command.pre_exec(|| {
-                    // If the thread that started QEMU dies (lwm killed),
-                    // QEMU gets SIGTERM instead of running on unowned.
-                    if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+                .stderr(stderr);
+            crate::supervised::own_group_dying_with_parent(&mut command);
             let child = command
                 .spawn()
                 .with_context(|| format!("cannot start {program}"))?;
