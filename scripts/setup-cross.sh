@@ -17,21 +17,9 @@ packages=(
   qemu-user qemu-user-static binfmt-support        # running the tests under emulation
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-if ((${#missing[@]})); then
-  echo "setup-cross: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "setup-cross: all packages present"
-fi
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+apt_install_missing setup-cross "${packages[@]}"
 
 # binfmt lets users run foreign binaries directly; the tests never rely on
 # it (they name qemu explicitly), and a container may forbid registering it.

@@ -20,23 +20,9 @@ packages=(
   openssh-client                       # ssh-keygen: the board image's host key, the kit's key
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-if ((${#missing[@]})); then
-  echo "setup-docker: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  # The package's own start (invoke-rc.d) is refused where no init system
-  # runs; docker-engine.sh starts the engine itself.
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "setup-docker: all packages present"
-fi
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+apt_install_missing setup-docker "${packages[@]}"
 
 binfmt=/proc/sys/fs/binfmt_misc
 [ -d "$binfmt" ] || { echo "setup-docker: no $binfmt: this kernel cannot run arm64 containers" >&2; exit 2; }

@@ -18,21 +18,9 @@ packages=(
   openssh-client                   # ssh-keygen for the guest host key and the kit's user key
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-if ((${#missing[@]})); then
-  echo "setup-qemu: installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
-  echo "setup-qemu: all packages present"
-fi
+# shellcheck source=scripts/lib/apt.sh
+. "$(dirname "$0")/lib/apt.sh"
+apt_install_missing setup-qemu "${packages[@]}"
 
 # mmdebstrap needs binfmt to run arm64/armel maintainer scripts.
 if command -v update-binfmts >/dev/null && [ -d /proc/sys/fs/binfmt_misc ]; then
