@@ -1,44 +1,13 @@
 //! Board profiles: the shipped ones load, inheritance merges field by
 //! field, and every kind of bad profile is refused with file, line and field.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lwm::board::{self, Emulation, HostKeyPolicy, Transport};
 
-fn shipped_boards() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards")
-}
-
-/// A scratch directory of profile files.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let d = std::env::temp_dir().join(format!("lwm-boards-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-
-    fn file(&self, name: &str, text: &str) -> &Dir {
-        std::fs::write(self.0.join(format!("{name}.toml")), text).unwrap();
-        self
-    }
-
-    fn load_err(&self, name: &str) -> String {
-        let e = board::load(&self.0, name).expect_err("profile must be refused");
-        let msg = e.to_string();
-        assert!(!msg.contains('\n'), "one-line error: {msg:?}");
-        msg
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "support/profile_dir.rs"]
+mod profile_dir;
+use profile_dir::{shipped_boards, Dir};
 
 const SSH_BASE: &str = r#"
 target = "aarch64-unknown-linux-gnu"

@@ -3,45 +3,13 @@
 //! how to reach it, claims other figures than qemu-user's, or mixes in a
 //! VM is refused with file and line.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use lwm::board::{self, Emulation, Transport};
 
-fn shipped_boards() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards")
-}
-
-/// A scratch directory of profile files, removed on drop.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(tag: &str) -> Dir {
-        let d =
-            std::env::temp_dir().join(format!("lwm-docker-profiles-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        Dir(d)
-    }
-
-    fn file(&self, name: &str, text: &str) -> &Dir {
-        std::fs::write(self.0.join(format!("{name}.toml")), text).unwrap();
-        self
-    }
-
-    fn load_err(&self, name: &str) -> String {
-        let e = board::load(&self.0, name).expect_err("profile must be refused");
-        let msg = e.to_string();
-        assert!(!msg.contains('\n'), "one-line error: {msg:?}");
-        msg
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "support/profile_dir.rs"]
+mod profile_dir;
+use profile_dir::{shipped_boards, Dir};
 
 const BASE: &str = r#"target = "aarch64-unknown-linux-gnu"
 cpu = "cortex-a72"
