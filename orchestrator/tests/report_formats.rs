@@ -473,3 +473,57 @@ fn memory_of_a_qemu_user_board_is_marked_not_representative_in_every_format() {
     assert_eq!(seen, 2 * WORKLOADS.len() * ALLOCATORS.len() * 2);
     cleanup(&dir);
 }
+
+#[test]
+fn emulation_the_agent_detected_is_shown_and_undeclared_qemu_user_warned() {
+    let dir = standard_run("detected");
+    let path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    // What lwm-agent reports when it runs under qemu-user, on a board whose
+    // profile claims real hardware.
+    manifest["boards"][0]["environment"] = serde_json::json!({
+        "emulation": {
+            "user_mode": true,
+            "virtual_machine": null,
+            "evidence": ["non-x86 agent sees an x86 /proc/cpuinfo (qemu-user)"]
+        }
+    });
+    assert_eq!(manifest["boards"][0]["emulation"], "none");
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    write_reports(&dir).unwrap();
+
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    let warnings = json["warnings"].to_string();
+    assert!(
+        warnings.contains("board pi4: its profile says emulation \\\"none\\\", but the agent found qemu-user emulation")
+            && warnings.contains("set emulation = \\\"qemu-user\\\" in boards/pi4.toml"),
+        "{warnings}"
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("agent detected"), "{md}");
+    assert!(
+        md.contains("non-x86 agent sees an x86 /proc/cpuinfo"),
+        "{md}"
+    );
+
+    // A virtual machine is a fact, not a warning (KVM figures are close to
+    // the hardware's).
+    manifest["boards"][0]["environment"] = serde_json::json!({
+        "emulation": { "user_mode": false, "virtual_machine": "QEMU virt",
+                       "evidence": ["device tree: linux,dummy-virt"] }
+    });
+    std::fs::write(&path, serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+    write_reports(&dir).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.json")).unwrap()).unwrap();
+    assert!(
+        !json["warnings"].to_string().contains("agent found"),
+        "{}",
+        json["warnings"]
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("virtual machine QEMU virt"), "{md}");
+    cleanup(&dir);
+}

@@ -115,6 +115,9 @@ pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
             rows.push(("cpu model", c.as_str().unwrap_or_default().to_string()));
         }
     }
+    if let Some((_, what)) = super::summary::detected_emulation(b) {
+        rows.push(("agent detected", what));
+    }
     rows
 }
 

@@ -172,6 +172,7 @@ pub fn summarize(data: &RunData) -> Summary {
         boards.push(b);
         warnings.extend(w);
     }
+    warnings.extend(m.boards.iter().filter_map(undeclared_emulation));
     Summary {
         schema: REPORT_SCHEMA,
         schema_version: REPORT_VERSION,
@@ -380,6 +381,45 @@ pub const MEMORY_NOT_REPRESENTATIVE: &str = "not representative";
 /// does not.
 pub fn memory_representative(emulation: &str) -> bool {
     matches!(emulation, "none" | "qemu-system")
+}
+
+/// What the agent found out by itself about emulation on a board, from
+/// the environment it reported: `Some((user_mode, what))` when it saw
+/// qemu-user or a virtual machine, with its evidence.
+pub fn detected_emulation(b: &crate::manifest::BoardEntry) -> Option<(bool, String)> {
+    let env = b.environment.as_ref()?;
+    let e = env
+        .pointer("/environment/emulation")
+        .or_else(|| env.pointer("/emulation"))?;
+    let evidence: Vec<&str> = e["evidence"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect();
+    let evidence = evidence.join("; ");
+    if e["user_mode"] == true {
+        Some((true, format!("qemu-user emulation ({evidence})")))
+    } else {
+        e["virtual_machine"]
+            .as_str()
+            .map(|vm| (false, format!("virtual machine {vm} ({evidence})")))
+    }
+}
+
+/// A warning for a board whose profile says `emulation = "none"` while the
+/// agent found itself under qemu-user: its figures are the emulator's, and
+/// the report would otherwise present them as real hardware's. (A virtual
+/// machine is only shown in the board's facts: under KVM its figures are
+/// close to the hardware's.)
+fn undeclared_emulation(b: &crate::manifest::BoardEntry) -> Option<String> {
+    match detected_emulation(b)? {
+        (true, what) if b.emulation == "none" => Some(format!(
+            "board {}: its profile says emulation \"none\", but the agent found {what}; its time and memory figures are the emulator's (set emulation = \"qemu-user\" in {})",
+            b.name, b.file
+        )),
+        _ => None,
+    }
 }
 
 /// The plain note shown with an emulated board's figures.
