@@ -527,17 +527,9 @@ pub fn parse_arm_attributes(data: &[u8], little_endian: bool) -> Vec<(u64, u64)>
     if data.first() != Some(&b'A') {
         return out;
     }
-    let rd32 = |b: &[u8]| {
-        let a: [u8; 4] = b.try_into().unwrap();
-        if little_endian {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        }
-    };
     let mut at = 1;
     while at + 4 <= data.len() {
-        let len = rd32(&data[at..at + 4]) as usize;
+        let len = word_at(data, at, little_endian) as usize;
         if len < 5 || at + len > data.len() {
             break;
         }
@@ -552,7 +544,7 @@ pub fn parse_arm_attributes(data: &[u8], little_endian: bool) -> Vec<(u64, u64)>
         let mut p = nul + 1;
         while p + 5 <= sub.len() {
             let tag = sub[p];
-            let size = rd32(&sub[p + 1..p + 5]) as usize;
+            let size = word_at(sub, p + 1, little_endian) as usize;
             if size < 5 || p + size > sub.len() {
                 break;
             }
@@ -682,7 +674,9 @@ pub fn lse_is_guarded(code: &[u8], at: usize, little_endian: bool) -> bool {
     is_ldrb && skips_lse_and_ret && load & 0x1f == branch & 0x1f && after == RET
 }
 
-fn word_at(code: &[u8], at: usize, little_endian: bool) -> u32 {
+/// The 4-byte word at byte offset `at` of `code` in the file's byte order.
+/// Panics if fewer than 4 bytes remain.
+pub fn word_at(code: &[u8], at: usize, little_endian: bool) -> u32 {
     let a: [u8; 4] = code[at..at + 4].try_into().expect("4 bytes");
     if little_endian {
         u32::from_le_bytes(a)

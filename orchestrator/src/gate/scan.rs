@@ -68,15 +68,6 @@ fn code<'a>(elf: &Elf<'a>) -> Vec<(String, u64, &'a [u8])> {
         .collect()
 }
 
-fn word(bytes: &[u8], at: usize, little_endian: bool) -> u32 {
-    let b: [u8; 4] = bytes[at..at + 4].try_into().unwrap();
-    if little_endian {
-        u32::from_le_bytes(b)
-    } else {
-        u32::from_be_bytes(b)
-    }
-}
-
 fn half(bytes: &[u8], at: usize, little_endian: bool) -> Option<u16> {
     let b: [u8; 2] = bytes.get(at..at + 2)?.try_into().ok()?;
     Some(if little_endian {
@@ -111,7 +102,7 @@ pub fn scan_arm32(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) 
                     at = (at + 3) & !3;
                     while at + 4 <= stop {
                         coverage.instructions += 1;
-                        if let Some(v) = arm_violation(word(bytes, at, elf.little_endian)) {
+                        if let Some(v) = arm_violation(elf::word_at(bytes, at, elf.little_endian)) {
                             total += 1;
                             first.get_or_insert((v, base + at as u64));
                         }
@@ -169,7 +160,7 @@ pub fn scan_lse(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) {
             let mut at = ((start - base) as usize + 3) & !3;
             while at + 4 <= stop {
                 coverage.instructions += 1;
-                if elf::is_lse(word(bytes, at, elf.little_endian)) {
+                if elf::is_lse(elf::word_at(bytes, at, elf.little_endian)) {
                     let address = base + at as u64;
                     let function = function_name(symbols, address);
                     if elf::lse_is_guarded(bytes, at, elf.little_endian) {
@@ -203,7 +194,7 @@ fn lse_mnemonic(elf: &Elf, address: u64) -> &'static str {
     let w = code(elf)
         .into_iter()
         .find(|(_, base, bytes)| address >= *base && address < base + bytes.len() as u64)
-        .map(|(_, base, bytes)| word(bytes, (address - base) as usize, elf.little_endian))
+        .map(|(_, base, bytes)| elf::word_at(bytes, (address - base) as usize, elf.little_endian))
         .unwrap_or(0);
     if w & 0x3FA0_7C00 == 0x08A0_7C00 {
         "cas"
