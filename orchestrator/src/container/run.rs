@@ -2,12 +2,11 @@
 //! with port 22 published on a free port of 127.0.0.1; removed on drop.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -165,7 +164,7 @@ impl RunningContainer {
     /// Removes the container (`docker rm -f`) and reaps the client.
     /// Idempotent.
     pub fn stop(&mut self) {
-        let Some(mut client) = self.client.take() else {
+        let Some(client) = self.client.take() else {
             return;
         };
         let _ = self
@@ -175,37 +174,20 @@ impl RunningContainer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        let deadline = Instant::now() + CLIENT_GRACE;
-        while Instant::now() < deadline {
-            if matches!(client.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = client.kill();
-        let _ = client.wait();
+        crate::supervised::reap_within(client, CLIENT_GRACE);
     }
 
     fn wait_for_ssh(&mut self, deadline: Instant) -> anyhow::Result<()> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        loop {
-            if let Some(status) = self
-                .client
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                bail!("the container exited ({status}) before sshd answered");
-            }
-            // docker-proxy accepts on the published port before sshd
-            // listens: only an SSH banner proves it answers.
-            if crate::vm::ssh_ready::answers(addr, Duration::from_secs(2)) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!("sshd did not answer in time");
-            }
-            thread::sleep(Duration::from_millis(250));
-        }
+        // docker-proxy accepts on the published port before sshd listens:
+        // only an SSH banner proves it answers.
+        crate::supervised::wait_for_sshd(
+            self.client.as_mut(),
+            "the container",
+            self.port,
+            deadline,
+            None,
+            Duration::from_millis(250),
+        )
     }
 }
 

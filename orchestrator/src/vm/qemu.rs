@@ -2,17 +2,15 @@
 //! port 22 forwarded to a free port on 127.0.0.1, stopped on drop.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
 use super::image::{last_lines, Image};
-use super::ssh_ready;
 
 /// How long QEMU gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -155,15 +153,7 @@ impl RunningVm {
                 libc::kill(pid, libc::SIGTERM);
             }
         }
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            if matches!(child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
+        crate::supervised::reap_within(child, STOP_GRACE);
     }
 
     /// Whether QEMU is still running.
@@ -174,26 +164,14 @@ impl RunningVm {
     }
 
     fn wait_for_ssh(&mut self, deadline: Instant, cancel: &AtomicBool) -> anyhow::Result<()> {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                bail!("QEMU exited ({status}) before sshd answered");
-            }
-            if cancel.load(Ordering::SeqCst) {
-                bail!("interrupted");
-            }
-            if ssh_ready::answers(addr, Duration::from_secs(2)) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!("sshd did not answer in time");
-            }
-            thread::sleep(Duration::from_millis(500));
-        }
+        crate::supervised::wait_for_sshd(
+            self.child.as_mut(),
+            "QEMU",
+            self.port,
+            deadline,
+            Some(cancel),
+            Duration::from_millis(500),
+        )
     }
 }
 
