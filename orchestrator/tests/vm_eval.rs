@@ -93,6 +93,46 @@ fn reps(run_dir: &Path, board: &str, workload: &str, allocator: &str) -> Vec<Pat
     v
 }
 
+/// Starts `lwm ARGS`, sends it SIGINT (what Ctrl-C sends) as soon as
+/// `ready()` holds, polling every `poll`, and asserts that it ends as
+/// interrupted (130) leaving no VM of `run_dir` running and the board
+/// marked interrupted. `waiting_for` names the moment, for the messages.
+fn interrupt_when(
+    results: &Path,
+    args: &[&str],
+    run_dir: &Path,
+    poll: Duration,
+    waiting_for: &str,
+    ready: impl Fn() -> bool,
+) {
+    let mut child = lwm(results, args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(900);
+    while !ready() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "lwm ended before {waiting_for}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "no {waiting_for} within 15 minutes"
+        );
+        std::thread::sleep(poll);
+    }
+    // SAFETY: kill(2) on our own unreaped child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    assert_no_vm_left(run_dir);
+    let manifest = json(&run_dir.join("manifest.json"));
+    assert_eq!(manifest["boards"][0]["status"], "interrupted");
+}
+
 const WORKLOADS: [&str; 2] = ["small-burst", "malloc-large"];
 
 #[test]
@@ -249,34 +289,20 @@ fn ctrl_c_stops_the_vm_and_resume_boots_it_again_to_finish() {
         "interrupt",
         "--no-progress",
     ];
-    let mut child = lwm(&results, &args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
     let run_dir = results.join("interrupt");
     // Interrupt once the first measured run is on disk: the VM is up and
     // the campaign is between runs or in one.
-    let deadline = Instant::now() + Duration::from_secs(900);
-    while reps(&run_dir, "qemu-pi4", "small-burst", "lwmalloc").is_empty()
-        && reps(&run_dir, "qemu-pi4", "small-burst", "system").is_empty()
-    {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "lwm ended before any run"
-        );
-        assert!(Instant::now() < deadline, "no run within 15 minutes");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    // SAFETY: kill(2) on our own unreaped child's pid.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{status:?}");
-    assert_no_vm_left(&run_dir);
-    let manifest = json(&run_dir.join("manifest.json"));
-    assert_eq!(manifest["boards"][0]["status"], "interrupted");
+    interrupt_when(
+        &results,
+        &args,
+        &run_dir,
+        Duration::from_millis(100),
+        "the first run",
+        || {
+            !reps(&run_dir, "qemu-pi4", "small-burst", "lwmalloc").is_empty()
+                || !reps(&run_dir, "qemu-pi4", "small-burst", "system").is_empty()
+        },
+    );
     let before: Vec<(PathBuf, Vec<u8>)> = ["lwmalloc", "system"]
         .iter()
         .flat_map(|a| reps(&run_dir, "qemu-pi4", "small-burst", a))
@@ -342,7 +368,11 @@ fn a_board_failing_after_boot_is_named_and_its_vm_stopped() {
 #[ignore = "starts a QEMU VM (builds its image on first use)"]
 fn ctrl_c_while_the_vm_boots_stops_it_at_once() {
     let results = results_dir("boot-interrupt");
-    let mut child = lwm(
+    let run_dir = results.join("boot");
+    // QEMU has started once its console log exists; the guest needs
+    // seconds more before sshd answers.
+    let console = run_dir.join("boards/qemu-pi4/vm/console.log");
+    interrupt_when(
         &results,
         &[
             "eval",
@@ -358,30 +388,11 @@ fn ctrl_c_while_the_vm_boots_stops_it_at_once() {
             "boot",
             "--no-progress",
         ],
-    )
-    .stdout(Stdio::null())
-    .stderr(Stdio::inherit())
-    .spawn()
-    .unwrap();
-    let run_dir = results.join("boot");
-    // QEMU has started once its console log exists; the guest needs
-    // seconds more before sshd answers.
-    let console = run_dir.join("boards/qemu-pi4/vm/console.log");
-    let deadline = Instant::now() + Duration::from_secs(900);
-    while !console.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "lwm ended first");
-        assert!(Instant::now() < deadline, "QEMU never started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // SAFETY: kill(2) on our own unreaped child's pid.
-    unsafe {
-        libc::kill(child.id() as i32, libc::SIGINT);
-    }
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "{status:?}");
-    assert_no_vm_left(&run_dir);
-    let manifest = json(&run_dir.join("manifest.json"));
-    assert_eq!(manifest["boards"][0]["status"], "interrupted");
+        &run_dir,
+        Duration::from_millis(20),
+        "QEMU's start",
+        || console.exists(),
+    );
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     assert!(!events.contains("\"vm_booted\""), "{events}");
 }
