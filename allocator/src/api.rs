@@ -232,15 +232,7 @@ unsafe fn free_raw(cache: Cache, p: *mut u8, function: &str) -> usize {
 unsafe fn cache_block(cache: Cache, block: usize, class: usize) {
     let Some(cache) = cache else {
         // SAFETY: the block is free and ours.
-        unsafe {
-            give_back(
-                Batch {
-                    head: block,
-                    count: 1,
-                },
-                "free",
-            )
-        };
+        unsafe { give_back(Batch::one(block), "free") };
         return;
     };
     // SAFETY: we own the cache.
@@ -307,7 +299,7 @@ unsafe fn alloc_raw(cache: Cache, n: usize) -> *mut u8 {
 fn preferred_arena(cache: Option<&ThreadCache>) -> usize {
     match cache {
         Some(c) => c.arena_index(),
-        None => thread::thread_pointer() >> 12,
+        None => crate::tls::address() >> 12,
     }
 }
 
@@ -526,7 +518,7 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, n: usize) -> i32 {
     if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
         return libc::EINVAL;
     }
-    let saved = errno();
+    let saved = os::errno();
     // SAFETY: no preconditions.
     let p = unsafe { memalign(align, n) };
     if p.is_null() {
@@ -536,11 +528,6 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, n: usize) -> i32 {
     // SAFETY: caller's contract.
     unsafe { *out = p };
     0
-}
-
-fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
 }
 
 /// `valloc`: page-aligned.

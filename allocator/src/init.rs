@@ -17,6 +17,13 @@ static STATE: AtomicU8 = AtomicU8::new(UNINIT);
 static EXIT_KEY: AtomicU32 = AtomicU32::new(0);
 static EXIT_KEY_READY: AtomicBool = AtomicBool::new(false);
 
+/// Whether set-up is complete, doing it first if needed: false only while
+/// another thread is in the middle of it, or if no pthread key was left.
+pub fn ready() -> bool {
+    ensure();
+    EXIT_KEY_READY.load(Acquire)
+}
+
 #[inline]
 pub fn ensure() {
     if STATE.load(Acquire) != READY {
@@ -61,14 +68,55 @@ pub fn watch_thread_exit(slot: *mut libc::c_void) {
     }
 }
 
+extern "C" {
+    /// glibc's stdio list lock (recursive), which its own fork takes before
+    /// the malloc locks; exported since glibc 2.0.
+    fn _IO_list_lock();
+    fn _IO_list_unlock();
+    /// True while the process has never created a thread (glibc 2.32).
+    static __libc_single_threaded: libc::c_char;
+}
+
+/// Whether `before_fork` took the locks, for the handlers after the fork.
+static FORK_LOCKED: AtomicBool = AtomicBool::new(false);
+
+fn single_threaded() -> bool {
+    // SAFETY: glibc's flag is a plain byte, written only by the thread
+    // that creates the process's first thread.
+    unsafe { core::ptr::read_volatile(core::ptr::addr_of!(__libc_single_threaded)) != 0 }
+}
+
+/// Fork, before: hold every arena so the child sees none mid-update.
+///
+/// Lock order as in glibc's own fork: stdio's list lock first, then the
+/// allocator. Otherwise the forking thread, holding the arenas, waits for
+/// the list lock held by a thread in `fflush(NULL)`, which waits for a FILE
+/// lock held by a thread in `getline`, which waits for an arena.
+///
+/// A process that never created a thread takes nothing: no other thread
+/// can hold an arena, and fork may be called from a signal handler that
+/// interrupted this very thread inside malloc (glibc allows that).
 extern "C" fn before_fork() {
+    if single_threaded() {
+        FORK_LOCKED.store(false, Relaxed);
+        return;
+    }
+    // SAFETY: takes glibc's recursive stdio list lock; fork takes it again.
+    unsafe { _IO_list_lock() };
     arena::lock_all();
+    FORK_LOCKED.store(true, Relaxed);
 }
 
 extern "C" fn after_fork_parent() {
-    arena::unlock_all();
+    if FORK_LOCKED.load(Relaxed) {
+        arena::unlock_all();
+        // SAFETY: releases the level taken in before_fork.
+        unsafe { _IO_list_unlock() };
+    }
 }
 
+/// The child's only thread owns everything: forget every holder (glibc has
+/// already reset the stdio locks by now).
 extern "C" fn after_fork_child() {
     arena::reset_all_locks();
     thread::forget_other_threads();

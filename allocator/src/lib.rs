@@ -7,7 +7,8 @@
 //!   compile time;
 //! - `heap` (regions, bins, deferred coalescing), `small` (pools),
 //!   `large` (mapped blocks), under `arena` locks;
-//! - `thread`: per-thread caches keyed on the thread pointer;
+//! - `tls`, `thread`: one initial-exec TLS word per thread, naming the
+//!   thread's cache slot;
 //! - `api`: the C semantics; `global`: the Rust `GlobalAlloc`.
 //!
 //! The crate is `no_std` and never allocates from the system itself.
@@ -28,6 +29,7 @@ mod os;
 mod small;
 pub mod stats;
 mod thread;
+mod tls;
 
 pub mod api;
 

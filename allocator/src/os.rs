@@ -1,10 +1,37 @@
 //! Everything the allocator asks of the operating system. Nothing here
 //! allocates, so it is safe during initialisation and after fork.
+//!
+//! Nothing here changes `errno` either: a futex wait that finds the lock
+//! already free returns EAGAIN, munmap fails with ENOMEM at the map-count
+//! limit, mremap and mmap failures may be recovered from, and glibc (like
+//! POSIX 2024 for free) never lets a successful call change errno. The API
+//! layer sets errno itself when a call fails.
 
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
+
+/// Puts errno back as it was when dropped.
+struct KeepErrno(i32);
+
+impl KeepErrno {
+    fn new() -> Self {
+        KeepErrno(errno())
+    }
+}
+
+impl Drop for KeepErrno {
+    fn drop(&mut self) {
+        set_errno(self.0);
+    }
+}
+
+/// The calling thread's errno.
+pub fn errno() -> i32 {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() }
+}
 
 /// The kernel's page size, from the auxiliary vector (4 KiB to 64 KiB on our boards).
 #[inline]
@@ -13,6 +40,7 @@ pub fn page_size() -> usize {
     if cached != 0 {
         return cached;
     }
+    let _keep = KeepErrno::new();
     // SAFETY: getauxval only reads the auxiliary vector.
     let p = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
     let p = if p.is_power_of_two() && p >= 4096 {
@@ -26,6 +54,7 @@ pub fn page_size() -> usize {
 
 /// Fresh zeroed read-write memory, or null.
 pub fn map(len: usize) -> *mut u8 {
+    let _keep = KeepErrno::new();
     // SAFETY: an anonymous private mapping touches no existing memory.
     let p = unsafe {
         libc::mmap(
@@ -47,6 +76,7 @@ pub fn map(len: usize) -> *mut u8 {
 /// # Safety
 /// `[p, p + len)` must be a mapping (or part of one) that nothing uses any more.
 pub unsafe fn unmap(p: *mut u8, len: usize) {
+    let _keep = KeepErrno::new();
     // SAFETY: guaranteed by the caller.
     unsafe { libc::munmap(p as *mut libc::c_void, len) };
 }
@@ -56,6 +86,7 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 /// # Safety
 /// `[p, p + old_len)` must be one whole mapping owned by the caller.
 pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
+    let _keep = KeepErrno::new();
     // SAFETY: guaranteed by the caller; MAYMOVE keeps the contents.
     let q = unsafe {
         libc::mremap(
@@ -77,6 +108,7 @@ pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
 /// # Safety
 /// The range must be page-aligned, mapped, and hold nothing anyone needs.
 pub unsafe fn release(p: *mut u8, len: usize) {
+    let _keep = KeepErrno::new();
     // SAFETY: guaranteed by the caller.
     unsafe { libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED) };
 }
@@ -88,6 +120,7 @@ pub fn set_errno(e: i32) {
 
 /// CPUs this process may run on (at least 1), without touching /proc or /sys.
 pub fn cpu_count() -> usize {
+    let _keep = KeepErrno::new();
     let mut set = [0usize; 16];
     // SAFETY: the kernel writes at most size_of_val(&set) bytes into set.
     let n = unsafe {
@@ -114,6 +147,7 @@ pub fn write_stderr(bytes: &[u8]) {
 }
 
 pub fn write_fd(fd: i32, bytes: &[u8]) {
+    let _keep = KeepErrno::new();
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: rest is a valid readable buffer of rest.len() bytes.
@@ -142,6 +176,7 @@ pub fn fatal(function: &str, what: &str) -> ! {
 
 /// Waits while `*word == expected` (futex wait, private).
 pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
+    let _keep = KeepErrno::new();
     // SAFETY: the kernel only reads the futex word, which outlives the call.
     unsafe {
         libc::syscall(
@@ -156,6 +191,7 @@ pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
 
 /// Wakes one waiter of `word`.
 pub fn futex_wake(word: &core::sync::atomic::AtomicU32) {
+    let _keep = KeepErrno::new();
     // SAFETY: FUTEX_WAKE only uses the address as a key.
     unsafe {
         libc::syscall(

@@ -56,10 +56,28 @@ impl ClassPages {
 
 const BLOCKS_OFFSET: usize = round_up(core::mem::size_of::<SmallPage>() + WORD, ALIGN) - WORD;
 
-/// A singly-linked batch of free blocks moving between cache and pages.
+/// A singly-linked batch of free blocks moving between cache and pages:
+/// `count` blocks linked through their first word, the last link 0.
 pub struct Batch {
     pub head: usize,
     pub count: u32,
+}
+
+impl Batch {
+    /// A batch of the single free block `block`. Its first word still holds
+    /// the program's data, so the terminating link must be written: a batch
+    /// taken from it would walk into whatever the program stored there.
+    ///
+    /// # Safety
+    /// `block` is a free small block that nothing else references.
+    pub unsafe fn one(block: usize) -> Batch {
+        // SAFETY: the block's first word is ours now (caller's contract).
+        unsafe { *link(block) = 0 };
+        Batch {
+            head: block,
+            count: 1,
+        }
+    }
 }
 
 #[inline(always)]

@@ -1,15 +1,17 @@
-//! Thread identity and per-thread caches, without `#[thread_local]` (not
-//! on stable in no_std) and without `__tls_get_addr`: the thread pointer
-//! register names the thread, and hashes it into a fixed table of cache
-//! slots. A slot belongs to whichever live thread has that thread pointer;
-//! live threads have distinct ones, so a slot is never shared.
+//! Per-thread caches. Each thread that allocates claims one slot of a
+//! fixed table and finds it again through its own TLS word (`tls`), so a
+//! slot has exactly one owner for the owner's whole life.
 //!
-//! Threads register a pthread key destructor that gives their cached blocks
-//! back when they exit; a thread that finds no free slot (more than
-//! `THREAD_SLOTS` threads) works on the arenas directly.
+//! A thread's TLS word goes through three states: `UNCLAIMED` (a new
+//! thread, born zero), a slot's address, then `EXITED` once its exit
+//! handler (a pthread key destructor) has given the cached blocks back and
+//! freed the slot. Calls made after that, by later destructors and by
+//! glibc's own thread teardown, work on the arenas directly: an exiting
+//! thread never claims a slot it could not give back. A thread that finds
+//! every slot taken also works without a cache, and tries again later.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
 use crate::arena::{self, ARENAS};
 use crate::config::*;
@@ -17,23 +19,22 @@ use crate::header::{heap_arena, ALLOC, CACHED};
 use crate::heap::{hdr, hdr_update};
 use crate::small::{give_back, Batch};
 use crate::stats::Counters;
+use crate::tls;
 
-/// `owner` of a slot no thread has used yet; probing stops here.
-const NEVER_USED: usize = 0;
-/// `owner` of a slot given up by an exited thread; probing goes on.
-const RELEASED: usize = 1;
-/// How far from its home slot a thread looks.
-const PROBES: usize = 16;
+/// TLS word of a thread that has not claimed a slot (yet).
+const UNCLAIMED: usize = 0;
+/// TLS word of a thread whose exit handler has run: no cache any more.
+const EXITED: usize = 1;
 
 #[repr(C, align(64))]
 pub struct ThreadCache {
-    /// Thread pointer of the owning thread, or NEVER_USED / RELEASED.
-    /// Only the owner touches `bins` and `arena`.
-    pub owner: AtomicUsize,
+    /// Set while a live thread owns the slot (its TLS word points here);
+    /// only that thread touches the fields below, except `counters`.
+    taken: AtomicBool,
     /// Arena this thread refills from and allocates large chunks in.
-    pub arena: UnsafeCell<usize>,
+    arena: UnsafeCell<usize>,
     /// Free small blocks per class; counts are exact, lists end with 0.
-    pub bins: UnsafeCell<[Batch; NUM_CLASSES]>,
+    bins: UnsafeCell<[Batch; NUM_CLASSES]>,
     /// Freed heap chunks per exact size (chunk addresses, linked through
     /// their first user word), in the `CACHED` state; and their total bytes.
     medium: UnsafeCell<[Batch; MEDIUM_BUCKETS]>,
@@ -47,7 +48,7 @@ unsafe impl Sync for ThreadCache {}
 
 static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
     ThreadCache {
-        owner: AtomicUsize::new(NEVER_USED),
+        taken: AtomicBool::new(false),
         arena: UnsafeCell::new(0),
         bins: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; NUM_CLASSES]),
         medium: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS]),
@@ -56,113 +57,68 @@ static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
     }
 }; THREAD_SLOTS];
 
-/// The calling thread's thread pointer: unique among live threads.
-#[inline(always)]
-pub fn thread_pointer() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let tp: usize;
-        // SAFETY: fs:0 holds the thread control block's self pointer on
-        // x86_64 Linux (glibc and musl); reading it has no side effect.
-        unsafe {
-            core::arch::asm!("mov {}, qword ptr fs:[0]", out(reg) tp,
-                options(nostack, readonly, preserves_flags, pure))
-        };
-        tp
-    }
-    #[cfg(target_arch = "aarch64")]
-    {
-        let tp: usize;
-        // SAFETY: tpidr_el0 is the user-readable thread pointer register.
-        unsafe {
-            core::arch::asm!("mrs {}, tpidr_el0", out(reg) tp,
-                options(nostack, nomem, preserves_flags, pure))
-        };
-        tp
-    }
-    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        // ARMv6 has no thread register in every configuration (only v6K);
-        // glibc's pthread_self finds it the right way for the running CPU.
-        // SAFETY: pthread_self has no preconditions and does not allocate.
-        unsafe { libc::pthread_self() as usize }
-    }
-}
+/// Slots not taken: lets a thread that found none skip the search until
+/// one is given back.
+static FREE_SLOTS: AtomicUsize = AtomicUsize::new(THREAD_SLOTS);
+/// Where the next search for a free slot starts.
+static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 
-#[inline(always)]
-fn home_slot(tp: usize) -> usize {
-    const GOLDEN: usize = if usize::BITS == 64 {
-        0x9E37_79B9_7F4A_7C15u64 as usize
-    } else {
-        0x9E37_79B9
-    };
-    ((tp >> 6).wrapping_mul(GOLDEN) >> (usize::BITS - THREAD_SLOTS.trailing_zeros())) as usize
-}
-
-/// The calling thread's cache when it sits in its home slot (fast path).
+/// The calling thread's cache, if it has one (fast path: one TLS load).
 #[inline(always)]
 pub fn current() -> Option<&'static ThreadCache> {
-    let tp = thread_pointer();
-    let slot = &SLOTS[home_slot(tp)];
-    if slot.owner.load(Relaxed) == tp {
-        Some(slot)
+    let word = tls::get();
+    if word > EXITED {
+        // SAFETY: a TLS word above EXITED is the address of a slot this
+        // thread owns (set by `claim`, cleared before the slot is freed).
+        Some(unsafe { &*(word as *const ThreadCache) })
     } else {
         None
     }
 }
 
-/// The calling thread's cache, claiming a slot on first use; None when all
-/// nearby slots are taken.
+/// The calling thread's cache, claiming a slot on first use; None for an
+/// exiting thread or when every slot is taken.
 #[inline]
 pub fn cache() -> Option<&'static ThreadCache> {
-    current().or_else(current_or_claim)
+    current().or_else(claim)
 }
 
 #[cold]
-fn current_or_claim() -> Option<&'static ThreadCache> {
-    crate::init::ensure();
-    let tp = thread_pointer();
-    let home = home_slot(tp);
-    let mut vacant = None;
-    for i in 0..PROBES {
-        let slot = &SLOTS[(home + i) % THREAD_SLOTS];
-        match slot.owner.load(Acquire) {
-            owner if owner == tp => return Some(slot),
-            NEVER_USED => {
-                vacant.get_or_insert(slot);
-                break;
-            }
-            RELEASED => {
-                vacant.get_or_insert(slot);
-            }
-            _ => {}
-        }
-    }
-    let slot = vacant?;
-    let old = slot.owner.load(Relaxed);
-    if old > RELEASED
-        || slot
-            .owner
-            .compare_exchange(old, tp, Acquire, Relaxed)
-            .is_err()
-    {
+fn claim() -> Option<&'static ThreadCache> {
+    if tls::get() != UNCLAIMED || FREE_SLOTS.load(Relaxed) == 0 {
         return None;
     }
-    // SAFETY: the slot is now ours alone.
+    // Without the exit handler a slot could never be given back.
+    if !crate::init::ready() {
+        return None;
+    }
+    let start = NEXT_SLOT.fetch_add(1, Relaxed);
+    let slot = (0..THREAD_SLOTS)
+        .map(|i| &SLOTS[(start + i) % THREAD_SLOTS])
+        .find(|s| {
+            !s.taken.load(Relaxed)
+                && s.taken
+                    .compare_exchange(false, true, Acquire, Relaxed)
+                    .is_ok()
+        })?;
+    FREE_SLOTS.fetch_sub(1, Relaxed);
+    // SAFETY: the slot is now ours alone; a freed slot's bins are empty.
     unsafe {
         *slot.arena.get() = arena::assign_arena();
-        for bin in (*slot.bins.get())
-            .iter_mut()
-            .chain((*slot.medium.get()).iter_mut())
-        {
-            *bin = Batch { head: 0, count: 0 };
-        }
         *slot.medium_bytes.get() = 0;
     }
-    // Registered after the claim: pthread_setspecific may itself allocate,
-    // and that call must find the slot already ours.
+    tls::set(slot as *const ThreadCache as usize);
+    // After the TLS word: pthread_setspecific may allocate (keys past the
+    // first 32), and that call must find the slot already ours.
     crate::init::watch_thread_exit(slot as *const ThreadCache as *mut libc::c_void);
     Some(slot)
+}
+
+/// Frees a slot whose owner is gone or done with it.
+fn release(slot: &ThreadCache) {
+    slot.counters.retire();
+    slot.taken.store(false, Release);
+    FREE_SLOTS.fetch_add(1, Relaxed);
 }
 
 impl ThreadCache {
@@ -263,38 +219,40 @@ impl ThreadCache {
     }
 }
 
-/// pthread key destructor: a thread is exiting.
+/// pthread key destructor: the thread is exiting.
 pub extern "C" fn on_thread_exit(slot: *mut libc::c_void) {
-    // SAFETY: the key only ever holds pointers into SLOTS.
-    let cache = unsafe { &*(slot as *const ThreadCache) };
-    if cache.owner.load(Relaxed) != thread_pointer() {
+    if tls::get() != slot as usize {
         return;
     }
-    // SAFETY: we are the owner.
+    // SAFETY: the TLS word says this thread owns the slot.
+    let cache = unsafe { &*(slot as *const ThreadCache) };
+    // SAFETY: we are the owner, and nothing of ours is mid-update.
     unsafe { cache.flush() };
-    cache.counters.retire();
-    cache.owner.store(RELEASED, Release);
+    tls::set(EXITED);
+    release(cache);
 }
 
 /// In a fork child only the forking thread lives on: free the others'
 /// slots. Their cached blocks stay unused (a bounded leak) rather than be
 /// walked, since those threads may have stopped in mid-update.
 pub fn forget_other_threads() {
-    let me = thread_pointer();
+    let mine = tls::get();
     for slot in &SLOTS {
-        let owner = slot.owner.load(Relaxed);
-        if owner > RELEASED && owner != me {
-            slot.counters.retire();
-            slot.owner.store(RELEASED, Relaxed);
+        if slot.taken.load(Relaxed) && slot as *const ThreadCache as usize != mine {
+            // SAFETY: the owner does not exist in this process; nobody
+            // else can reach the slot until it is claimed again.
+            unsafe {
+                *slot.bins.get() = [const { Batch { head: 0, count: 0 } }; NUM_CLASSES];
+                *slot.medium.get() = [const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS];
+            }
+            release(slot);
         }
     }
 }
 
-/// Sums the counters of every slot into `total`.
+/// Sums the counters of every slot into `total` (freed slots hold zeros).
 pub fn sum_counters(total: &mut crate::stats::Totals) {
     for slot in &SLOTS {
-        if slot.owner.load(Relaxed) != NEVER_USED {
-            slot.counters.add_to(total);
-        }
+        slot.counters.add_to(total);
     }
 }

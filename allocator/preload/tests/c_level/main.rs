@@ -12,4 +12,5 @@ mod footprint;
 mod memory_return;
 mod misuse;
 mod real_programs;
+mod regressions;
 mod stress;

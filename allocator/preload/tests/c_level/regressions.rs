@@ -1,0 +1,35 @@
+//! Regressions that other people's test suites found (tests/c/regressions.c):
+//! threads beyond the per-thread caches freeing blocks whose first word is
+//! not a heap address (CPython's test_queue crashed), fork against stdio's
+//! locks (glibc's tst-malloc-fork-deadlock), fork from a signal handler
+//! interrupting malloc (tst-mallocfork2), and errno left alone by
+//! successful calls and by free (tst-malloc-thread-fail, tst-free-errno).
+//! Each group fails (crash, hang or a check) against the allocator before
+//! its fix, and passes against glibc.
+
+use crate::common::run_c_group;
+
+#[test]
+fn many_threads() {
+    run_c_group("regressions", "many_threads");
+}
+
+#[test]
+fn fork_stdio() {
+    run_c_group("regressions", "fork_stdio");
+}
+
+#[test]
+fn fork_signal() {
+    run_c_group("regressions", "fork_signal");
+}
+
+#[test]
+fn errno_kept() {
+    run_c_group("regressions", "errno_kept");
+}
+
+#[test]
+fn errno_map_limit() {
+    run_c_group("regressions", "errno_map_limit");
+}
