@@ -40,5 +40,7 @@ pub use api::{
 pub use fmt::Line;
 pub use global::LwMalloc;
 pub use init::ensure as initialise;
-pub use os::{write_fd, write_stderr};
+/// System calls the preload library needs too: made directly, so they
+/// neither touch errno nor add imports.
+pub use os::{close, copy_fd, getpid, open_append, write_fd, write_stderr};
 pub use stats::{snapshot, summary_line, Totals};

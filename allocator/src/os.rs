@@ -1,36 +1,87 @@
 //! Everything the allocator asks of the operating system. Nothing here
 //! allocates, so it is safe during initialisation and after fork.
 //!
-//! Nothing here changes `errno` either: a futex wait that finds the lock
-//! already free returns EAGAIN, munmap fails with ENOMEM at the map-count
-//! limit, mremap and mmap failures may be recovered from, and glibc (like
-//! POSIX 2024 for free) never lets a successful call change errno. The API
-//! layer sets errno itself when a call fails.
+//! Nothing here changes `errno` either: system calls are made directly
+//! (`syscall`), not through libc's wrappers, which set errno on failure. A
+//! futex wait that finds the lock already free fails with EAGAIN, munmap
+//! fails with ENOMEM at the map-count limit, mremap and mmap failures may be
+//! recovered from, and glibc (like POSIX 2024 for free) never lets a
+//! successful call change errno. The API layer sets errno itself when a
+//! call fails. Direct calls also keep the library's imports, and so its
+//! size, down.
 
-use core::ptr::null_mut;
-use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+
+/// Makes system call `nr` with up to six arguments; returns the kernel's
+/// result (a negated errno value on failure).
+///
+/// # Safety
+/// The arguments must be valid for the call, as for the libc wrapper.
+#[inline(never)]
+unsafe fn syscall(nr: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f: usize) -> isize {
+    let result: isize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: the Linux x86_64 system call convention; the kernel
+    // clobbers rcx and r11 only (caller's contract for the arguments).
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => result,
+            in("rdi") a, in("rsi") b, in("rdx") c, in("r10") d, in("r8") e, in("r9") f,
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack)
+        )
+    };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: the Linux aarch64 convention: number in x8, result in x0.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("x8") nr,
+            inlateout("x0") a as isize => result,
+            in("x1") b, in("x2") c, in("x3") d, in("x4") e, in("x5") f,
+            options(nostack)
+        )
+    };
+    #[cfg(target_arch = "arm")]
+    // SAFETY: the Linux ARM EABI convention: number in r7, result in r0
+    // (ARM state, where r11, not r7, is the frame pointer).
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            in("r7") nr,
+            inlateout("r0") a as isize => result,
+            in("r1") b, in("r2") c, in("r3") d, in("r4") e, in("r5") f,
+            options(nostack)
+        )
+    };
+    result
+}
+
+/// Whether a raw system call result is a failure.
+#[inline]
+fn failed(result: isize) -> bool {
+    (-4095..0).contains(&result)
+}
+
+/// The number of the mmap call taking a byte offset (mmap2 on 32-bit ARM,
+/// whose offset counts pages; ours is always 0, so it does not matter).
+#[cfg(target_arch = "arm")]
+const SYS_MMAP: usize = libc::SYS_mmap2 as usize;
+#[cfg(not(target_arch = "arm"))]
+const SYS_MMAP: usize = libc::SYS_mmap as usize;
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
-
-/// Puts errno back as it was when dropped.
-struct KeepErrno(i32);
-
-impl KeepErrno {
-    fn new() -> Self {
-        KeepErrno(errno())
-    }
-}
-
-impl Drop for KeepErrno {
-    fn drop(&mut self) {
-        set_errno(self.0);
-    }
-}
 
 /// The calling thread's errno.
 pub fn errno() -> i32 {
     // SAFETY: __errno_location returns this thread's errno slot.
     unsafe { *libc::__errno_location() }
+}
+
+pub fn set_errno(e: i32) {
+    // SAFETY: __errno_location returns this thread's errno slot.
+    unsafe { *libc::__errno_location() = e };
 }
 
 /// The kernel's page size, from the auxiliary vector (4 KiB to 64 KiB on our boards).
@@ -40,8 +91,8 @@ pub fn page_size() -> usize {
     if cached != 0 {
         return cached;
     }
-    let _keep = KeepErrno::new();
-    // SAFETY: getauxval only reads the auxiliary vector.
+    // SAFETY: getauxval only reads the auxiliary vector; AT_PAGESZ is
+    // always there, so it never sets errno.
     let p = unsafe { libc::getauxval(libc::AT_PAGESZ) } as usize;
     let p = if p.is_power_of_two() && p >= 4096 {
         p
@@ -54,20 +105,12 @@ pub fn page_size() -> usize {
 
 /// Fresh zeroed read-write memory, or null.
 pub fn map(len: usize) -> *mut u8 {
-    let _keep = KeepErrno::new();
+    let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
+    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as usize;
     // SAFETY: an anonymous private mapping touches no existing memory.
-    let p = unsafe {
-        libc::mmap(
-            null_mut(),
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        null_mut()
+    let p = unsafe { syscall(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) };
+    if failed(p) {
+        core::ptr::null_mut()
     } else {
         p as *mut u8
     }
@@ -76,9 +119,8 @@ pub fn map(len: usize) -> *mut u8 {
 /// # Safety
 /// `[p, p + len)` must be a mapping (or part of one) that nothing uses any more.
 pub unsafe fn unmap(p: *mut u8, len: usize) {
-    let _keep = KeepErrno::new();
     // SAFETY: guaranteed by the caller.
-    unsafe { libc::munmap(p as *mut libc::c_void, len) };
+    unsafe { syscall(libc::SYS_munmap as usize, p as usize, len, 0, 0, 0, 0) };
 }
 
 /// Grows or moves a mapping; null when the kernel refuses.
@@ -86,18 +128,21 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 /// # Safety
 /// `[p, p + old_len)` must be one whole mapping owned by the caller.
 pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
-    let _keep = KeepErrno::new();
+    let may_move = libc::MREMAP_MAYMOVE as usize;
     // SAFETY: guaranteed by the caller; MAYMOVE keeps the contents.
     let q = unsafe {
-        libc::mremap(
-            p as *mut libc::c_void,
+        syscall(
+            libc::SYS_mremap as usize,
+            p as usize,
             old_len,
             new_len,
-            libc::MREMAP_MAYMOVE,
+            may_move,
+            0,
+            0,
         )
     };
-    if q == libc::MAP_FAILED {
-        null_mut()
+    if failed(q) {
+        core::ptr::null_mut()
     } else {
         q as *mut u8
     }
@@ -108,33 +153,31 @@ pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
 /// # Safety
 /// The range must be page-aligned, mapped, and hold nothing anyone needs.
 pub unsafe fn release(p: *mut u8, len: usize) {
-    let _keep = KeepErrno::new();
+    let advice = libc::MADV_DONTNEED as usize;
     // SAFETY: guaranteed by the caller.
-    unsafe { libc::madvise(p as *mut libc::c_void, len, libc::MADV_DONTNEED) };
-}
-
-pub fn set_errno(e: i32) {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
+    unsafe { syscall(libc::SYS_madvise as usize, p as usize, len, advice, 0, 0, 0) };
 }
 
 /// CPUs this process may run on (at least 1), without touching /proc or /sys.
 pub fn cpu_count() -> usize {
-    let _keep = KeepErrno::new();
     let mut set = [0usize; 16];
-    // SAFETY: the kernel writes at most size_of_val(&set) bytes into set.
+    let bytes = core::mem::size_of_val(&set);
+    // SAFETY: the kernel writes at most `bytes` bytes into set.
     let n = unsafe {
-        libc::syscall(
-            libc::SYS_sched_getaffinity,
+        syscall(
+            libc::SYS_sched_getaffinity as usize,
             0,
-            core::mem::size_of_val(&set),
-            set.as_mut_ptr(),
+            bytes,
+            set.as_mut_ptr() as usize,
+            0,
+            0,
+            0,
         )
     };
     if n <= 0 {
         return 1;
     }
-    let words = (n as usize).min(core::mem::size_of_val(&set)) / core::mem::size_of::<usize>();
+    let words = (n as usize).min(bytes) / core::mem::size_of::<usize>();
     set[..words]
         .iter()
         .map(|w| w.count_ones() as usize)
@@ -147,16 +190,73 @@ pub fn write_stderr(bytes: &[u8]) {
 }
 
 pub fn write_fd(fd: i32, bytes: &[u8]) {
-    let _keep = KeepErrno::new();
     let mut rest = bytes;
     while !rest.is_empty() {
         // SAFETY: rest is a valid readable buffer of rest.len() bytes.
-        let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+        let n = unsafe {
+            syscall(
+                libc::SYS_write as usize,
+                fd as usize,
+                rest.as_ptr() as usize,
+                rest.len(),
+                0,
+                0,
+                0,
+            )
+        };
         if n <= 0 {
             return;
         }
         rest = &rest[n as usize..];
     }
+}
+
+/// Opens `path` (NUL-terminated) for appending, creating it; the
+/// descriptor, or a negative value.
+///
+/// # Safety
+/// `path` points to a NUL-terminated string.
+pub unsafe fn open_append(path: *const u8) -> i32 {
+    let flags = (libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT | libc::O_CLOEXEC) as usize;
+    // SAFETY: the kernel reads the string (caller's contract).
+    unsafe {
+        syscall(
+            libc::SYS_openat as usize,
+            libc::AT_FDCWD as usize,
+            path as usize,
+            flags,
+            0o644,
+            0,
+            0,
+        ) as i32
+    }
+}
+
+/// A close-on-exec copy of `fd` numbered `min` or above, or a negative value.
+pub fn copy_fd(fd: i32, min: i32) -> i32 {
+    let command = libc::F_DUPFD_CLOEXEC as usize;
+    // SAFETY: F_DUPFD_CLOEXEC only creates a descriptor.
+    unsafe {
+        syscall(
+            libc::SYS_fcntl as usize,
+            fd as usize,
+            command,
+            min as usize,
+            0,
+            0,
+            0,
+        ) as i32
+    }
+}
+
+pub fn close(fd: i32) {
+    // SAFETY: closing a descriptor touches no memory.
+    unsafe { syscall(libc::SYS_close as usize, fd as usize, 0, 0, 0, 0, 0) };
+}
+
+pub fn getpid() -> u64 {
+    // SAFETY: getpid has no arguments and cannot fail.
+    unsafe { syscall(libc::SYS_getpid as usize, 0, 0, 0, 0, 0, 0) as u64 }
 }
 
 /// Reports misuse on one line and aborts: never continue on a corrupt heap.
@@ -175,30 +275,35 @@ pub fn fatal(function: &str, what: &str) -> ! {
 }
 
 /// Waits while `*word == expected` (futex wait, private).
-pub fn futex_wait(word: &core::sync::atomic::AtomicU32, expected: u32) {
-    let _keep = KeepErrno::new();
+pub fn futex_wait(word: &AtomicU32, expected: u32) {
+    let op = (libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG) as usize;
     // SAFETY: the kernel only reads the futex word, which outlives the call.
     unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
-            expected,
-            null_mut::<libc::timespec>(),
+        syscall(
+            libc::SYS_futex as usize,
+            word.as_ptr() as usize,
+            op,
+            expected as usize,
+            0,
+            0,
+            0,
         )
     };
 }
 
 /// Wakes one waiter of `word`.
-pub fn futex_wake(word: &core::sync::atomic::AtomicU32) {
-    let _keep = KeepErrno::new();
+pub fn futex_wake(word: &AtomicU32) {
+    let op = (libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG) as usize;
     // SAFETY: FUTEX_WAKE only uses the address as a key.
     unsafe {
-        libc::syscall(
-            libc::SYS_futex,
-            word.as_ptr(),
-            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+        syscall(
+            libc::SYS_futex as usize,
+            word.as_ptr() as usize,
+            op,
             1,
+            0,
+            0,
+            0,
         )
     };
 }

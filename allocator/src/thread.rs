@@ -92,6 +92,10 @@ fn claim() -> Option<&'static ThreadCache> {
     if !crate::init::ready() {
         return None;
     }
+    // Set-up may have allocated (pthread_atfork does), and so claimed.
+    if let Some(cache) = current() {
+        return Some(cache);
+    }
     let start = NEXT_SLOT.fetch_add(1, Relaxed);
     let slot = (0..THREAD_SLOTS)
         .map(|i| &SLOTS[(start + i) % THREAD_SLOTS])

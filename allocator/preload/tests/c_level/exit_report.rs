@@ -1,6 +1,8 @@
 //! The LWM_STATS=1 exit report: exactly one well-formed line per exiting
-//! process on stderr, with counters that cover what the program did; and no
-//! output at all without LWM_STATS.
+//! process on stderr, with counters that cover what the program did; the
+//! same line appended to a file (`LWM_STATS=/path`) or written to a
+//! descriptor (`LWM_STATS_FD=N`) instead; and no output at all without
+//! LWM_STATS.
 
 use crate::common::{assert_c_passed, c_command, lwmalloc_or_skip, run, stats_lines, HANG_GUARD};
 use std::time::Duration;
@@ -115,6 +117,68 @@ fn report_while_other_threads_allocate() {
             outcome.transcript()
         );
     }
+}
+
+/// `LWM_STATS=/path`: each process appends its own line to the file, and
+/// stderr stays empty (test runners that check stderr are left alone).
+#[test]
+fn report_appended_to_a_file() {
+    if lwmalloc_or_skip("exit_report::report_appended_to_a_file").is_none() {
+        return;
+    }
+    let file = crate::common::scratch_dir().join("stats-report.txt");
+    std::fs::write(&file, "earlier line\n").unwrap();
+    let mut command = c_command("exit_report", &["fork"]);
+    command.env("LWM_STATS", &file);
+    let outcome = run(command, HANG_GUARD);
+    assert_c_passed(&outcome, "exit_report fork");
+    assert!(
+        outcome.stderr.is_empty(),
+        "stderr not empty\n{}",
+        outcome.transcript()
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        written.starts_with("earlier line\n"),
+        "file not appended to:\n{written}"
+    );
+    let mut pids: Vec<u64> = stats_lines(&written).iter().map(|s| s.pid).collect();
+    pids.sort();
+    let mut expected = vec![
+        pid_printed(&outcome.stdout, "pid="),
+        pid_printed(&outcome.stdout, "child_pid="),
+    ];
+    expected.sort();
+    assert_eq!(
+        pids,
+        expected,
+        "report lines in {}:\n{written}",
+        file.display()
+    );
+}
+
+/// `LWM_STATS_FD=1`: the line goes to the descriptor named (stdout here),
+/// not to stderr.
+#[test]
+fn report_written_to_a_descriptor() {
+    if lwmalloc_or_skip("exit_report::report_written_to_a_descriptor").is_none() {
+        return;
+    }
+    let mut command = c_command("exit_report", &[]);
+    command.env("LWM_STATS_FD", "1");
+    let outcome = run(command, HANG_GUARD);
+    assert_c_passed(&outcome, "exit_report");
+    assert!(
+        outcome.stderr.is_empty(),
+        "stderr not empty\n{}",
+        outcome.transcript()
+    );
+    let stats = stats_lines(&outcome.stdout);
+    assert!(
+        stats.len() == 1 && stats[0].pid == pid_printed(&outcome.stdout, "pid="),
+        "expected one report line on stdout\n{}",
+        outcome.transcript()
+    );
 }
 
 #[test]
