@@ -152,7 +152,12 @@ check_mapping lwmalloc mapped
 runs+=("lwmalloc:$work/lwmalloc.log:$work/lwmalloc.xml")
 
 echo
-"$python" scripts/lib/cpython_results.py "${modules[*]}" "${runs[@]}" || failures+=(modules)
+status=0
+results=$("$python" scripts/lib/cpython_results.py "${modules[*]}" "${runs[@]}") || status=$?
+echo "$results"
+if ((status)); then # name the modules in the last line too
+  failures+=("modules[$(sed -n 's/^FAILED under \([a-z]*\): /\1: /p' <<<"$results" | paste -sd ';')]")
+fi
 
 elapsed=$((SECONDS - started))
 echo "=== test-cpython: $((elapsed / 60)) min $((elapsed % 60)) s"

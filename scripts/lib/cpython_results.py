@@ -79,7 +79,7 @@ def main():
         broken = [m for m in modules if not control[m][0]]
         if broken:
             ok = False
-            print(f"FAILED under {control_label} too (curate the list): {' '.join(broken)}")
+            print(f"FAILED under {control_label}: {' '.join(broken)} (the control: curate the list)")
         regressions = [m for m in failed if m not in broken]
         if regressions:
             print(f"PASS under {control_label}, FAIL under {label}: {' '.join(regressions)}")
