@@ -2,10 +2,10 @@
 # CPython's regression tests (Debian's libpython3.11-testsuite) under
 # LD_PRELOAD of liblwmalloc.so, plus our thread-churn regression script.
 #
-#   scripts/test-cpython.sh          ~36 modules on allocation, threads, fork,
-#                                    subprocesses (about 4 minutes on 2 cores)
-#   scripts/test-cpython.sh --full   ~90 modules, first without the preload
-#                                    as the control, then with it
+#   scripts/test-cpython.sh          36 modules on allocation, threads, fork,
+#                                    subprocesses (3 min 40 s on 2 cores)
+#   scripts/test-cpython.sh --full   93 modules, first without the preload
+#                                    as the control, then with it (14 min)
 #
 # LWM_LIB=/path/to/liblwmalloc.so tests that file; by default
 # target/release/liblwmalloc.so, built when missing. Every module listed
@@ -119,7 +119,7 @@ done
 regrtest() { # LABEL LD_PRELOAD-or-empty
   local status=0
   echo
-  echo "=== test-cpython: ${#modules[@]} CPython test modules, $1"
+  echo "=== test-cpython: ${#modules[@]} CPython test module runs, $1"
   timeout -k 30 "$run_budget" "${clean_env[@]}" LD_PRELOAD="$2" \
     PYTHONPATH="$work/site" LWM_PROOF_LOG="$work/$1.proof" \
     "$python" -m test -j2 --timeout "$module_timeout" -u subprocess \
