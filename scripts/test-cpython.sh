@@ -153,7 +153,7 @@ runs+=("lwmalloc:$work/lwmalloc.log:$work/lwmalloc.xml")
 
 echo
 status=0
-results=$("$python" scripts/lib/cpython_results.py "${modules[*]}" "${runs[@]}") || status=$?
+results=$("$python" -B scripts/lib/cpython_results.py "${modules[*]}" "${runs[@]}") || status=$?
 echo "$results"
 if ((status)); then # name the modules in the last line too
   failures+=("modules[$(sed -n 's/^FAILED under \([a-z]*\): /\1: /p' <<<"$results" | paste -sd ';')]")
