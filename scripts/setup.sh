@@ -18,6 +18,7 @@ test_packages=(
   coreutils       # sort in the real-program tests, sha256sum in the agent tests
   openssh-server openssh-client   # the orchestrator's SSH tests run a real sshd on 127.0.0.1
   chromium                        # the HTML report is checked in headless Chromium
+  libpython3.11-testsuite         # CPython's regression tests under the preload (test-cpython.sh)
 )
 
 packages=("${eval_packages[@]}")
@@ -25,4 +26,31 @@ packages=("${eval_packages[@]}")
 
 # shellcheck source=scripts/lib/apt.sh
 . "$(dirname "$0")/lib/apt.sh"
+
+# CPython's test suite must be the exact version of the interpreter: tests
+# of one Debian revision can fail on another's stdlib. The suite depends on
+# python3.11 only with ">=", and installing it alone would upgrade
+# python3.11 but leave its -dev, -venv... packages behind, so every
+# installed package built from the python3.11 source is installed at the
+# suite's version in one apt call.
+version_of() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || true; }
+match_cpython_testsuite() {
+  local suite=libpython3.11-testsuite python suite_version version siblings
+  python=$(version_of python3.11)
+  suite_version=$(version_of "$suite")
+  [ -n "$python" ] || return 0 # fresh machine: apt installs both at one version below
+  [ "$python" = "$suite_version" ] && return 0
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get update -qq
+  version=$(apt-cache policy "$suite" | awk '$1 == "Candidate:" { print $2 }')
+  mapfile -t siblings < <(dpkg-query -W -f='${db:Status-Abbrev}|${Package}|${source:Package}\n' |
+    awk -F'|' -v suite="$suite" '$1 ~ /^ii/ && $3 == "python3.11" && $2 != suite { print $2 }')
+  echo "setup: python3.11 $python, $suite ${suite_version:-missing}: installing both at $version"
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${siblings[@]/%/=$version}" "$suite=$version"
+  if [ "$(version_of python3.11)" != "$(version_of "$suite")" ]; then
+    echo "setup: python3.11 $(version_of python3.11) but $suite $(version_of "$suite")" >&2
+    exit 1
+  fi
+}
+[ "${1:-}" = "--eval" ] || match_cpython_testsuite
 apt_install_missing setup "${packages[@]}"

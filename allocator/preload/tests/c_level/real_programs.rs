@@ -268,3 +268,47 @@ fn maps_once_libc_is_mapped(pid: u32) -> String {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
+
+/// tests/python/thread_churn_queue.py: 160+ threads alive at once passing
+/// objects through queue.Queue and queue.SimpleQueue while relay threads
+/// exit and start. It reproduces the crash CPython's test_queue found
+/// (threads beyond the per-thread cache slots mis-handled a freed block's
+/// first word). Run with pymalloc (as test_queue) and with
+/// PYTHONMALLOC=malloc (every object through malloc), three times each
+/// since the crash depends on timing. The plain run checks the script.
+#[test]
+fn python_thread_churn() {
+    let test = "real_programs::python_thread_churn";
+    let python = "/usr/bin/python3";
+    let script = tests_dir().join("python/thread_churn_queue.py");
+    for pymalloc in ["pymalloc", "malloc"] {
+        for attempt in 1..=3 {
+            let Some((plain, preloaded)) = run_with_and_without_preload(test, python, || {
+                let mut command = program(Path::new(python));
+                command.env("PYTHONMALLOC", pymalloc);
+                command.arg("-B").arg("-s").arg(&script);
+                command
+            }) else {
+                return;
+            };
+            let both = format!(
+                "PYTHONMALLOC={pymalloc}, attempt {attempt}\n--- plain ---\n{}\n--- preloaded ---\n{}",
+                plain.transcript(),
+                preloaded.transcript()
+            );
+            for (run, outcome) in [("plain", &plain), ("preloaded", &preloaded)] {
+                assert!(
+                    outcome.status.success()
+                        && outcome.stdout.starts_with("thread_churn_queue: ok"),
+                    "{test}: the {run} run {}\n{both}",
+                    outcome.describe_status()
+                );
+            }
+            let reports = stats_lines(&preloaded.stderr);
+            assert!(
+                reports.len() == 1 && reports[0].malloc > 0,
+                "{test}: expected one LWM_STATS line with malloc > 0, got {reports:?}\n{both}"
+            );
+        }
+    }
+}
