@@ -18,6 +18,7 @@ test_packages=(
   coreutils       # sort in the real-program tests, sha256sum in the agent tests
   openssh-server openssh-client   # the orchestrator's SSH tests run a real sshd on 127.0.0.1
   chromium                        # the HTML report is checked in headless Chromium
+  dpkg-dev        # apt-get source unpacks glibc's source for its malloc tests
 )
 
 packages=("${eval_packages[@]}")
@@ -25,4 +26,9 @@ packages=("${eval_packages[@]}")
 
 # shellcheck source=scripts/lib/apt.sh
 . "$(dirname "$0")/lib/apt.sh"
+if [ "${1:-}" != "--eval" ]; then
+  # shellcheck source=scripts/lib/deb-src.sh
+  . "$(dirname "$0")/lib/deb-src.sh"
+  enable_deb_src setup
+fi
 apt_install_missing setup "${packages[@]}"
