@@ -126,6 +126,34 @@ for t in "${tests[@]}"; do
 done
 ((${#build_failed[@]} == 0)) || exit 1
 
+# --- the driver can fail ------------------------------------------------------
+# Once lwmalloc passes every test, nothing above shows the harness can
+# still see a failure: three programs of ours check that a failed check
+# in a forked child, a missing expected signal and a hang (with a forked
+# grandchild, which must die too) each fail.
+selftest=$root/allocator/preload/tests/glibc/selftest
+expect_driver() { # $1 program, $2 expected driver exit status
+  local rc=0
+  "$cc" "${cflags[@]}" -o "$build/bin/$1" "$selftest/$1.c" -ldl >"$build/log/$1.build" 2>&1 ||
+    { cat "$build/log/$1.build" >&2; exit 1; }
+  (cd "$build" && timeout -k 5 60 "${runner[@]}" "bin/$1") >"$build/log/$1.log" 2>&1 || rc=$?
+  if [ "$rc" != "$2" ]; then
+    echo "test-glibc-malloc: driver self-test $1 exited with $rc, expected $2:" >&2
+    cat "$build/log/$1.log" >&2
+    exit 1
+  fi
+}
+expect_driver fails-check 1
+expect_driver missing-signal 1
+expect_driver hangs 124
+grandchild=$(sed -n 's/^grandchild \([0-9]*\)$/\1/p' "$build/log/hangs.log")
+sleep 0.5
+if [ -z "$grandchild" ] || { [ -e "/proc/$grandchild" ] && ! grep -q ') Z' "/proc/$grandchild/stat"; }; then
+  echo "test-glibc-malloc: driver self-test hangs left its grandchild (${grandchild:-no pid printed}) running" >&2
+  exit 1
+fi
+echo "test-glibc-malloc: driver self-test passed (a failed check, a missing signal, a hang are failures)"
+
 # --- run ---------------------------------------------------------------------
 # One run: $1 test, $2 glibc|lwmalloc. Writes "<verdict> <seconds>" to
 # <build>/log/<test>.<variant>.result and the output to ....log.
