@@ -8,7 +8,9 @@
 #     armv7 and ARMv6 (-cpu arm1176, the soft-float twin): the lwmalloc
 #     crate's tests (property, threads, global allocator) built for the
 #     target, and the C-level suite of liblwmalloc.so (conformance, misuse,
-#     stress, exit report, static link) run against the pushed library.
+#     stress, exit report, static link) run against the pushed library;
+#  3. glibc's own malloc tests (scripts/test-glibc-malloc.sh) built with the
+#     target's gcc and run, with and without the library, under qemu-user.
 # Prints how long each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,6 +58,10 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf arm-unknow
     LWM_LIB=$artifacts/liblwmalloc.so cargo test --release --locked -p lwmalloc-preload --test c_level
     # Static linking needs liblwmalloc.a, which sits beside the built library.
     LWM_LIB=$built/liblwmalloc.so cargo test --release --locked -p lwmalloc-preload --test static_link
+    done_step
+
+    step "$target: glibc's malloc tests under $LWM_TARGET_RUNNER"
+    LWM_LIB=$artifacts/liblwmalloc.so scripts/test-glibc-malloc.sh
     done_step
   )
 done

@@ -56,8 +56,6 @@ emulation_skip_reason() {
   case $1 in
     tst-malloc-thread-fail)
       echo "qemu-user ignores setrlimit(RLIMIT_AS), so the test's allocations never fail and it would fill the host's memory" ;;
-    tst-free-errno)
-      echo "needs the guest's munmap to hit vm.max_map_count; qemu-user's own mappings and its page bookkeeping change the count" ;;
   esac
 }
 
