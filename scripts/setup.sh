@@ -19,6 +19,7 @@ test_packages=(
   openssh-server openssh-client   # the orchestrator's SSH tests run a real sshd on 127.0.0.1
   chromium                        # the HTML report is checked in headless Chromium
   libpython3.11-testsuite         # CPython's regression tests under the preload (test-cpython.sh)
+  dpkg-dev        # apt-get source unpacks glibc's source for its malloc tests
 )
 
 packages=("${eval_packages[@]}")
@@ -53,4 +54,9 @@ match_cpython_testsuite() {
   fi
 }
 [ "${1:-}" = "--eval" ] || match_cpython_testsuite
+if [ "${1:-}" != "--eval" ]; then
+  # shellcheck source=scripts/lib/deb-src.sh
+  . "$(dirname "$0")/lib/deb-src.sh"
+  enable_deb_src setup
+fi
 apt_install_missing setup "${packages[@]}"
