@@ -510,7 +510,8 @@ pub unsafe fn memalign(align: usize, n: usize) -> *mut u8 {
 }
 
 /// `posix_memalign`: EINVAL unless `align` is a power of two multiple of
-/// the pointer size; `*out` is written only on success.
+/// the pointer size; `*out` is written only on success. On ENOMEM, errno is
+/// ENOMEM as well (glibc's behaviour); EINVAL leaves errno alone.
 ///
 /// # Safety
 /// `out` is valid for a pointer write.
@@ -518,11 +519,11 @@ pub unsafe fn posix_memalign(out: *mut *mut u8, align: usize, n: usize) -> i32 {
     if !align.is_power_of_two() || align % core::mem::size_of::<usize>() != 0 {
         return libc::EINVAL;
     }
-    let saved = os::errno();
     // SAFETY: no preconditions.
     let p = unsafe { memalign(align, n) };
     if p.is_null() {
-        os::set_errno(saved);
+        // errno stays ENOMEM too, as under glibc (its tst-malloc-thread-fail
+        // checks errno after a failed posix_memalign).
         return libc::ENOMEM;
     }
     // SAFETY: caller's contract.

@@ -73,12 +73,6 @@ const SYS_MMAP: usize = libc::SYS_mmap as usize;
 
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 
-/// The calling thread's errno.
-pub fn errno() -> i32 {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() }
-}
-
 pub fn set_errno(e: i32) {
     // SAFETY: __errno_location returns this thread's errno slot.
     unsafe { *libc::__errno_location() = e };

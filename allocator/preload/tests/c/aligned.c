@@ -59,15 +59,21 @@ static void posix_memalign_huge(void)
     const size_t huge_sizes[] = {SIZE_MAX, SIZE_MAX - 4096, SIZE_MAX / 2 + 1, PTRDIFF_MAX};
     for (size_t i = 0; i < sizeof huge_sizes / sizeof huge_sizes[0]; i++) {
         void *p = NULL;
+        errno = 0;
         int rc = posix_memalign(&p, 64, opaque_size(huge_sizes[i]));
+        int saved = errno;
         CHECK(rc == ENOMEM, "posix_memalign(64, %zu) returned %d, expected ENOMEM (%d)",
               huge_sizes[i], rc, ENOMEM);
+        /* glibc sets errno too, and its tst-malloc-thread-fail relies on it. */
+        CHECK(saved == ENOMEM, "posix_memalign(64, %zu) left errno %d, expected ENOMEM as glibc",
+              huge_sizes[i], saved);
     }
     /* A valid but unsatisfiable alignment of 2^63 (2^31 on 32-bit). */
     void *p = NULL;
     int rc = posix_memalign(&p, opaque_size(SIZE_MAX / 2 + 1), 1);
     CHECK(rc == ENOMEM, "posix_memalign(SIZE_MAX/2+1, 1) returned %d, expected ENOMEM", rc);
-    ok("posix_memalign: ENOMEM for impossible sizes and for alignment SIZE_MAX/2+1");
+    ok("posix_memalign: ENOMEM (returned and in errno) for impossible sizes and for alignment "
+       "SIZE_MAX/2+1");
 }
 
 static void posix_memalign_valid(void)
