@@ -58,10 +58,15 @@ unsafe fn syscall(nr: usize, a: usize, b: usize, c: usize, d: usize, e: usize, f
     result
 }
 
-/// Whether a raw system call result is a failure.
+/// The address a system call returned, or null if it failed (results
+/// from -4095 to -1 are negated errno values).
 #[inline]
-fn failed(result: isize) -> bool {
-    (-4095..0).contains(&result)
+fn address_or_null(result: isize) -> *mut u8 {
+    if (-4095..0).contains(&result) {
+        core::ptr::null_mut()
+    } else {
+        result as *mut u8
+    }
 }
 
 /// The number of the mmap call taking a byte offset (mmap2 on 32-bit ARM,
@@ -102,12 +107,7 @@ pub fn map(len: usize) -> *mut u8 {
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
     let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as usize;
     // SAFETY: an anonymous private mapping touches no existing memory.
-    let p = unsafe { syscall(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) };
-    if failed(p) {
-        core::ptr::null_mut()
-    } else {
-        p as *mut u8
-    }
+    address_or_null(unsafe { syscall(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) })
 }
 
 /// # Safety
@@ -124,7 +124,7 @@ pub unsafe fn unmap(p: *mut u8, len: usize) {
 pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
     let may_move = libc::MREMAP_MAYMOVE as usize;
     // SAFETY: guaranteed by the caller; MAYMOVE keeps the contents.
-    let q = unsafe {
+    address_or_null(unsafe {
         syscall(
             libc::SYS_mremap as usize,
             p as usize,
@@ -134,12 +134,7 @@ pub unsafe fn remap(p: *mut u8, old_len: usize, new_len: usize) -> *mut u8 {
             0,
             0,
         )
-    };
-    if failed(q) {
-        core::ptr::null_mut()
-    } else {
-        q as *mut u8
-    }
+    })
 }
 
 /// Drops the pages of `[p, p + len)` from RSS; they read back as zero.

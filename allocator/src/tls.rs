@@ -35,102 +35,90 @@ core::arch::global_asm!(
     ".popsection",
 );
 
+// `tls_asm!(LAST)`: the thread pointer in `{tp}` and this word's offset
+// from it in `{v}` (from the GOT: initial-exec), then the instruction LAST,
+// which leaves the result in `{v}`.
+//
+// ARM: TPIDRURO is the thread pointer on ARMv6K and later (the ARM1176 of
+// the Pi Zero is ARMv6KZ). The literal holds the GOT entry's distance from
+// the PC-relative load (PC reads 8 ahead in ARM state); the branch skips it.
+#[cfg(target_arch = "x86_64")]
+macro_rules! tls_asm {
+    ($last:literal) => {{
+        let v: usize;
+        // SAFETY: reads our GOT entry and the thread's own TLS; no side
+        // effect.
+        unsafe {
+            core::arch::asm!(
+                "mov {v}, qword ptr [rip + lwm_thread_state@GOTTPOFF]",
+                $last,
+                v = out(reg) v,
+                options(nostack, readonly, pure)
+            )
+        };
+        v
+    }};
+}
+
+#[cfg(target_arch = "aarch64")]
+macro_rules! tls_asm {
+    ($last:literal) => {{
+        let v: usize;
+        // SAFETY: as on x86_64, with tpidr_el0 as the thread pointer.
+        unsafe {
+            core::arch::asm!(
+                "mrs {tp}, tpidr_el0",
+                "adrp {v}, :gottprel:lwm_thread_state",
+                "ldr {v}, [{v}, #:gottprel_lo12:lwm_thread_state]",
+                $last,
+                tp = out(reg) _,
+                v = out(reg) v,
+                options(nostack, readonly, preserves_flags, pure)
+            )
+        };
+        v
+    }};
+}
+
+#[cfg(target_arch = "arm")]
+macro_rules! tls_asm {
+    ($last:literal) => {{
+        let v: usize;
+        // SAFETY: as on x86_64, with TPIDRURO as the thread pointer.
+        unsafe {
+            core::arch::asm!(
+                "ldr {v}, 3f",
+                "2: ldr {v}, [pc, {v}]",
+                "mrc p15, 0, {tp}, c13, c0, 3",
+                $last,
+                "b 4f",
+                "3: .word lwm_thread_state(gottpoff) + (. - 2b - 8)",
+                "4:",
+                tp = out(reg) _,
+                v = out(reg) v,
+                options(nostack, readonly, preserves_flags, pure)
+            )
+        };
+        v
+    }};
+}
+
 /// The calling thread's word (0 in a new thread).
 #[inline(always)]
 pub fn get() -> usize {
-    let value: usize;
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: initial-exec access to our own TLS word: the GOT holds its
-    // offset from the thread pointer (fs base); nothing else is touched.
-    unsafe {
-        core::arch::asm!(
-            "mov {v}, qword ptr [rip + lwm_thread_state@GOTTPOFF]",
-            "mov {v}, qword ptr fs:[{v}]",
-            v = out(reg) value,
-            options(nostack, readonly, preserves_flags, pure)
-        )
-    };
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as above, with tpidr_el0 as the thread pointer.
-    unsafe {
-        core::arch::asm!(
-            "mrs {tp}, tpidr_el0",
-            "adrp {off}, :gottprel:lwm_thread_state",
-            "ldr {off}, [{off}, #:gottprel_lo12:lwm_thread_state]",
-            "ldr {v}, [{tp}, {off}]",
-            tp = out(reg) _,
-            off = out(reg) _,
-            v = lateout(reg) value,
-            options(nostack, readonly, preserves_flags, pure)
-        )
-    };
-    #[cfg(target_arch = "arm")]
-    // SAFETY: as above, with TPIDRURO (ARMv6K and later: the ARM1176 of
-    // the Pi Zero is ARMv6KZ) as the thread pointer. The literal holds the
-    // GOT entry's distance from the PC-relative load (PC reads 8 ahead in
-    // ARM state); the branch skips it.
-    unsafe {
-        core::arch::asm!(
-            "ldr {off}, 3f",
-            "2: ldr {off}, [pc, {off}]",
-            "mrc p15, 0, {tp}, c13, c0, 3",
-            "ldr {v}, [{tp}, {off}]",
-            "b 4f",
-            "3: .word lwm_thread_state(gottpoff) + (. - 2b - 8)",
-            "4:",
-            tp = out(reg) _,
-            off = out(reg) _,
-            v = lateout(reg) value,
-            options(nostack, readonly, preserves_flags, pure)
-        )
-    };
-    value
+    return tls_asm!("mov {v}, qword ptr fs:[{v}]");
+    #[cfg(not(target_arch = "x86_64"))]
+    return tls_asm!("ldr {v}, [{tp}, {v}]");
 }
 
 /// The address of the calling thread's word: distinct among live threads.
 #[inline]
 pub fn address() -> usize {
-    let addr: usize;
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: reads the TCB self pointer and our GOT entry; no side effect.
-    unsafe {
-        core::arch::asm!(
-            "mov {a}, qword ptr [rip + lwm_thread_state@GOTTPOFF]",
-            "add {a}, qword ptr fs:[0]",
-            a = out(reg) addr,
-            options(nostack, readonly, pure)
-        )
-    };
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: as in `get`, without the final load.
-    unsafe {
-        core::arch::asm!(
-            "mrs {tp}, tpidr_el0",
-            "adrp {a}, :gottprel:lwm_thread_state",
-            "ldr {a}, [{a}, #:gottprel_lo12:lwm_thread_state]",
-            "add {a}, {tp}, {a}",
-            tp = out(reg) _,
-            a = lateout(reg) addr,
-            options(nostack, readonly, preserves_flags, pure)
-        )
-    };
-    #[cfg(target_arch = "arm")]
-    // SAFETY: as in `get`, without the final load.
-    unsafe {
-        core::arch::asm!(
-            "ldr {a}, 3f",
-            "2: ldr {a}, [pc, {a}]",
-            "mrc p15, 0, {tp}, c13, c0, 3",
-            "add {a}, {tp}, {a}",
-            "b 4f",
-            "3: .word lwm_thread_state(gottpoff) + (. - 2b - 8)",
-            "4:",
-            tp = out(reg) _,
-            a = lateout(reg) addr,
-            options(nostack, readonly, preserves_flags, pure)
-        )
-    };
-    addr
+    return tls_asm!("add {v}, qword ptr fs:[0]");
+    #[cfg(not(target_arch = "x86_64"))]
+    return tls_asm!("add {v}, {tp}, {v}");
 }
 
 /// Sets the calling thread's word.

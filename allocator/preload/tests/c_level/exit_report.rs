@@ -14,6 +14,24 @@ fn pid_printed(stdout: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{key}` line in:\n{stdout}"))
 }
 
+/// `report` holds one line for the forking parent and one for its child
+/// (the pids exit_report printed), and no others.
+fn assert_parent_and_child_reported(report: &str, outcome: &crate::common::Outcome) {
+    let mut pids: Vec<u64> = stats_lines(report).iter().map(|s| s.pid).collect();
+    pids.sort();
+    let mut expected = vec![
+        pid_printed(&outcome.stdout, "pid="),
+        pid_printed(&outcome.stdout, "child_pid="),
+    ];
+    expected.sort();
+    assert_eq!(
+        pids,
+        expected,
+        "report lines by pid in:\n{report}\n{}",
+        outcome.transcript()
+    );
+}
+
 #[test]
 fn one_report_line_with_counters_at_exit() {
     if lwmalloc_or_skip("exit_report::one_report_line_with_counters_at_exit").is_none() {
@@ -71,19 +89,7 @@ fn each_process_reports_its_own_pid_after_fork() {
     command.env("LWM_STATS", "1");
     let outcome = run(command, HANG_GUARD);
     assert_c_passed(&outcome, "exit_report fork");
-    let mut pids: Vec<u64> = stats_lines(&outcome.stderr).iter().map(|s| s.pid).collect();
-    pids.sort();
-    let mut expected = vec![
-        pid_printed(&outcome.stdout, "pid="),
-        pid_printed(&outcome.stdout, "child_pid="),
-    ];
-    expected.sort();
-    assert_eq!(
-        pids,
-        expected,
-        "report lines by pid\n{}",
-        outcome.transcript()
-    );
+    assert_parent_and_child_reported(&outcome.stderr, &outcome);
     assert_eq!(
         outcome.stderr.lines().count(),
         2,
@@ -142,19 +148,7 @@ fn report_appended_to_a_file() {
         written.starts_with("earlier line\n"),
         "file not appended to:\n{written}"
     );
-    let mut pids: Vec<u64> = stats_lines(&written).iter().map(|s| s.pid).collect();
-    pids.sort();
-    let mut expected = vec![
-        pid_printed(&outcome.stdout, "pid="),
-        pid_printed(&outcome.stdout, "child_pid="),
-    ];
-    expected.sort();
-    assert_eq!(
-        pids,
-        expected,
-        "report lines in {}:\n{written}",
-        file.display()
-    );
+    assert_parent_and_child_reported(&written, &outcome);
 }
 
 /// `LWM_STATS_FD=1`: the line goes to the descriptor named (stdout here),
