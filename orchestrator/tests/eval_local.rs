@@ -226,6 +226,41 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
         m["settings"]["reps"], 4,
         "the run's own settings are reused"
     );
+
+    // More repetitions only when asked for explicitly, and then on top of
+    // the ones already made, which stay as they are.
+    let out = run(
+        &results,
+        &["eval", "--resume", "cut", "--reps", "5", "--no-progress"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reps 5 (the run has 4)"));
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--resume",
+            "cut",
+            "--extend",
+            "--reps",
+            "5",
+            "--no-progress",
+        ],
+    );
+    assert!(out.status.success(), "extend failed");
+    let extended = raw_files(&run_dir);
+    for (path, bytes) in &after {
+        assert_eq!(
+            extended.get(path),
+            Some(bytes),
+            "{path} changed on --extend"
+        );
+    }
+    let reps = extended.keys().filter(|k| k.contains("/rep-")).count();
+    assert_eq!(reps, 2 * 2 * 5);
+    let m = manifest(&run_dir);
+    assert_eq!(m["settings"]["reps"], 5);
+    assert_eq!(m["boards"][0]["status"], "done");
     let _ = std::fs::remove_dir_all(&results);
 }
 
