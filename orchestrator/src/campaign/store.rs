@@ -177,8 +177,9 @@ impl Store {
 
     /// Changes the manifest and writes it out.
     pub fn update_manifest(&self, f: impl FnOnce(&mut Manifest)) -> anyhow::Result<()> {
-        f(&mut self.manifest.lock().unwrap());
-        self.save_manifest()
+        let mut m = self.manifest.lock().unwrap();
+        f(&mut m);
+        self.write_manifest(&m)
     }
 
     /// Changes one board's manifest entry and writes the manifest out.
@@ -191,10 +192,15 @@ impl Store {
     }
 
     fn save_manifest(&self) -> anyhow::Result<()> {
-        let text = {
-            let m = self.manifest.lock().unwrap();
-            serde_json::to_string_pretty(&*m)?
-        };
+        let m = self.manifest.lock().unwrap();
+        self.write_manifest(&m)
+    }
+
+    /// Writes `m`, called with the manifest's lock held: board threads
+    /// share one temporary file name, and an older state written after a
+    /// newer one would undo it.
+    fn write_manifest(&self, m: &Manifest) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(m)?;
         self.noted(write_atomic(
             &self.dir.join("manifest.json"),
             text.as_bytes(),
