@@ -3,9 +3,11 @@
 pub mod board;
 pub mod build;
 pub mod campaign;
+pub mod cli;
 pub mod compare;
 pub mod container;
 pub mod gate;
+pub mod limits;
 pub mod manifest;
 pub mod report;
 pub mod stats;

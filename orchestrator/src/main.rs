@@ -7,109 +7,23 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
-
-use lwm::campaign::{self, plan::DEFAULT_ALLOCATORS, BoardOutcome, EvalOptions};
-use lwm::manifest::Settings;
-
-#[derive(Parser)]
-#[command(
-    name = "lwm",
-    version,
-    about = "Evaluate lwmalloc against other allocators on boards"
-)]
-struct Cli {
-    /// Workspace root (default: the one this lwm was built from).
-    #[arg(long, global = true)]
-    workspace: Option<PathBuf>,
-    /// Directory of board profiles (default: WORKSPACE/boards).
-    #[arg(long, global = true)]
-    boards_dir: Option<PathBuf>,
-    /// Directory of run directories (default: WORKSPACE/results).
-    #[arg(long, global = true)]
-    results: Option<PathBuf>,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Build, push, run every workload under every allocator, report.
-    Eval(EvalArgs),
-    /// Build allocator, agent and workloads for targets and print their footprint.
-    Build {
-        /// Target triple (repeatable); default: the host.
-        #[arg(long = "target")]
-        targets: Vec<String>,
-        /// Build for this board's target and run its instruction-set gate (repeatable).
-        #[arg(long = "board")]
-        boards: Vec<String>,
-    },
-    /// Compare two runs: regressions and improvements (exit 1 on a significant regression).
-    Compare {
-        run_a: String,
-        run_b: String,
-        /// Relative change below which a difference is noise.
-        #[arg(long, default_value_t = 0.02)]
-        noise: f64,
-    },
-    /// Write the reports of a run directory again.
-    Report { run: String },
-    /// List the board profiles (and check every one of them).
-    Boards,
-}
-
-#[derive(Args)]
-struct EvalArgs {
-    /// Board to evaluate on (repeatable); default: local.
-    #[arg(long = "board")]
-    boards: Vec<String>,
-    /// Workloads, comma-separated, or `all`.
-    #[arg(long, value_delimiter = ',', default_value = "all")]
-    workloads: Vec<String>,
-    /// Allocators, comma-separated: lwmalloc, system, names from the board
-    /// profile, NAME=/path/lib.so, or `available` (the profile's allocators
-    /// installed on the board).
-    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_ALLOCATORS.iter().map(|s| s.to_string()))]
-    allocators: Vec<String>,
-    /// Measured repetitions per workload and allocator (the minimum with --target-ci).
-    #[arg(long, default_value_t = 5)]
-    reps: u32,
-    /// Warm-up runs per workload and allocator (recorded, not summarised).
-    #[arg(long, default_value_t = 1)]
-    warmup: u32,
-    /// Add repetitions until the 95 % CI of each median time is within this
-    /// fraction of it (e.g. 0.02), up to --max-reps.
-    #[arg(long)]
-    target_ci: Option<f64>,
-    /// Cap on repetitions with --target-ci.
-    #[arg(long, default_value_t = 30)]
-    max_reps: u32,
-    /// Workload size multiplier (1.0: about 10-30 s per workload on a Pi 4).
-    #[arg(long, default_value_t = 0.2)]
-    scale: f64,
-    /// Threads for multi-threaded workloads.
-    #[arg(long, default_value_t = 4)]
-    threads: u32,
-    /// Seed of every workload's random choices.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Relative difference below which a verdict says "no difference".
-    #[arg(long, default_value_t = 0.02)]
-    noise: f64,
-    /// Continue an interrupted campaign (its settings are reused).
-    #[arg(long, value_name = "RUN_ID")]
-    resume: Option<String>,
-    /// Name of the run directory (default: UTC time and board names).
-    #[arg(long)]
-    run_id: Option<String>,
-    /// No progress bars.
-    #[arg(long)]
-    no_progress: bool,
-}
+use lwm::campaign::{self, BoardOutcome, EvalOptions};
+use lwm::cli::{exit_code, Command, EvalArgs};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let parsed = match lwm::cli::parse(std::env::args_os()) {
+        Ok(p) => p,
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
+            return ExitCode::from(exit_code::OK);
+        }
+        Err(e) => {
+            eprintln!("lwm: {}", lwm::cli::one_line_error(&e));
+            return ExitCode::from(exit_code::USAGE);
+        }
+    };
+    let cli = parsed.cli;
     let workspace = cli
         .workspace
         .clone()
@@ -123,7 +37,13 @@ fn main() -> ExitCode {
         .clone()
         .unwrap_or_else(|| workspace.join("results"));
     let code = match cli.command {
-        Command::Eval(a) => eval(a, workspace, boards_dir, results),
+        Command::Eval(a) => eval(
+            a,
+            parsed.explicit_eval_flags,
+            workspace,
+            boards_dir,
+            results,
+        ),
         Command::Build { targets, boards } => build(&workspace, &boards_dir, targets, boards),
         Command::Compare {
             run_a,
@@ -138,9 +58,9 @@ fn main() -> ExitCode {
                 Ok((text, regression)) => {
                     print!("{text}");
                     if regression {
-                        1
+                        exit_code::FAILED
                     } else {
-                        0
+                        exit_code::OK
                     }
                 }
                 Err(e) => fail(e),
@@ -149,7 +69,7 @@ fn main() -> ExitCode {
         Command::Report { run } => match lwm::report::write_reports(&run_path(&results, &run)) {
             Ok(table) => {
                 print!("{table}");
-                0
+                exit_code::OK
             }
             Err(e) => fail(e),
         },
@@ -158,9 +78,10 @@ fn main() -> ExitCode {
     ExitCode::from(code)
 }
 
+/// Bad usage or configuration: one line, exit 2.
 fn fail(e: impl std::fmt::Display) -> u8 {
     eprintln!("lwm: {e:#}");
-    2
+    exit_code::USAGE
 }
 
 fn run_path(results: &Path, run: &str) -> PathBuf {
@@ -172,29 +93,17 @@ fn run_path(results: &Path, run: &str) -> PathBuf {
     }
 }
 
-fn eval(a: EvalArgs, workspace: PathBuf, boards_dir: PathBuf, results_dir: PathBuf) -> u8 {
-    if a.reps == 0 {
-        return fail("--reps must be at least 1");
-    }
-    if !(a.scale > 0.0 && a.scale.is_finite()) {
-        return fail("--scale must be a positive number");
-    }
-    if let Some(t) = a.target_ci {
-        if !(t > 0.0 && t < 1.0) {
-            return fail("--target-ci must be between 0 and 1 (e.g. 0.02)");
-        }
-    }
-    let settings = Settings {
-        workloads: a.workloads,
-        allocators: a.allocators,
-        warmup: a.warmup,
-        reps: a.reps,
-        target_ci: a.target_ci,
-        max_reps: a.max_reps.max(a.reps),
-        scale: a.scale,
-        threads: a.threads.max(1),
-        seed: a.seed,
-        noise_threshold: a.noise,
+fn eval(
+    a: EvalArgs,
+    explicit_flags: Vec<&'static str>,
+    workspace: PathBuf,
+    boards_dir: PathBuf,
+    results_dir: PathBuf,
+) -> u8 {
+    // Every value checked before a board or a run directory is touched.
+    let settings = match a.settings() {
+        Ok(s) => s,
+        Err(e) => return fail(e),
     };
     let opts = EvalOptions {
         workspace,
@@ -203,6 +112,8 @@ fn eval(a: EvalArgs, workspace: PathBuf, boards_dir: PathBuf, results_dir: PathB
         boards: a.boards,
         settings,
         resume: a.resume,
+        explicit_flags,
+        extend: a.extend,
         run_id: a.run_id,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
@@ -232,20 +143,23 @@ fn eval(a: EvalArgs, workspace: PathBuf, boards_dir: PathBuf, results_dir: PathB
             BoardOutcome::Interrupted => eprintln!("lwm: board {name}: interrupted"),
         }
     }
+    let id = outcome
+        .run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| dir.clone());
+    if let Some(e) = &outcome.first_write_error {
+        eprintln!("lwm: first failed write: {e} (free space, then: lwm eval --resume {id})");
+    }
     eprintln!("lwm: results in {dir}");
     if outcome.interrupted() {
-        let id = outcome
-            .run_dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or(dir);
         eprintln!("lwm: continue with: lwm eval --resume {id}");
-        return 130;
+        return exit_code::INTERRUPTED;
     }
     if outcome.all_ok() && report.is_ok() {
-        0
+        exit_code::OK
     } else {
-        1
+        exit_code::FAILED
     }
 }
 
@@ -291,7 +205,7 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
                     ),
                     Err(e) => {
                         eprintln!("lwm: {e}");
-                        return 1;
+                        return exit_code::FAILED;
                     }
                 }
             }
@@ -299,7 +213,7 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
         all.push(artifacts);
     }
     print!("{}", lwm::build::footprint_table(&all));
-    0
+    exit_code::OK
 }
 
 fn boards(boards_dir: &Path) -> u8 {
@@ -330,8 +244,8 @@ fn boards(boards_dir: &Path) -> u8 {
         }
     }
     if bad {
-        2
+        exit_code::USAGE
     } else {
-        0
+        exit_code::OK
     }
 }

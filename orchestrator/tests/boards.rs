@@ -110,6 +110,17 @@ fn mistyped_value_names_its_line() {
     let msg = d.load_err("b");
     assert!(msg.contains("b.toml:9:"), "{msg}");
     assert!(msg.contains("string"), "{msg}");
+    // The README promises the field too, also outside any table.
+    assert!(msg.contains("field `transport.port`"), "{msg}");
+    d.file(
+        "c",
+        "workload_scale = \"fast\"\ntarget = \"host\"\ncpu = \"native\"\nwork_dir = \"/tmp/x\"\n[transport]\nkind = \"local\"\n",
+    );
+    let msg = d.load_err("c");
+    assert!(
+        msg.contains("c.toml:1: field `workload_scale`:") && msg.contains("\"fast\""),
+        "{msg}"
+    );
 }
 
 #[test]

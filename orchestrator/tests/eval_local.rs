@@ -226,6 +226,41 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
         m["settings"]["reps"], 4,
         "the run's own settings are reused"
     );
+
+    // More repetitions only when asked for explicitly, and then on top of
+    // the ones already made, which stay as they are.
+    let out = run(
+        &results,
+        &["eval", "--resume", "cut", "--reps", "5", "--no-progress"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--reps 5 (the run has 4)"));
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--resume",
+            "cut",
+            "--extend",
+            "--reps",
+            "5",
+            "--no-progress",
+        ],
+    );
+    assert!(out.status.success(), "extend failed");
+    let extended = raw_files(&run_dir);
+    for (path, bytes) in &after {
+        assert_eq!(
+            extended.get(path),
+            Some(bytes),
+            "{path} changed on --extend"
+        );
+    }
+    let reps = extended.keys().filter(|k| k.contains("/rep-")).count();
+    assert_eq!(reps, 2 * 2 * 5);
+    let m = manifest(&run_dir);
+    assert_eq!(m["settings"]["reps"], 5);
+    assert_eq!(m["boards"][0]["status"], "done");
     let _ = std::fs::remove_dir_all(&results);
 }
 
@@ -326,6 +361,63 @@ fn bad_input_is_refused_with_one_clear_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown board `no-such-board`"));
 
+    // A workload or allocator that does not exist is a usage error too:
+    // nothing built, nothing written.
+    for bad in [
+        &["--workloads", "nosuch"][..],
+        &["--allocators", "nosuchalloc,system"],
+    ] {
+        let mut args = vec!["eval", "--no-progress"];
+        args.extend_from_slice(bad);
+        let out = run(&results, &args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert_eq!(std::fs::read_dir(&results).unwrap().count(), 1, "{bad:?}");
+    }
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+/// Builds a preloadable C library from `src` into `dir/lib{name}.so`.
+fn c_library(dir: &Path, name: &str, src: &str) -> PathBuf {
+    let c = dir.join(format!("{name}.c"));
+    std::fs::write(&c, src).unwrap();
+    let lib = dir.join(format!("lib{name}.so"));
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(&lib)
+        .arg(&c)
+        .status()
+        .unwrap();
+    assert!(cc.success());
+    lib
+}
+
+#[test]
+fn a_failing_allocator_fails_only_its_own_runs_with_the_reason_reported() {
+    let results = scratch("failing-allocators");
+    // Crashes as it loads, after saying why on stderr.
+    let loadcrash = c_library(
+        &results,
+        "loadcrash",
+        r#"#include <stdio.h>
+#include <stdlib.h>
+__attribute__((constructor)) static void refuse(void) {
+    fprintf(stderr, "loadcrash: refusing to start on this board\n");
+    abort();
+}
+"#,
+    );
+    // A library for another machine: an x86-64 one with e_machine set to
+    // AArch64, which ld.so refuses to preload.
+    let wrongarch = c_library(&results, "wrongarch", "int wrongarch_marker;\n");
+    let mut elf = std::fs::read(&wrongarch).unwrap();
+    elf[18] = 183; // EM_AARCH64
+    elf[19] = 0;
+    std::fs::write(&wrongarch, elf).unwrap();
+    let allocators = format!(
+        "system,lwmalloc,bogus=/nonexistent/libbogus.so,loadcrash={},wrongarch={}",
+        loadcrash.display(),
+        wrongarch.display()
+    );
     let out = run(
         &results,
         &[
@@ -333,21 +425,60 @@ fn bad_input_is_refused_with_one_clear_line() {
             "--workloads",
             "small-burst",
             "--allocators",
-            "lwmalloc,system,bogus=/no/such/libbogus.so",
+            &allocators,
+            "--reps",
+            "2",
+            "--warmup",
+            "0",
+            "--scale",
+            "0.02",
             "--run-id",
-            "bogus",
+            "failing",
             "--no-progress",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("board local: allocator bogus: /no/such/libbogus.so is not a readable file on the board"),
-        "{stderr}"
-    );
-    assert_eq!(
-        manifest(&results.join("bogus"))["boards"][0]["status"],
-        "failed"
-    );
+    assert_eq!(out.status.code(), Some(1), "failed runs give exit status 1");
+    let run_dir = results.join("failing");
+    assert_eq!(manifest(&run_dir)["boards"][0]["status"], "done");
+    let files = raw_files(&run_dir);
+    for alloc in ["system", "lwmalloc"] {
+        for rep in 0..2 {
+            let p = format!("raw/local/small-burst/{alloc}/rep-{rep:03}.json");
+            let doc: lwm_agent::schema::RunDocument =
+                serde_json::from_slice(files.get(&p).unwrap_or_else(|| panic!("{p} missing")))
+                    .unwrap();
+            assert!(doc.runs[0].ok, "{p}: the other allocators' runs go on");
+        }
+    }
+    for rep in 0..2 {
+        let p = format!("raw/local/small-burst/bogus/rep-{rep:03}.failed.json");
+        assert!(files.contains_key(&p), "{p} missing");
+    }
+    // The terminal table wraps long lines with a 4-space indent; unwrap.
+    let table = String::from_utf8_lossy(&out.stdout).replace("\n    ", " ");
+    let html = std::fs::read_to_string(run_dir.join("report.html")).unwrap();
+    for (alloc, reason) in [
+        (
+            "bogus",
+            "/nonexistent/libbogus.so is not a readable file on the board",
+        ),
+        ("loadcrash", "loadcrash: refusing to start on this board"),
+        (
+            "wrongarch",
+            "built for aarch64 (64-bit), but this machine runs x86_64",
+        ),
+    ] {
+        for rep in 0..2 {
+            let line = table
+                .lines()
+                .find(|l| l.contains(&format!("small-burst/{alloc} rep {rep}")))
+                .unwrap_or_else(|| panic!("no failed-run line for {alloc} rep {rep}:\n{table}"));
+            assert!(line.contains(reason), "{alloc}: {reason:?} not in {line:?}");
+        }
+        assert!(
+            html.contains(reason),
+            "{alloc}: {reason:?} not in report.html"
+        );
+    }
     let _ = std::fs::remove_dir_all(&results);
 }

@@ -342,13 +342,89 @@ fn bad_inputs_are_one_line_naming_the_file() {
 }
 
 #[test]
+fn impossible_numbers_in_a_raw_document_are_refused_naming_file_and_field() {
+    type Spoil = fn(&mut lwm_agent::schema::Run);
+    let cases: [(&str, Spoil, &str); 8] = [
+        ("negative-time", |r| r.wall_s = -1.0, "runs[0].wall_s is -1"),
+        ("zero-time", |r| r.wall_s = 0.0, "runs[0].wall_s is 0"),
+        (
+            "negative-cpu",
+            |r| r.rusage.as_mut().unwrap().user_s = -0.5,
+            "runs[0].rusage.user_s is -0.5",
+        ),
+        (
+            "huge-rss",
+            |r| r.rusage.as_mut().unwrap().max_rss_kib = u64::MAX / 2,
+            "runs[0].rusage.max_rss_kib",
+        ),
+        ("ok-but-failed", |r| r.ok = false, "runs[0].ok is false"),
+        (
+            "ok-with-signal",
+            |r| r.signal = Some(9),
+            "runs[0].status \"ok\" contradicts",
+        ),
+        (
+            "exit-failure-with-0",
+            |r| {
+                r.ok = false;
+                r.status = "exit_failure".into();
+            },
+            "runs[0].status \"exit_failure\" contradicts exit_code Some(0)",
+        ),
+        (
+            "unknown-status",
+            |r| {
+                r.ok = false;
+                r.status = "fine".into();
+            },
+            "runs[0].status \"fine\" is not one of",
+        ),
+    ];
+    for (name, spoil, expected) in cases {
+        let dir = standard_run(name);
+        let mut doc = rep_doc("sqlite", "lwmalloc", 1.0, 1000);
+        spoil(&mut doc.runs[0]);
+        write_json(&dir.join("raw/pi4/sqlite/lwmalloc/rep-001.json"), &doc);
+        let e = format!("{:#}", write_reports(&dir).unwrap_err());
+        assert!(
+            e.contains("raw/pi4/sqlite/lwmalloc/rep-001.json: ") && e.contains(expected),
+            "{name}: {e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+        cleanup(&dir);
+    }
+    // NaN cannot be written as JSON at all; a hand-edited file holding a
+    // string or null for a time is refused by type.
+    let dir = standard_run("null-time");
+    let path = dir.join("raw/pi4/sqlite/lwmalloc/rep-001.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    v["runs"][0]["wall_s"] = serde_json::Value::Null;
+    let spoiled = serde_json::to_string_pretty(&v).unwrap();
+    std::fs::write(&path, spoiled).unwrap();
+    let e = format!("{:#}", write_reports(&dir).unwrap_err());
+    assert!(e.contains("rep-001.json") && e.contains("null"), "{e}");
+    cleanup(&dir);
+}
+
+#[test]
 fn agent_documents_with_failed_runs_count_as_failures_and_stray_files_warn() {
     let dir = standard_run("agent-failed");
     let mut doc = rep_doc("sqlite", "lwmalloc", 1.0, 1000);
     doc.runs[0].ok = false;
     doc.runs[0].status = "signaled".into();
+    doc.runs[0].exit_code = None;
+    doc.runs[0].signal = Some(11);
     doc.runs[0].problems = vec!["killed by SIGSEGV".into(), "core dumped".into()];
     write_json(&dir.join("raw/pi4/sqlite/lwmalloc/rep-005.json"), &doc);
+    // A workload that refused its arguments: its own words are reported.
+    let mut doc = rep_doc("sqlite", "lwmalloc", 0.01, 1000);
+    doc.runs[0].ok = false;
+    doc.runs[0].status = "exit_failure".into();
+    doc.runs[0].exit_code = Some(2);
+    doc.runs[0].problems = vec!["exited with status 2".into()];
+    doc.runs[0].stderr.tail =
+        "lwm-workload: option --threads: '100000' is not a thread count from 1 to 1024\n".into();
+    write_json(&dir.join("raw/pi4/sqlite/lwmalloc/rep-006.json"), &doc);
     std::fs::write(dir.join("raw/pi4/sqlite/lwmalloc/notes.txt"), "x").unwrap();
     let table = write_reports(&dir).unwrap();
     assert!(
@@ -357,7 +433,14 @@ fn agent_documents_with_failed_runs_count_as_failures_and_stray_files_warn() {
         ),
         "{table}"
     );
-    assert!(table.contains("30 ok, 2 failed"), "{table}");
+    let unwrapped = table.replace("\n    ", " ");
+    assert!(
+        unwrapped.contains(
+            "sqlite/lwmalloc rep 6: agent run status exit_failure: exited with status 2 | stderr: lwm-workload: option --threads: '100000' is not a thread count from 1 to 1024"
+        ),
+        "{table}"
+    );
+    assert!(table.contains("30 ok, 3 failed"), "{table}");
     assert!(
         table.contains("raw/pi4/sqlite/lwmalloc/notes.txt: unexpected file, ignored"),
         "{table}"

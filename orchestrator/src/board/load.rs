@@ -181,7 +181,15 @@ fn read_chain(leaf: &Path) -> Result<(Chain, Vec<RawProfile>), BoardError> {
                 .map(|l| format!(":{l}"))
                 .unwrap_or_default();
             let msg = e.message().replace('\n', " ");
-            err(format!("{}{line}: {}", path.display(), msg.trim()))
+            // serde names the field of an unknown or missing one, not of a
+            // wrongly typed value; the span says where that value is.
+            let field = match e.span() {
+                Some(span) if !msg.contains("field") => field_at(&text, span.start)
+                    .map(|f| format!(" field `{f}`:"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
+            err(format!("{}{line}:{field} {}", path.display(), msg.trim()))
         })?;
         if let Some(parent) = &raw.extends {
             let parent_name = parent.get_ref();
@@ -205,6 +213,30 @@ fn read_chain(leaf: &Path) -> Result<(Chain, Vec<RawProfile>), BoardError> {
     texts.reverse();
     raws.reverse();
     Ok((Chain { paths, texts }, raws))
+}
+
+/// The dotted name (`transport.port`) of the key whose value is at byte
+/// `at` of profile text `text`: the key on that line, under the last
+/// `[table]` header above it.
+fn field_at(text: &str, at: usize) -> Option<String> {
+    let at = at.min(text.len());
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i);
+    let (key, _) = text[line_start..line_end].split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let table = text[..line_start]
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('[') && !l.starts_with("[["))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').trim().to_string());
+    Some(match table {
+        Some(t) => format!("{t}.{key}"),
+        None => key.to_string(),
+    })
 }
 
 /// Turns the merged chain into a checked profile.

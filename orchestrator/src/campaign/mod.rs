@@ -8,6 +8,7 @@
 mod clock;
 pub mod plan;
 mod provenance;
+pub mod resume;
 mod session;
 pub mod store;
 
@@ -39,6 +40,11 @@ pub struct EvalOptions {
     pub settings: Settings,
     /// Continue this run (its settings and boards win over the above).
     pub resume: Option<String>,
+    /// The campaign flags given on the command line (`cli::CAMPAIGN_FLAGS`):
+    /// with `resume`, each must agree with the run.
+    pub explicit_flags: Vec<&'static str>,
+    /// With `resume`: let `--reps`/`--max-reps` grow.
+    pub extend: bool,
     /// Name for a new run instead of the timestamp.
     pub run_id: Option<String>,
     /// Draw progress bars (on a terminal).
@@ -50,14 +56,19 @@ pub struct EvalOptions {
 pub struct EvalOutcome {
     pub run_dir: PathBuf,
     pub boards: Vec<(String, BoardOutcome)>,
+    /// The first write to the run directory that failed (a full disk):
+    /// the cause, where later failures are only its consequences.
+    pub first_write_error: Option<String>,
 }
 
 impl EvalOutcome {
-    /// Every board finished and every run succeeded.
+    /// Every board finished, every run succeeded and every file was written.
     pub fn all_ok(&self) -> bool {
-        self.boards
-            .iter()
-            .all(|(_, o)| matches!(o, BoardOutcome::Done { failed_runs: 0, .. }))
+        self.first_write_error.is_none()
+            && self
+                .boards
+                .iter()
+                .all(|(_, o)| matches!(o, BoardOutcome::Done { failed_runs: 0, .. }))
     }
 
     pub fn interrupted(&self) -> bool {
@@ -182,15 +193,19 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     }
     let _ = multi.clear();
     if !cancel.load(Ordering::SeqCst) {
-        store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()))?;
+        // A failure here is remembered by the store; the first one is
+        // what the caller reports.
+        let _ = store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()));
     }
     store.event(
         "campaign_finished",
         json!({ "interrupted": cancel.load(Ordering::SeqCst) }),
     );
+    store.checkpoint();
     Ok(EvalOutcome {
         run_dir: store.dir().to_path_buf(),
         boards: outcomes,
+        first_write_error: store.first_write_error(),
     })
 }
 
@@ -222,6 +237,10 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
             continue;
         }
         boards.push(with_host_resolved(board::load(&opts.boards_dir, n)?));
+    }
+    for b in &boards {
+        plan::check_allocator_names(&opts.settings.allocators, b)
+            .map_err(|e| anyhow::anyhow!("--allocators: board {}: {e}", b.name))?;
     }
     let started = unix_ms();
     let run_id = match &opts.run_id {
@@ -291,11 +310,20 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
     } else {
         opts.results_dir.join(id)
     };
-    let store = Store::open(&dir)?;
-    let manifest = store.manifest();
+    let mut manifest = store::read_manifest(&dir)?;
+    let changes = resume::changes(
+        &manifest,
+        &opts.explicit_flags,
+        &opts.settings,
+        &opts.boards,
+        opts.run_id.as_deref(),
+    );
+    let extended = resume::apply(&mut manifest.settings, &changes, opts.extend, id)
+        .map_err(anyhow::Error::msg)?;
     let mut boards = Vec::new();
     for entry in &manifest.boards {
-        if entry.status == "done" {
+        // A finished board has nothing to do, unless the run was extended.
+        if entry.status == "done" && !extended {
             continue;
         }
         let mut b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
@@ -312,13 +340,24 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
     if boards.is_empty() {
         eprintln!("lwm: every board of {} is already done", manifest.run_id);
     }
+    let settings = manifest.settings.clone();
+    let (store, removed) = Store::open(&dir)?;
+    if !removed.is_empty() {
+        eprintln!(
+            "lwm: removed {} unfinished temporary file(s) an earlier lwm left: {}",
+            removed.len(),
+            removed.join(", ")
+        );
+    }
     store.update_manifest(|m| {
+        m.settings = settings;
         m.resumed_unix_ms.push(unix_ms());
         m.ended_unix_ms = None;
     })?;
     store.event(
         "campaign_resumed",
-        json!({ "boards": boards.iter().map(|b| b.name.clone()).collect::<Vec<_>>() }),
+        json!({ "boards": boards.iter().map(|b| b.name.clone()).collect::<Vec<_>>(),
+                "extended": extended, "removed_temporaries": removed }),
     );
     Ok((store, boards))
 }

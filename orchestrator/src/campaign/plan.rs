@@ -19,6 +19,27 @@ pub struct AllocatorChoice {
     pub name: String,
     /// Library to preload, on the board; `None` for `system`.
     pub path: Option<String>,
+    /// Why this allocator cannot run on the board (its library is missing
+    /// or unreadable there): each of its runs is recorded as failed with
+    /// this reason, and the other allocators' runs go on.
+    pub unusable: Option<String>,
+}
+
+/// Checks, before anything runs, that every allocator named without a
+/// path is built in or in `board`'s profile.
+pub fn check_allocator_names(tokens: &[String], board: &BoardProfile) -> Result<(), String> {
+    for t in tokens {
+        let builtin = ["lwmalloc", "system", "available"].contains(&t.as_str());
+        if !builtin && !t.contains('=') && !board.allocators.contains_key(t) {
+            let mut known = vec!["lwmalloc", "system", "available"];
+            known.extend(board.allocators.keys().map(String::as_str));
+            return Err(format!(
+                "unknown allocator `{t}` (known here: {}, or NAME=/path/lib.so)",
+                known.join(", ")
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves workload tokens (`all` or names) against the board's
@@ -52,7 +73,8 @@ pub fn resolve_workloads(tokens: &[String], available: &[String]) -> Result<Vec<
 /// Resolves allocator tokens: `lwmalloc`, `system`, a name from the board
 /// profile's `[allocators]`, `NAME=/path/on/board.so`, or `available` (the
 /// profile's allocators that exist on the board). An allocator named
-/// explicitly must exist; `available` skips missing ones.
+/// explicitly whose library is not on the board is kept, marked unusable
+/// with the reason; `available` skips missing ones.
 pub fn resolve_allocators(
     tokens: &[String],
     board: &BoardProfile,
@@ -71,6 +93,7 @@ pub fn resolve_allocators(
                 AllocatorChoice {
                     name: "lwmalloc".into(),
                     path: Some(lwmalloc_path.into()),
+                    unusable: None,
                 },
                 &mut out,
             ),
@@ -78,6 +101,7 @@ pub fn resolve_allocators(
                 AllocatorChoice {
                     name: "system".into(),
                     path: None,
+                    unusable: None,
                 },
                 &mut out,
             ),
@@ -88,6 +112,7 @@ pub fn resolve_allocators(
                             AllocatorChoice {
                                 name: name.clone(),
                                 path: Some(path.clone()),
+                                unusable: None,
                             },
                             &mut out,
                         );
@@ -112,15 +137,14 @@ pub fn resolve_allocators(
                 if name.is_empty() || name == "lwmalloc" || name == "system" {
                     return Err(format!("allocator `{t}`: choose another name"));
                 }
-                if !path.starts_with('/') || !exists(&path) {
-                    return Err(format!(
-                        "allocator {name}: {path} is not a readable file on the board"
-                    ));
-                }
+                let unusable = (!path.starts_with('/') || !exists(&path)).then(|| {
+                    format!("allocator {name}: {path} is not a readable file on the board")
+                });
                 add(
                     AllocatorChoice {
                         name,
                         path: Some(path),
+                        unusable,
                     },
                     &mut out,
                 );
@@ -197,6 +221,8 @@ pub fn collected_times(run_dir: &Path, board: &str, workload: &str, allocator: &
         .iter()
         .filter_map(|p| std::fs::read(p).ok())
         .filter_map(|b| parse_agent_output(&b).ok())
+        // The same rule as the report: a time it would refuse adds nothing.
+        .filter(|d| d.runs.len() == 1 && crate::report::check_run_document(d).is_ok())
         .filter_map(|d| d.runs.first().filter(|r| r.ok).map(|r| r.wall_s))
         .collect()
 }

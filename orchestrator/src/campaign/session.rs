@@ -87,6 +87,7 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
         "board_finished",
         json!({ "board": name, "status": status, "error": error }),
     );
+    job.store.checkpoint();
     match &outcome {
         BoardOutcome::Failed(e) => job.progress.abandon_with_message(format!("FAILED: {e}")),
         BoardOutcome::Interrupted => job.progress.abandon_with_message("interrupted"),
@@ -246,6 +247,18 @@ impl<'a> Session<'a> {
                 ),
             );
         }
+        for a in &allocators {
+            if let Some(why) = &a.unusable {
+                job.store.event(
+                    "allocator_unusable",
+                    json!({ "board": board.name, "allocator": a.name, "reason": why }),
+                );
+                say(
+                    &job.progress,
+                    format!("{}: {why}: its runs are recorded as failed", board.name),
+                );
+            }
+        }
         let _ = job.store.update_board(&board.name, |b| {
             b.environment = doctor.get("environment").cloned();
             b.allocators = allocators
@@ -363,6 +376,14 @@ impl<'a> Session<'a> {
                 RunKind::Rep => format!("rep {}", key.index),
             }
         ));
+        if let Some(why) = self.allocators[alloc].unusable.clone() {
+            // Nothing to run: the reason stands for the run, and the other
+            // allocators' runs go on.
+            self.job.progress.inc(1);
+            self.runs += u32::from(key.kind == RunKind::Rep);
+            self.record_failure(key, &why, &[], &[]);
+            return Ok(None);
+        }
         let argv = self.agent_argv(alloc, workload);
         let timeout = (self.job.board.timeouts.run + AGENT_GRACE).min(self.deadline - now);
         self.job
@@ -547,9 +568,12 @@ fn doctor(
                 .unwrap_or("")
         )
     })?;
-    let dir = job.store.dir().join("boards").join(board);
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = super::store::write_atomic(&dir.join("doctor.json"), &out.stdout);
+    let rel = std::path::Path::new("boards")
+        .join(board)
+        .join("doctor.json");
+    job.store
+        .save_file(&rel, &out.stdout)
+        .map_err(|e| format!("board {board}: {e:#}"))?;
     let failing = fatal_doctor_checks(&doc);
     if !failing.is_empty() {
         return Err(format!(

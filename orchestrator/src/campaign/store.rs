@@ -1,7 +1,13 @@
 //! The run directory on disk: every result is written as soon as it
-//! exists, atomically (temp file + rename), so a crash, a dead board or a
-//! Ctrl-C never loses what was already collected. Layout: see
-//! `crate::manifest`.
+//! exists, atomically (temp file, fsync, rename), so a crash, a dead board,
+//! a full disk or a Ctrl-C never loses what was already collected. Layout:
+//! see `crate::manifest`.
+//!
+//! On a full disk the first write that fails is the one worth reporting
+//! (a result file, not the manifest updates that fail after it): the store
+//! remembers it. A temporary file is removed when its write fails, and
+//! `--resume` removes any left by a killed lwm. Events that cannot be
+//! written are kept and written with the next one that can.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -69,7 +75,37 @@ pub struct Existing {
 pub struct Store {
     dir: PathBuf,
     manifest: Mutex<Manifest>,
-    events: Mutex<fs::File>,
+    events: Mutex<EventLog>,
+    /// The first write that failed, as one line naming the file.
+    first_write_error: Mutex<Option<String>>,
+}
+
+/// `events.jsonl`, and the lines not yet written to it.
+struct EventLog {
+    file: fs::File,
+    /// Lines a failed write left behind, oldest first (bounded: a disk
+    /// that stays full must not fill memory too).
+    pending: Vec<String>,
+}
+
+/// Event lines kept in memory while `events.jsonl` cannot be written.
+const MAX_PENDING_EVENTS: usize = 10_000;
+
+impl EventLog {
+    /// Writes the pending lines, each whole or not at all (a line cut by a
+    /// full disk would make the log unreadable): on failure the file is cut
+    /// back to where it was.
+    fn flush_pending(&mut self) -> anyhow::Result<()> {
+        while let Some(line) = self.pending.first() {
+            let len = self.file.metadata()?.len();
+            if let Err(e) = self.file.write_all(line.as_bytes()) {
+                let _ = self.file.set_len(len);
+                return Err(e.into());
+            }
+            self.pending.remove(0);
+        }
+        Ok(())
+    }
 }
 
 impl Store {
@@ -85,10 +121,14 @@ impl Store {
         Store::with(dir, manifest)
     }
 
-    /// Opens an existing run directory to resume it.
-    pub fn open(run_dir: &Path) -> anyhow::Result<Store> {
+    /// Opens an existing run directory to resume it. Temporary files a
+    /// killed or failed lwm left are removed; returns their paths (relative
+    /// to the run directory) so the caller can say so.
+    pub fn open(run_dir: &Path) -> anyhow::Result<(Store, Vec<String>)> {
         let manifest = read_manifest(run_dir)?;
-        Store::with(run_dir.to_path_buf(), manifest)
+        let mut removed = Vec::new();
+        remove_temporaries(run_dir, run_dir, &mut removed)?;
+        Ok((Store::with(run_dir.to_path_buf(), manifest)?, removed))
     }
 
     fn with(dir: PathBuf, manifest: Manifest) -> anyhow::Result<Store> {
@@ -101,7 +141,11 @@ impl Store {
         let store = Store {
             dir,
             manifest: Mutex::new(manifest),
-            events: Mutex::new(events),
+            events: Mutex::new(EventLog {
+                file: events,
+                pending: Vec::new(),
+            }),
+            first_write_error: Mutex::new(None),
         };
         store.save_manifest()?;
         Ok(store)
@@ -111,14 +155,31 @@ impl Store {
         &self.dir
     }
 
+    /// The first write of this campaign that failed, if any.
+    pub fn first_write_error(&self) -> Option<String> {
+        self.first_write_error.lock().unwrap().clone()
+    }
+
+    /// Remembers `e` if it is the first failed write.
+    fn noted<T>(&self, r: anyhow::Result<T>) -> anyhow::Result<T> {
+        if let Err(e) = &r {
+            self.first_write_error
+                .lock()
+                .unwrap()
+                .get_or_insert_with(|| format!("{e:#}"));
+        }
+        r
+    }
+
     pub fn manifest(&self) -> Manifest {
         self.manifest.lock().unwrap().clone()
     }
 
     /// Changes the manifest and writes it out.
     pub fn update_manifest(&self, f: impl FnOnce(&mut Manifest)) -> anyhow::Result<()> {
-        f(&mut self.manifest.lock().unwrap());
-        self.save_manifest()
+        let mut m = self.manifest.lock().unwrap();
+        f(&mut m);
+        self.write_manifest(&m)
     }
 
     /// Changes one board's manifest entry and writes the manifest out.
@@ -131,11 +192,19 @@ impl Store {
     }
 
     fn save_manifest(&self) -> anyhow::Result<()> {
-        let text = {
-            let m = self.manifest.lock().unwrap();
-            serde_json::to_string_pretty(&*m)?
-        };
-        write_atomic(&self.dir.join("manifest.json"), text.as_bytes())
+        let m = self.manifest.lock().unwrap();
+        self.write_manifest(&m)
+    }
+
+    /// Writes `m`, called with the manifest's lock held: board threads
+    /// share one temporary file name, and an older state written after a
+    /// newer one would undo it.
+    fn write_manifest(&self, m: &Manifest) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(m)?;
+        self.noted(write_atomic(
+            &self.dir.join("manifest.json"),
+            text.as_bytes(),
+        ))
     }
 
     /// Appends one event line (`{"t_unix_ms":..., "event": ..., ...}`).
@@ -144,10 +213,31 @@ impl Store {
         if let (Some(o), serde_json::Value::Object(extra)) = (obj.as_object_mut(), fields) {
             o.extend(extra);
         }
-        let mut f = self.events.lock().unwrap();
-        // An event log that cannot be written must not stop the campaign:
-        // every result is in its own file anyway.
-        let _ = writeln!(f, "{obj}");
+        let mut log = self.events.lock().unwrap();
+        if log.pending.len() < MAX_PENDING_EVENTS {
+            log.pending.push(format!("{obj}\n"));
+        }
+        // An event log that cannot be written must not stop the campaign
+        // (every result is in its own file anyway): the lines wait for the
+        // next event, and the first failure is remembered.
+        let r = log.flush_pending();
+        drop(log);
+        let _ = self.noted(r.with_context(|| {
+            format!("{}: cannot append", self.dir.join("events.jsonl").display())
+        }));
+    }
+
+    /// Makes every event so far durable: a board finished, the campaign
+    /// ended or was interrupted.
+    pub fn checkpoint(&self) {
+        let mut log = self.events.lock().unwrap();
+        let r = log
+            .flush_pending()
+            .and_then(|()| log.file.sync_data().map_err(anyhow::Error::from));
+        drop(log);
+        let _ = self.noted(r.with_context(|| {
+            format!("{}: cannot append", self.dir.join("events.jsonl").display())
+        }));
     }
 
     fn raw_dir(&self, board: &str, workload: &str, allocator: &str) -> PathBuf {
@@ -175,8 +265,9 @@ impl Store {
     /// Saves the agent's document for `key` exactly as the agent printed it.
     pub fn save_document(&self, key: &RunKey, agent_stdout: &[u8]) -> anyhow::Result<()> {
         let path = self.raw_path(key, false);
-        fs::create_dir_all(path.parent().unwrap())?;
-        write_atomic(&path, agent_stdout)
+        self.noted(
+            create_dir(path.parent().unwrap()).and_then(|()| write_atomic(&path, agent_stdout)),
+        )
     }
 
     /// Records a run that produced no agent document.
@@ -200,8 +291,16 @@ impl Store {
             "stderr_tail": tail(stderr),
         });
         let path = self.raw_path(key, true);
-        fs::create_dir_all(path.parent().unwrap())?;
-        write_atomic(&path, serde_json::to_string_pretty(&doc)?.as_bytes())
+        let text = serde_json::to_string_pretty(&doc)?;
+        self.noted(
+            create_dir(path.parent().unwrap()).and_then(|()| write_atomic(&path, text.as_bytes())),
+        )
+    }
+
+    /// Writes a file of the run directory (e.g. `boards/BOARD/doctor.json`).
+    pub fn save_file(&self, rel: &Path, data: &[u8]) -> anyhow::Result<()> {
+        let path = self.dir.join(rel);
+        self.noted(create_dir(path.parent().unwrap()).and_then(|()| write_atomic(&path, data)))
     }
 
     /// What is already collected for a (board, workload, allocator). Failed
@@ -249,11 +348,57 @@ fn tail(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&bytes[start..]).into_owned()
 }
 
-/// Writes `path` so that readers see the old or the new file, never half.
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))
+}
+
+/// The suffix of `write_atomic`'s temporary files: `.tmp` and a process id.
+fn is_temporary(name: &str) -> bool {
+    name.rsplit_once(".tmp")
+        .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the temporary files under `dir` (an lwm killed or stopped by a
+/// full disk between write and rename leaves them), adding their paths
+/// relative to `root` to `removed`.
+fn remove_temporaries(root: &Path, dir: &Path, removed: &mut Vec<String>) -> anyhow::Result<()> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_temporaries(root, &path, removed)?;
+        } else if is_temporary(&name) || (name.starts_with(".report.") && name.ends_with(".tmp")) {
+            fs::remove_file(&path).with_context(|| format!("{}: cannot remove", path.display()))?;
+            removed.push(
+                path.strip_prefix(root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes `path` so that readers see the old or the new file, never half,
+/// and the new one survives a power cut once this returns. The temporary
+/// file is removed when any step fails; the error names `path`.
 pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    fs::write(&tmp, data).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
+    let written = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_data()?;
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(anyhow::anyhow!("{}: cannot write: {e}", path.display()));
+    }
+    Ok(())
 }
 
 /// Reads and checks `run_dir/manifest.json`.
@@ -272,5 +417,7 @@ pub fn read_manifest(run_dir: &Path) -> anyhow::Result<Manifest> {
             m.schema_version
         );
     }
+    crate::limits::check_numbers(&m.settings)
+        .map_err(|b| anyhow::anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
     Ok(m)
 }

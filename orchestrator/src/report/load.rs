@@ -157,6 +157,8 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
             crate::manifest::MANIFEST_VERSION
         );
     }
+    crate::limits::check_numbers(&m.settings)
+        .map_err(|b| anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
     Ok(m)
 }
 
@@ -185,6 +187,8 @@ fn subdirs(dir: &Path) -> Result<Vec<String>> {
 /// What a file name in an allocator directory says it is.
 enum RawFile {
     Warmup,
+    /// A warm-up that produced no document: kept for the record, not summarised.
+    FailedWarmup,
     Rep(u32),
     FailedRep(u32),
 }
@@ -206,6 +210,12 @@ fn classify(name: &str) -> Option<RawFile> {
         .and_then(|s| s.strip_suffix(".json"))
     {
         return number(n).map(RawFile::Rep);
+    }
+    if let Some(n) = name
+        .strip_prefix("warmup-")
+        .and_then(|s| s.strip_suffix(".failed.json"))
+    {
+        return number(n).map(|_| RawFile::FailedWarmup);
     }
     if let Some(n) = name
         .strip_prefix("warmup-")
@@ -231,6 +241,7 @@ fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Resul
         let path = run_dir.join(&rel);
         match classify(&name) {
             Some(RawFile::Warmup) => cell.warmups += 1,
+            Some(RawFile::FailedWarmup) => {}
             Some(RawFile::Rep(rep)) => {
                 let doc = read_run_document(&path)?;
                 check_labels(&doc, key, &rel, warnings)?;
@@ -243,6 +254,7 @@ fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Resul
                         error.push_str(": ");
                         error.push_str(&run.problems.join("; "));
                     }
+                    with_last_stderr_line(&mut error, &run.stderr.tail);
                     cell.failed.push(FailedRun {
                         rep,
                         file: rel,
@@ -284,6 +296,7 @@ fn read_run_document(path: &Path) -> Result<RunDocument> {
             doc.runs.len()
         );
     }
+    super::check::check_run_document(&doc).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     Ok(doc)
 }
 
@@ -376,12 +389,32 @@ fn read_failed(path: &Path, rel: String, key: &CellKey, rep: u32) -> Result<Fail
             rep
         );
     }
+    let mut error = f.error;
+    with_last_stderr_line(&mut error, &f.stderr_tail);
     Ok(FailedRun {
         rep,
         file: rel,
-        error: one_line(&f.error),
+        error: one_line(&error),
         stderr_tail: f.stderr_tail,
     })
+}
+
+/// Appends the last non-empty line of `stderr_tail` (a workload's or
+/// loader's own words, e.g. "option --threads: '100000' is not a thread
+/// count") to `error`, unless it is already there.
+fn with_last_stderr_line(error: &mut String, stderr_tail: &str) {
+    let Some(last) = stderr_tail
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+    else {
+        return;
+    };
+    if !error.contains(last) {
+        error.push_str(" | stderr: ");
+        error.push_str(last);
+    }
 }
 
 /// Newlines and tabs folded to spaces: errors are shown in one line.

@@ -5,6 +5,7 @@
 //! each exporter (one module per format, all behind [`Exporter`]) only
 //! formats the [`Summary`].
 
+mod check;
 mod csv;
 mod facts;
 pub mod format;
@@ -20,6 +21,7 @@ use std::path::Path;
 
 use anyhow::anyhow;
 
+pub use check::check_run_document;
 pub use csv::Csv;
 pub use html::Html;
 pub use json::Json;
@@ -63,8 +65,11 @@ pub fn write_reports(run_dir: &Path) -> anyhow::Result<String> {
         let path = run_dir.join(exporter.file_name());
         // Write then rename: a reader never sees half a report.
         let tmp = run_dir.join(format!(".{}.tmp", exporter.file_name()));
-        std::fs::write(&tmp, &text).map_err(|e| anyhow!("{}: {e}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        if let Err(e) = std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &path)) {
+            // No half-written temporary left behind (a full disk).
+            let _ = std::fs::remove_file(&tmp);
+            return Err(anyhow!("{}: cannot write: {e}", path.display()));
+        }
         if table.is_empty() {
             table = text;
         }

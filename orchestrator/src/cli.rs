@@ -1,0 +1,234 @@
+//! The command line of `lwm`: its flags, and turning them into a
+//! campaign's checked settings. Kept out of `main.rs` so that tests can
+//! parse exactly what the binary parses.
+
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::campaign::plan::DEFAULT_ALLOCATORS;
+use crate::limits::{self, DEFAULT_MAX_REPS};
+use crate::manifest::Settings;
+
+/// The exit statuses of every `lwm` subcommand.
+pub mod exit_code {
+    /// Everything asked for was done and every run succeeded.
+    pub const OK: u8 = 0;
+    /// Results were written but a run or board failed, a write failed, or
+    /// `compare` found a significant regression.
+    pub const FAILED: u8 = 1;
+    /// Bad usage or configuration: nothing was run and no run directory
+    /// was created (or an existing one was not changed).
+    pub const USAGE: u8 = 2;
+    /// Interrupted (Ctrl-C); `lwm eval --resume RUN_ID` continues.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+const EXIT_STATUS_HELP: &str = "\
+Exit status (every subcommand):
+  0    success
+  1    a measured failure: results written but some run or board failed,
+       or `compare` found a significant regression
+  2    bad usage or configuration (nothing run, no run directory created)
+  130  interrupted (continue with `lwm eval --resume RUN_ID`)";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lwm",
+    version,
+    about = "Evaluate lwmalloc against other allocators on boards",
+    after_help = EXIT_STATUS_HELP,
+    // `--reps -1` is a bad value for --reps, not a stray flag `-1`.
+    allow_negative_numbers = true
+)]
+pub struct Cli {
+    /// Workspace root (default: the one this lwm was built from).
+    #[arg(long, global = true)]
+    pub workspace: Option<PathBuf>,
+    /// Directory of board profiles (default: WORKSPACE/boards).
+    #[arg(long, global = true)]
+    pub boards_dir: Option<PathBuf>,
+    /// Directory of run directories (default: WORKSPACE/results).
+    #[arg(long, global = true)]
+    pub results: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build, push, run every workload under every allocator, report.
+    #[command(allow_negative_numbers = true, after_help = EXIT_STATUS_HELP)]
+    Eval(EvalArgs),
+    /// Build allocator, agent and workloads for targets and print their footprint.
+    Build {
+        /// Target triple (repeatable); default: the host.
+        #[arg(long = "target")]
+        targets: Vec<String>,
+        /// Build for this board's target and run its instruction-set gate (repeatable).
+        #[arg(long = "board")]
+        boards: Vec<String>,
+    },
+    /// Compare two runs: regressions and improvements (exit 1 on a significant regression).
+    #[command(allow_negative_numbers = true)]
+    Compare {
+        run_a: String,
+        run_b: String,
+        /// Relative change below which a difference is noise.
+        #[arg(long, default_value_t = 0.02)]
+        noise: f64,
+    },
+    /// Write the reports of a run directory again.
+    Report { run: String },
+    /// List the board profiles (and check every one of them).
+    Boards,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Board to evaluate on (repeatable); default: local.
+    #[arg(long = "board")]
+    pub boards: Vec<String>,
+    /// Workloads, comma-separated, or `all`.
+    #[arg(long, value_delimiter = ',', default_value = "all")]
+    pub workloads: Vec<String>,
+    /// Allocators, comma-separated: lwmalloc, system, names from the board
+    /// profile, NAME=/path/lib.so, or `available` (the profile's allocators
+    /// installed on the board).
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_ALLOCATORS.iter().map(|s| s.to_string()))]
+    pub allocators: Vec<String>,
+    /// Measured repetitions per workload and allocator (the minimum with --target-ci).
+    #[arg(long, default_value_t = 5)]
+    pub reps: u32,
+    /// Warm-up runs per workload and allocator (recorded, not summarised).
+    #[arg(long, default_value_t = 1)]
+    pub warmup: u32,
+    /// Add repetitions until the 95 % CI of each median time is within this
+    /// fraction of it (e.g. 0.02), up to --max-reps.
+    #[arg(long)]
+    pub target_ci: Option<f64>,
+    /// Cap on repetitions with --target-ci (default 30, or --reps when more).
+    #[arg(long)]
+    pub max_reps: Option<u32>,
+    /// Workload size multiplier (1.0: about 10-30 s per workload on a Pi 4).
+    #[arg(long, default_value_t = 0.2)]
+    pub scale: f64,
+    /// Threads for multi-threaded workloads (1 to 1024).
+    #[arg(long, default_value_t = 4)]
+    pub threads: u32,
+    /// Seed of every workload's random choices.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Relative difference below which a verdict says "no difference" (0 to below 1).
+    #[arg(long, default_value_t = 0.02)]
+    pub noise: f64,
+    /// Continue an interrupted campaign with its recorded settings (flags
+    /// that would change them are refused).
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// With --resume: allow --reps and --max-reps to grow, adding repetitions
+    /// to a finished or interrupted run.
+    #[arg(long, requires = "resume")]
+    pub extend: bool,
+    /// Name of the run directory (default: UTC time and board names).
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// The `eval` flags that shape a campaign, as (clap id, flag): given with
+/// `--resume`, each must agree with what the run recorded.
+pub const CAMPAIGN_FLAGS: &[(&str, &str)] = &[
+    ("boards", "--board"),
+    ("workloads", "--workloads"),
+    ("allocators", "--allocators"),
+    ("reps", "--reps"),
+    ("warmup", "--warmup"),
+    ("target_ci", "--target-ci"),
+    ("max_reps", "--max-reps"),
+    ("scale", "--scale"),
+    ("threads", "--threads"),
+    ("seed", "--seed"),
+    ("noise", "--noise"),
+    ("run_id", "--run-id"),
+];
+
+/// A parsed command line, with the campaign flags `eval` was given
+/// explicitly (not defaulted).
+#[derive(Debug)]
+pub struct Parsed {
+    pub cli: Cli,
+    pub explicit_eval_flags: Vec<&'static str>,
+}
+
+/// Parses `args` (program name first) as the binary does.
+pub fn parse<I, T>(args: I) -> Result<Parsed, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    let explicit_eval_flags = match matches.subcommand() {
+        Some(("eval", m)) => explicit(m),
+        _ => Vec::new(),
+    };
+    Ok(Parsed {
+        cli,
+        explicit_eval_flags,
+    })
+}
+
+fn explicit(m: &ArgMatches) -> Vec<&'static str> {
+    CAMPAIGN_FLAGS
+        .iter()
+        .filter(|(id, _)| m.value_source(id) == Some(ValueSource::CommandLine))
+        .map(|(_, flag)| *flag)
+        .collect()
+}
+
+impl EvalArgs {
+    /// The campaign's settings, every value checked (`crate::limits`).
+    /// The error is one line naming the flag.
+    pub fn settings(&self) -> Result<Settings, String> {
+        if self.max_reps.is_some() && self.target_ci.is_none() {
+            return Err("--max-reps: means nothing without --target-ci".into());
+        }
+        let settings = Settings {
+            workloads: self.workloads.clone(),
+            allocators: self.allocators.clone(),
+            warmup: self.warmup,
+            reps: self.reps,
+            target_ci: self.target_ci,
+            max_reps: self
+                .max_reps
+                .unwrap_or_else(|| DEFAULT_MAX_REPS.max(self.reps)),
+            scale: self.scale,
+            threads: self.threads,
+            seed: self.seed,
+            noise_threshold: self.noise,
+        };
+        limits::check_settings(&settings).map_err(|b| format!("{}: {}", b.flag, b.why))?;
+        Ok(settings)
+    }
+}
+
+/// A clap error as one line (`--help` and `--version` are not errors and
+/// are printed whole by the caller).
+pub fn one_line_error(e: &clap::Error) -> String {
+    // clap's message, without its usage block and help hint, and with the
+    // lines it spreads details over (the missing flags, a tip) joined.
+    let text = e.render().to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = message.strip_prefix("error: ").unwrap_or(&message);
+    format!("{message} (see lwm --help)")
+}
