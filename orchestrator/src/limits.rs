@@ -7,7 +7,7 @@
 use crate::manifest::Settings;
 
 /// The workloads `lwm-workload list` prints (workloads/src/registry.rs;
-/// `tests/limits.rs` keeps the two lists equal). Known here so that a
+/// `tests/door_checks.rs` keeps the two lists equal). Known here so that a
 /// misspelt `--workloads` is refused before a build or a board is touched;
 /// the board's own list is still checked when it runs.
 pub const KNOWN_WORKLOADS: &[&str] = &[
