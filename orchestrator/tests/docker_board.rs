@@ -182,16 +182,17 @@ fn eval_on_the_docker_board_runs_both_allocators_marks_memory_and_leaves_no_cont
 fn a_failing_campaign_leaves_no_container() {
     let engine = engine();
     let results = scratch("fail");
-    let out = lwm_eval(&results, "bogus", "lwmalloc,bogus=/nonexistent/libbogus.so")
+    // A missing allocator fails its own runs (not the board): exit 1.
+    let out = lwm_eval(&results, "bogus", "lwmalloc,system,bogus=/nonexistent/libbogus.so")
         .stdin(Stdio::null())
         .output()
         .unwrap();
     show(&out);
-    assert!(!out.status.success(), "an allocator that is not there");
+    assert_eq!(out.status.code(), Some(1), "an allocator that is not there");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/libbogus.so"), "{stderr}");
     let name = started_container(&results.join("bogus"))
-        .expect("the container was started before the plan failed");
+        .expect("the container was started before the runs failed");
     assert!(
         !container_exists(&engine, &name),
         "container {name} left behind"

@@ -326,20 +326,38 @@ fn ctrl_c_stops_the_vm_and_resume_boots_it_again_to_finish() {
     assert_eq!(events.matches("\"vm_booted\"").count(), 2, "{events}");
 }
 
+/// The shipped qemu-pi4 profile under another name, with a work directory
+/// the guest cannot create (nothing can be made under /proc): the VM boots,
+/// then the push fails. (A bogus allocator no longer fails a board: only
+/// its own runs.)
+fn broken_boards_dir(results: &Path) -> PathBuf {
+    let dir = results.join("boards");
+    std::fs::create_dir_all(&dir).unwrap();
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/qemu-pi4.toml");
+    let profile = std::fs::read_to_string(&shipped).unwrap();
+    assert!(profile.contains("work_dir = \"/root/lwm\""), "{profile}");
+    let broken = profile.replace("work_dir = \"/root/lwm\"", "work_dir = \"/proc/lwm\"");
+    std::fs::write(dir.join("qemu-pi4-broken.toml"), broken).unwrap();
+    dir
+}
+
 #[test]
 #[ignore = "boots a QEMU VM (builds its image on first use)"]
 fn a_board_failing_after_boot_is_named_and_its_vm_stopped() {
     let results = results_dir("failing");
+    let boards = broken_boards_dir(&results);
     let out = run(
         &results,
         &[
+            "--boards-dir",
+            boards.to_str().unwrap(),
             "eval",
             "--board",
-            "qemu-pi4",
+            "qemu-pi4-broken",
             "--workloads",
             "small-burst",
             "--allocators",
-            "lwmalloc,system,bogus=/no/such/libbogus.so",
+            "lwmalloc,system",
             "--reps",
             "1",
             "--warmup",
@@ -354,7 +372,7 @@ fn a_board_failing_after_boot_is_named_and_its_vm_stopped() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("board qemu-pi4: allocator bogus: /no/such/libbogus.so"),
+        stderr.contains("board qemu-pi4-broken: ") && stderr.contains("/proc/lwm"),
         "{stderr}"
     );
     let manifest = json(&run_dir.join("manifest.json"));
