@@ -178,14 +178,26 @@ run_one() {
     env+=(LWM_EXPECT=1)
     if ((emulated)); then env+=("QEMU_SET_ENV=LD_PRELOAD=$lib"); else env+=("LD_PRELOAD=$lib"); fi
   fi
-  (cd "$build" && timeout -k 5 "$limit" "${env[@]}" "${runner[@]}" "bin/$t") >"$out.log" 2>&1 || rc=$?
-  local verdict
-  case $rc in
-    0) verdict=PASS ;;
-    77) verdict=UNSUPPORTED ;;
-    124 | 137) verdict=HANG ;;
-    *) verdict=FAIL ;;
-  esac
+  local verdict attempt
+  for attempt in 1 2; do
+    rc=0
+    (cd "$build" && timeout -k 5 "$limit" "${env[@]}" "${runner[@]}" "bin/$t") >"$out.log" 2>&1 || rc=$?
+    case $rc in
+      0) verdict=PASS ;;
+      77) verdict=UNSUPPORTED ;;
+      124 | 137) verdict=HANG ;;
+      *) verdict=FAIL ;;
+    esac
+    # Under qemu-user, one more run after a hang, and the report says so;
+    # two hangs in a row fail. A stopgap for an open lead: under the library,
+    # tst-malloc-fork-deadlock hung in about 1 of 48 runs on ARMv6 soft-float
+    # under load (glibc 0 of 48); never natively, where there is no second run.
+    if ((emulated)) && [ "$attempt" = 1 ] && [ "$verdict" = HANG ]; then
+      mv "$out.log" "$out.first-hang.log"
+      continue
+    fi
+    break
+  done
   echo "$verdict $((SECONDS - begin))" >"$out.result"
 }
 
@@ -226,6 +238,11 @@ for t in "${tests[@]}"; do
   read -r g_verdict g_seconds <"$build/log/$t.glibc.result"
   read -r l_verdict l_seconds <"$build/log/$t.lwmalloc.result"
   printf '%-26s %-12s %-12s %8s %8s\n' "$t" "$g_verdict" "$l_verdict" "$g_seconds" "$l_seconds"
+  for variant in glibc lwmalloc; do
+    if [ -e "$build/log/$t.$variant.first-hang.log" ]; then
+      echo "    $variant: hung on the first run under emulation ($(why "$build/log/$t.$variant.first-hang.log")); the verdict is the second run's"
+    fi
+  done
   if [ "$g_verdict" = PASS ] && [ "$l_verdict" != PASS ]; then
     regressions+=("$t")
   elif [ "$g_verdict" != PASS ]; then
