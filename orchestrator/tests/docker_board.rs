@@ -183,10 +183,14 @@ fn a_failing_campaign_leaves_no_container() {
     let engine = engine();
     let results = scratch("fail");
     // A missing allocator fails its own runs (not the board): exit 1.
-    let out = lwm_eval(&results, "bogus", "lwmalloc,system,bogus=/nonexistent/libbogus.so")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = lwm_eval(
+        &results,
+        "bogus",
+        "lwmalloc,system,bogus=/nonexistent/libbogus.so",
+    )
+    .stdin(Stdio::null())
+    .output()
+    .unwrap();
     show(&out);
     assert_eq!(out.status.code(), Some(1), "an allocator that is not there");
     let stderr = String::from_utf8_lossy(&out.stderr);
