@@ -23,7 +23,7 @@ static REPORT_PATH: AtomicPtr<libc::c_char> = AtomicPtr::new(core::ptr::null_mut
 /// High enough not to take a descriptor number a program expects to get.
 const REPORT_FD_MIN: i32 = 200;
 
-fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+fn env(name: &core::ffi::CStr) -> Option<&'static core::ffi::CStr> {
     // SAFETY: the name is NUL-terminated; getenv does not allocate.
     let value = unsafe { libc::getenv(name.as_ptr()) };
     if value.is_null() {
@@ -31,7 +31,7 @@ fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
     }
     // SAFETY: a non-null getenv result is a NUL-terminated string in the
     // environment block, which outlives every use here.
-    Some(unsafe { core::ffi::CStr::from_ptr(value) }.to_bytes())
+    Some(unsafe { core::ffi::CStr::from_ptr(value) })
 }
 
 /// A close-on-exec copy of `fd` above the usual range, or negative.
@@ -53,13 +53,13 @@ fn parse_fd(digits: &[u8]) -> Option<i32> {
 
 extern "C" fn on_load() {
     lwmalloc_core::initialise();
-    if let Some(fd) = env(c"LWM_STATS_FD").and_then(parse_fd) {
+    if let Some(fd) = env(c"LWM_STATS_FD").and_then(|v| parse_fd(v.to_bytes())) {
         REPORT_FD.store(private_copy(fd), Relaxed);
-    } else if let Some(value) = env(c"LWM_STATS") {
+    } else if let Some(setting) = env(c"LWM_STATS") {
+        let value = setting.to_bytes();
         if value.contains(&b'/') {
-            // SAFETY: getenv's pointer stays valid (see `env`).
-            let path = unsafe { libc::getenv(c"LWM_STATS".as_ptr()) };
-            REPORT_PATH.store(path, Relaxed);
+            // The environment block outlives the process's exit handlers.
+            REPORT_PATH.store(setting.as_ptr() as *mut libc::c_char, Relaxed);
         } else if !value.is_empty() && value != b"0" {
             let fd = private_copy(2);
             REPORT_FD.store(if fd >= 0 { fd } else { 2 }, Relaxed);
