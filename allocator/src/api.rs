@@ -3,16 +3,17 @@
 //! handful of instructions and call a separate cold function otherwise.
 
 use core::ptr::null_mut;
+use core::sync::atomic::Ordering::Relaxed;
 
 use crate::arena::{lock_any, ARENAS, ARENA_COUNT};
 use crate::config::*;
 use crate::header::*;
 use crate::heap::hdr;
-use crate::small::{give_back, Batch};
+use crate::page::{Page, LISTED_CURRENT};
+use crate::small::{self, SmallHeap};
 use crate::stats::{self, Call};
 use crate::thread::{self, ThreadCache};
-use crate::{large, os};
-use core::sync::atomic::Ordering::Relaxed;
+use crate::{large, os, segment, tls};
 
 /// `malloc`: `n` usable bytes aligned to ALIGN, or null with errno ENOMEM.
 ///
@@ -20,21 +21,21 @@ use core::sync::atomic::Ordering::Relaxed;
 /// Always safe to call; the result must be released with this allocator.
 #[inline]
 pub unsafe fn malloc(n: usize) -> *mut u8 {
-    if n <= SMALL_MAX_REQUEST {
-        if let Some(cache) = thread::current() {
+    let id = tls::get();
+    if n <= SMALL_MAX_REQUEST && thread::has_slot(id) {
+        // SAFETY: the TLS word names our slot; class < NUM_CLASSES.
+        unsafe {
+            let cache = thread::slot(id);
             let class = class_of(n);
-            // SAFETY: we own the cache; class < NUM_CLASSES since n is small.
-            let bin = unsafe { cache.bins().get_unchecked_mut(class) };
-            let block = bin.head;
-            if block != 0 {
-                // SAFETY: cached blocks are free small blocks we own.
-                unsafe {
-                    bin.head = *(block as *const usize);
-                    bin.count -= 1;
-                    *header(block as *mut u8) |= ALLOC;
-                }
+            let page = *cache.small().direct.get_unchecked(class);
+            if (*page).free != 0 {
+                // Not EMPTY_PAGE (it has no free block): one of our pages.
+                let page = &mut *(page as *mut Page);
+                let block = page.free;
+                page.free = *(block as *const usize);
+                *((block + WORD) as *mut usize) = 0;
+                page.used += 1;
                 cache.counters.call(Call::Malloc);
-                cache.counters.allocated(class_usable(class));
                 return block as *mut u8;
             }
         }
@@ -53,26 +54,43 @@ unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        stats::count(cache, call, unsafe { fresh_usable(p) }, 0);
+        stats::count(cache, call, unsafe { counted(p) }, 0);
     }
     p
+}
+
+/// Bytes of the fresh block `p` that the byte counters count: small blocks
+/// are counted by their pages instead (`segment::footprint`), so that the
+/// fast paths need not.
+///
+/// # Safety
+/// As `fresh_usable`.
+unsafe fn counted(p: *mut u8) -> usize {
+    if segment::contains(p as usize) {
+        0
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { fresh_usable(p) }
+    }
 }
 
 /// The calling thread's cache, looked up once per slow-path call.
 type Cache = Option<&'static ThreadCache>;
 
-/// Usable size of a block this allocator has just produced: its header
+/// Usable size of a block this allocator has just produced: its metadata
 /// needs no checking.
 ///
 /// # Safety
 /// `p` was returned by an allocation function of this module.
 #[inline]
 unsafe fn fresh_usable(p: *mut u8) -> usize {
-    // SAFETY: p is a live block, so its header is genuine.
+    if segment::contains(p as usize) {
+        // SAFETY: p lies in a segment.
+        return unsafe { (*segment::page_of(p as usize)).block_size } as usize;
+    }
+    // SAFETY: p is a live chunk, so its header is genuine.
     let h = unsafe { *header(p) };
-    if h & SMALL != 0 {
-        class_usable(small_class(h))
-    } else if h & MMAP != 0 {
+    if h & MMAP != 0 {
         // SAFETY: as above.
         unsafe { large::usable(p as usize, h) }
     } else {
@@ -87,33 +105,43 @@ unsafe fn fresh_usable(p: *mut u8) -> usize {
 #[inline]
 pub unsafe fn free(p: *mut u8) {
     let block = p as usize;
-    // Null, misaligned, and possibly mapped blocks (see large.rs) go slow.
-    if block % ALIGN == 0 && !large::maybe_mapped(block) {
-        // SAFETY: an aligned pointer we handed out has its header below it;
-        // anything else fails the checks and goes to the slow path.
-        let h = unsafe { *header(p) };
-        if h & SMALL_LIVE_MASK == SMALL_LIVE {
-            let class = small_class(h);
-            if let (Some(cache), true) = (thread::current(), class < NUM_CLASSES) {
-                // SAFETY: we own the cache; class was checked.
-                let bin = unsafe { cache.bins().get_unchecked_mut(class) };
-                if bin.count < CACHE_CAPACITY[class] {
-                    // SAFETY: the block is live and now ours to cache.
-                    unsafe {
-                        *header(p) = h & !ALLOC;
-                        *(block as *mut usize) = bin.head;
-                    }
-                    bin.head = block;
-                    bin.count += 1;
-                    cache.counters.call(Call::Free);
-                    cache.counters.freed(class_usable(class));
-                    return;
+    if segment::contains(block) {
+        let page = segment::page_of(block);
+        let id = tls::get();
+        // SAFETY: a page owned by our id is ours alone; its carved blocks
+        // are readable; a block whose key matches may be a double free and
+        // goes to the checks of the slow path.
+        unsafe {
+            if (*page).owner.load(Relaxed) == id
+                && (*page).is_block_start(block)
+                && *((block + WORD) as *const usize) != (*page).key()
+            {
+                let page = &mut *page;
+                let cache = thread::slot(id);
+                cache.counters.call(Call::Free);
+                *(block as *mut usize) = page.free;
+                *((block + WORD) as *mut usize) = page.key();
+                page.free = block;
+                page.used -= 1;
+                if page.used == 0 && page.state != LISTED_CURRENT {
+                    cache.small().after_free(page);
                 }
+                return;
             }
+            return free_small_slow(page, block);
         }
     }
     // SAFETY: forwarded contract.
     unsafe { free_slow(p) }
+}
+
+#[cold]
+#[inline(never)]
+unsafe fn free_small_slow(page: *mut Page, block: usize) {
+    let cache = thread::current();
+    // SAFETY: the block lies in a segment page (caller's check).
+    let freed = unsafe { free_small(cache, page, block, "free") };
+    stats::count(cache, Call::Free, 0, freed);
 }
 
 #[cold]
@@ -128,11 +156,36 @@ unsafe fn free_slow(p: *mut u8) {
     stats::count(cache, Call::Free, 0, freed);
 }
 
+/// Frees a small block from the slow paths: on the caller's own page, or
+/// pushed to its owner; aborts on misuse.
+///
+/// Returns the bytes the byte counters count (see `small::free_block`).
+///
+/// # Safety
+/// `block` lies in a segment page, `page` its page.
+unsafe fn free_small(cache: Cache, page: *mut Page, block: usize, function: &str) -> usize {
+    let heap = cache.map(|c| {
+        // SAFETY: we own our cache.
+        unsafe { c.small() }
+    });
+    // SAFETY: forwarded contract.
+    unsafe { small::free_block(page, block, tls::get(), heap, function) }
+}
+
 /// What a pointer handed to free or realloc turned out to be.
 enum Block {
-    Small { class: usize },
-    Heap { chunk: usize, size: usize },
-    Mapped { header: usize },
+    /// A block of a page in use; its size never changes while it lives.
+    Small {
+        size: usize,
+        page: *mut Page,
+    },
+    Heap {
+        chunk: usize,
+        size: usize,
+    },
+    Mapped {
+        header: usize,
+    },
 }
 
 /// Checks the header of `p` and says what it is; aborts on anything this
@@ -142,6 +195,16 @@ enum Block {
 /// `p` is non-null and the word below it is readable.
 unsafe fn classify(p: *mut u8, function: &str) -> Block {
     let block = p as usize;
+    if segment::contains(block) {
+        let page = segment::page_of(block);
+        // SAFETY: the block lies in a segment.
+        let size = unsafe { (*page).block_size } as usize;
+        // SAFETY: as above.
+        if size == 0 || !unsafe { (*page).is_block(block) } {
+            os::fatal(function, "invalid pointer");
+        }
+        return Block::Small { size, page };
+    }
     if block % ALIGN != 0 {
         os::fatal(function, "invalid pointer");
     }
@@ -150,17 +213,6 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
     }
     // SAFETY: caller's contract.
     let h = unsafe { *header(p) };
-    if h & SMALL != 0 {
-        if h & (ALLOC | MMAP | TAG_MASK) == TAG {
-            os::fatal(function, "double free");
-        }
-        if h & SMALL_LIVE_MASK != SMALL_LIVE || small_class(h) >= NUM_CLASSES {
-            os::fatal(function, "invalid pointer");
-        }
-        return Block::Small {
-            class: small_class(h),
-        };
-    }
     if h & MMAP != 0 {
         if h & ALLOC == 0 {
             // A heap chunk already freed into a thread cache.
@@ -181,7 +233,7 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
     }
     // SAFETY: a genuine heap chunk is followed by another chunk or a fence.
     let next = unsafe { hdr(chunk + size) };
-    if heap_arena(next) != heap_arena(h) || next & (SMALL | PREV_FREE) != 0 {
+    if heap_arena(next) != heap_arena(h) || next & PREV_FREE != 0 {
         os::fatal(function, "invalid pointer");
     }
     Block::Heap { chunk, size }
@@ -194,21 +246,9 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
 unsafe fn free_raw(cache: Cache, p: *mut u8, function: &str) -> usize {
     // SAFETY: forwarded contract.
     match unsafe { classify(p, function) } {
-        Block::Small { class } => {
-            // SAFETY: p is a live small block; from here on it is free.
-            unsafe {
-                *header(p) &= !ALLOC;
-                cache_block(cache, p as usize, class);
-            }
-            class_usable(class)
-        }
+        // SAFETY: p is a block of the page.
+        Block::Small { page, .. } => unsafe { free_small(cache, page, p as usize, function) },
         Block::Heap { chunk, size } => {
-            if let Some(cache) = cache {
-                // SAFETY: we own the cache; the chunk is live and ours.
-                if unsafe { cache.keep_medium(chunk, size) } {
-                    return size - WORD;
-                }
-            }
             // SAFETY: the chunk is live and this arena's.
             let arena = unsafe { &ARENAS[heap_arena(hdr(chunk))] };
             arena.lock.lock();
@@ -227,38 +267,6 @@ unsafe fn free_raw(cache: Cache, p: *mut u8, function: &str) -> usize {
     }
 }
 
-/// Puts a free small block in the calling thread's cache, first giving half
-/// of a full bin back to the pages; without a cache, straight to its page.
-unsafe fn cache_block(cache: Cache, block: usize, class: usize) {
-    let Some(cache) = cache else {
-        // SAFETY: the block is free and ours.
-        unsafe { give_back(Batch::one(block), "free") };
-        return;
-    };
-    // SAFETY: we own the cache.
-    let bin = unsafe { &mut cache.bins()[class] };
-    if bin.count >= CACHE_CAPACITY[class] {
-        let mut spill = Batch { head: 0, count: 0 };
-        while bin.count > CACHE_CAPACITY[class] / 2 {
-            let b = bin.head;
-            // SAFETY: the bin holds `count` linked free blocks.
-            unsafe {
-                bin.head = *(b as *const usize);
-                *(b as *mut usize) = spill.head;
-            }
-            spill.head = b;
-            spill.count += 1;
-            bin.count -= 1;
-        }
-        // SAFETY: the spilled blocks are free and no longer cached.
-        unsafe { give_back(spill, "free") };
-    }
-    // SAFETY: the block is free and ours.
-    unsafe { *(block as *mut usize) = bin.head };
-    bin.head = block;
-    bin.count += 1;
-}
-
 /// Allocates without counting the call or setting errno.
 ///
 /// # Safety
@@ -271,15 +279,7 @@ unsafe fn alloc_raw(cache: Cache, n: usize) -> *mut u8 {
         return null_mut();
     }
     let size = round_up(n + WORD, GRAIN);
-    if size <= MEDIUM_MAX_CHUNK {
-        if let Some(c) = cache {
-            // SAFETY: we own the cache.
-            let chunk = unsafe { c.take_medium(size) };
-            if chunk != 0 {
-                return (chunk + WORD) as *mut u8;
-            }
-        }
-    } else if size >= large::mmap_threshold() {
+    if size >= large::mmap_threshold() {
         return large::map_chunk(n, ALIGN);
     }
     let arena = lock_any(preferred_arena(cache));
@@ -303,38 +303,59 @@ fn preferred_arena(cache: Option<&ThreadCache>) -> usize {
     }
 }
 
+/// Small heap of threads without a slot (exiting ones, or more threads
+/// than slots), behind its own lock. Its id matches no thread's TLS word,
+/// so every free into its pages is a remote one.
+struct SharedHeap(core::cell::UnsafeCell<SmallHeap>);
+// SAFETY: reached only under SHARED_LOCK.
+unsafe impl Sync for SharedHeap {}
+
+#[repr(align(64))]
+struct Aligned<T>(T);
+
+static SHARED: Aligned<SharedHeap> =
+    Aligned(SharedHeap(core::cell::UnsafeCell::new(SmallHeap::new())));
+pub static SHARED_LOCK: crate::lock::Mutex = crate::lock::Mutex::new();
+
 fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
-    let mut single = Batch { head: 0, count: 0 };
-    let bin = match cache {
-        // SAFETY: we own the cache.
-        Some(c) => unsafe { &mut c.bins()[class] },
-        None => &mut single,
-    };
-    if bin.head == 0 {
-        let want = if cache.is_some() {
-            CACHE_CAPACITY[class] / 2
-        } else {
-            1
-        };
-        let arena = lock_any(preferred_arena(cache));
-        // SAFETY: we hold the arena lock.
-        unsafe { arena.take_blocks(class, want, bin) };
-        arena.lock.unlock();
-        if let Some(c) = cache {
-            c.set_arena(arena.index());
+    match cache {
+        // SAFETY: we own the cache; its id is our TLS word.
+        Some(c) => unsafe { take_small(c.small(), class, tls::get()) },
+        None => {
+            SHARED_LOCK.lock();
+            let heap = &SHARED.0;
+            // SAFETY: we hold the lock; the id is the heap's address,
+            // which no TLS word equals.
+            let p = unsafe {
+                let small = &mut *heap.0.get();
+                small.activate();
+                take_small(small, class, heap as *const _ as usize)
+            };
+            SHARED_LOCK.unlock();
+            p
         }
     }
-    let block = bin.head;
-    if block == 0 {
-        return null_mut();
-    }
-    // SAFETY: the block came from the bin, so it is free and ours.
+}
+
+/// A block of `class` from `heap`, whose id is `id`.
+///
+/// # Safety
+/// The caller owns `heap` (or holds its lock).
+unsafe fn take_small(heap: &mut SmallHeap, class: usize, id: usize) -> *mut u8 {
+    // SAFETY: the heap's pages are the caller's.
     unsafe {
-        bin.head = *(block as *const usize);
-        bin.count -= 1;
-        *header(block as *mut u8) |= ALLOC;
+        let page = heap.direct[class];
+        if (*page).free != 0 {
+            // Not EMPTY_PAGE: one of the heap's pages.
+            let page = &mut *(page as *mut Page);
+            let block = page.free;
+            page.free = *(block as *const usize);
+            *((block + WORD) as *mut usize) = 0;
+            page.used += 1;
+            return block as *mut u8;
+        }
+        heap.alloc_slow(class, id)
     }
-    block as *mut u8
 }
 
 /// `malloc_usable_size`: bytes the caller may use at `p` (0 for null).
@@ -347,7 +368,7 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
     }
     // SAFETY: forwarded contract.
     match unsafe { classify(p, "malloc_usable_size") } {
-        Block::Small { class } => class_usable(class),
+        Block::Small { size, .. } => size,
         Block::Heap { size, .. } => size - WORD,
         // SAFETY: p is live.
         Block::Mapped { header } => unsafe { large::usable(p as usize, header) },
@@ -366,9 +387,12 @@ pub unsafe fn calloc(count: usize, size: usize) -> *mut u8 {
     // SAFETY: no preconditions.
     let p = unsafe { malloc_slow(n, Call::Calloc) };
     // Fresh mappings are already zero; everything else may be recycled.
-    // SAFETY: p is live with at least n bytes.
-    if !p.is_null() && unsafe { *header(p) } & MMAP == 0 {
-        unsafe { core::ptr::write_bytes(p, 0, n) };
+    // SAFETY: p is live with at least n bytes; a block outside the
+    // segments has a header.
+    unsafe {
+        if !p.is_null() && (segment::contains(p as usize) || *header(p) & MMAP == 0) {
+            core::ptr::write_bytes(p, 0, n);
+        }
     }
     p
 }
@@ -391,31 +415,34 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         return null_mut();
     }
     // SAFETY: forwarded contract.
-    let (q, old, new) = unsafe { resize(cache, p, n) };
+    let (q, freed) = unsafe { resize(cache, p, n) };
     if q.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
-        stats::count(cache, Call::Realloc, new, old);
+        // SAFETY: q is live.
+        stats::count(cache, Call::Realloc, unsafe { counted(q) }, freed);
     }
     q
 }
 
-/// Resizes in place when possible, else moves. Returns the block and its
-/// old and new usable sizes; null leaves `p` as it was.
-unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
+/// Resizes in place when possible, else moves. Returns the block and the
+/// bytes the byte counters count as freed (see `counted`); null leaves `p`
+/// as it was.
+unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize) {
     // SAFETY: caller's contract.
     let old = match unsafe { classify(p, "realloc") } {
-        Block::Small { class } => {
-            let have = class_usable(class);
+        Block::Small { size, .. } => {
+            let have = size;
+            let class = class_of(have);
             // Keep the block unless it would waste more than half of it.
             if n <= have && (n > SMALL_MAX_REQUEST / 2 || class_of(n) * 2 + 1 >= class) {
-                return (p, have, have);
+                return (p, 0);
             }
             have
         }
         Block::Heap { chunk, size } => {
             if n > MAX_REQUEST {
-                return (null_mut(), 0, 0);
+                return (null_mut(), 0);
             }
             let need = round_up(n + WORD, GRAIN).max(MIN_HEAP_CHUNK);
             // SAFETY: the chunk is live; its header names its arena.
@@ -429,9 +456,7 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
             }
             arena.lock.unlock();
             if fits {
-                // SAFETY: the chunk is still live.
-                let now = unsafe { heap_size(hdr(chunk)) } - WORD;
-                return (p, size - WORD, now);
+                return (p, size - WORD);
             }
             size - WORD
         }
@@ -439,20 +464,18 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
             // Checked before mremap, which on a 32-bit system can grant
             // 2 GiB (> PTRDIFF_MAX) where glibc must fail.
             if n > MAX_REQUEST {
-                return (null_mut(), 0, 0);
+                return (null_mut(), 0);
             }
             // SAFETY: p is live.
             let have = unsafe { large::usable(p as usize, header) };
             if n <= have && n >= have / 2 {
-                return (p, have, have);
+                return (p, have);
             }
             if n >= large::mmap_threshold() {
                 // SAFETY: p is a live mapped chunk.
                 let q = unsafe { large::remap_chunk(p as usize, header, n) };
                 if !q.is_null() {
-                    // SAFETY: q is live.
-                    let now = unsafe { fresh_usable(q) };
-                    return (q, have, now);
+                    return (q, have);
                 }
             }
             have
@@ -461,13 +484,12 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
     // SAFETY: no preconditions.
     let q = unsafe { alloc_raw(cache, n) };
     if q.is_null() {
-        return (null_mut(), 0, 0);
+        return (null_mut(), 0);
     }
     // SAFETY: both blocks are live, distinct, and hold at least the bytes copied.
     unsafe {
         core::ptr::copy_nonoverlapping(p, q, old.min(n));
-        free_raw(cache, p, "realloc");
-        (q, old, fresh_usable(q))
+        (q, free_raw(cache, p, "realloc"))
     }
 }
 
@@ -504,7 +526,7 @@ pub unsafe fn memalign(align: usize, n: usize) -> *mut u8 {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        stats::count(cache, Call::Aligned, unsafe { fresh_usable(p) }, 0);
+        stats::count(cache, Call::Aligned, unsafe { counted(p) }, 0);
     }
     p
 }
@@ -560,6 +582,11 @@ unsafe fn aligned_raw(cache: Cache, align: usize, n: usize) -> *mut u8 {
         // SAFETY: no preconditions.
         return unsafe { alloc_raw(cache, n) };
     }
+    // Small blocks of a size that is a multiple of `align` are aligned:
+    // pages start on a PAGE_BYTES boundary.
+    if align <= SMALL_MAX && n <= SMALL_MAX - align {
+        return small_alloc(cache, class_of(round_up(n.max(1), align)));
+    }
     if n > MAX_REQUEST || align > MAX_REQUEST - n {
         return null_mut();
     }
@@ -601,17 +628,18 @@ unsafe fn aligned_raw(cache: Cache, align: usize, n: usize) -> *mut u8 {
     user as *mut u8
 }
 
-/// Checks every arena's heap and small pages; returns the free heap bytes
-/// or the first broken invariant. For tests and debugging.
+/// Checks every arena's heap and every small page; returns the free heap
+/// bytes or the first broken invariant. For tests and debugging, while no
+/// other thread allocates.
 pub fn check_heap() -> Result<usize, &'static str> {
     let mut free = 0;
     for arena in &ARENAS {
         arena.lock.lock();
         // SAFETY: we hold the lock.
-        let result = unsafe { arena.heap_check() }
-            .and_then(|f| unsafe { crate::small::check_pages(arena) }.map(|_| f));
+        let result = unsafe { arena.heap_check() };
         arena.lock.unlock();
         free += result?;
     }
+    segment::check()?;
     Ok(free)
 }

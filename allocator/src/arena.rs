@@ -6,9 +6,8 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
-use crate::config::{BIN_MAP_WORDS, MAX_ARENAS, NUM_BINS, NUM_CLASSES};
+use crate::config::{BIN_MAP_WORDS, MAX_ARENAS, NUM_BINS};
 use crate::lock::Mutex;
-use crate::small::ClassPages;
 
 #[repr(C, align(64))]
 pub struct Arena {
@@ -34,8 +33,6 @@ pub struct Heap {
     /// Heap regions, newest first.
     pub regions: usize,
     pub region_count: usize,
-    /// Small pages with free blocks, per class.
-    pub pages: [ClassPages; NUM_CLASSES],
 }
 
 // SAFETY: `inner` is only reached through `heap()`, whose contract requires
@@ -55,7 +52,6 @@ impl Arena {
                 deferred_bytes: 0,
                 regions: 0,
                 region_count: 0,
-                pages: [const { ClassPages::new() }; NUM_CLASSES],
             }),
         }
     }

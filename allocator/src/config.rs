@@ -16,17 +16,33 @@ pub const ALIGN: usize = 2 * WORD;
 /// header bits are always free for flags.
 pub const GRAIN: usize = 16;
 
-/// Largest small chunk (header included). Requests that fit go to the pools.
-pub const SMALL_MAX_CHUNK: usize = 256;
+/// Largest small block. Small blocks have no header: their size class and
+/// owner come from the page metadata of the segment they lie in. 1 KiB, as
+/// glibc's thread cache (1032 B): the sizes most programs allocate most.
+pub const SMALL_MAX: usize = 1024;
 
-/// Largest request served by the small pools.
-pub const SMALL_MAX_REQUEST: usize = SMALL_MAX_CHUNK - WORD;
+/// Largest request served by the small pages.
+pub const SMALL_MAX_REQUEST: usize = SMALL_MAX;
 
-/// Number of small size classes: one per `ALIGN` step up to `SMALL_MAX_CHUNK`.
-pub const NUM_CLASSES: usize = SMALL_MAX_CHUNK / ALIGN;
+/// Small classes step by `ALIGN`: 16 B on 64-bit targets, 8 B on 32-bit ARM.
+pub const NUM_CLASSES: usize = SMALL_MAX / ALIGN;
 
-/// Size of the heap chunk that hosts one small page.
-pub const SMALL_PAGE_BYTES: usize = 4096;
+/// Segments: `SEGMENT_BYTES`-aligned mappings cut into small pages; page 0
+/// holds the segment's metadata. 4 MiB / 32 KiB pages on 64-bit targets,
+/// 1 MiB / 16 KiB on 32-bit ones, whose address space is small.
+pub const SEGMENT_SHIFT: u32 = if WORD == 8 { 22 } else { 20 };
+pub const SEGMENT_BYTES: usize = 1 << SEGMENT_SHIFT;
+pub const PAGE_SHIFT: u32 = if WORD == 8 { 15 } else { 14 };
+pub const PAGE_BYTES: usize = 1 << PAGE_SHIFT;
+pub const PAGES_PER_SEGMENT: usize = SEGMENT_BYTES / PAGE_BYTES;
+
+/// Address bits a user pointer can have: the segment map covers them all.
+pub const ADDRESS_BITS: u32 = if WORD == 8 { 48 } else { 32 };
+
+/// Free small pages kept resident (not given back with MADV_DONTNEED) in
+/// all segments together, so a program whose pages empty and fill again
+/// does not pay a page fault per 4 KiB each time.
+pub const DIRTY_PAGES_MAX: usize = if WORD == 8 { 16 } else { 8 };
 
 /// A free heap chunk holds header, two links, a resident-byte estimate and
 /// a footer.
@@ -53,24 +69,6 @@ pub const MAX_REQUEST: usize = isize::MAX as usize - 4 * 4096;
 /// so memory returns to the OS even if no large allocation follows.
 pub const DEFER_LIMIT_BYTES: usize = 256 * 1024;
 
-/// Heap chunks up to this size (requests up to 1032 B, as glibc's tcache)
-/// are also kept in the thread caches when freed.
-pub const MEDIUM_MAX_CHUNK: usize = 1040;
-
-/// One thread-cache bucket per heap-chunk size from SMALL_MAX_CHUNK + 16.
-pub const MEDIUM_BUCKETS: usize = (MEDIUM_MAX_CHUNK - SMALL_MAX_CHUNK) / GRAIN;
-
-/// Chunks kept per bucket, and bytes kept in all buckets of one thread:
-/// bounded so that many threads do not hoard memory on small boards.
-pub const MEDIUM_PER_BUCKET: u32 = 6;
-pub const MEDIUM_CACHE_BYTES: usize = 32 * 1024;
-
-/// Bucket of a medium heap chunk of `size` bytes.
-#[inline(always)]
-pub const fn medium_bucket(size: usize) -> usize {
-    size / GRAIN - SMALL_MAX_CHUNK / GRAIN - 1
-}
-
 /// Thread-cache slots; threads beyond this use the arenas directly.
 pub const THREAD_SLOTS: usize = 256;
 
@@ -84,60 +82,30 @@ pub const fn round_up(n: usize, to: usize) -> usize {
     (n + to - 1) & !(to - 1)
 }
 
-/// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes.
+/// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes (0 is class 0).
 #[inline(always)]
 pub const fn class_of(n: usize) -> usize {
-    (n + WORD - 1) / ALIGN
+    (n + (n == 0) as usize + ALIGN - 1) / ALIGN - 1
 }
 
-/// Chunk size of small class `c`.
+/// Block size (and usable bytes) of small class `c`.
 #[inline(always)]
-pub const fn class_chunk(c: usize) -> usize {
+pub const fn class_size(c: usize) -> usize {
     (c + 1) * ALIGN
 }
 
-/// Usable bytes of a block of small class `c`.
-#[inline(always)]
-pub const fn class_usable(c: usize) -> usize {
-    class_chunk(c) - WORD
-}
-
-/// Blocks a thread keeps per class before it gives half back: about 2 KiB
-/// of each class, between 8 and 32 blocks.
-pub const fn cache_capacity(c: usize) -> u32 {
-    let n = 2048 / class_chunk(c);
-    let n = if n < 8 { 8 } else { n };
-    (if n > 32 { 32 } else { n }) as u32
-}
-
-/// Per-class thread-cache capacities, computed once at compile time.
-pub const CACHE_CAPACITY: [u32; NUM_CLASSES] = {
-    let mut caps = [0u32; NUM_CLASSES];
-    let mut c = 0;
-    while c < NUM_CLASSES {
-        caps[c] = cache_capacity(c);
-        c += 1;
-    }
-    caps
-};
-
 const _: () = assert!(ALIGN.is_power_of_two() && ALIGN <= GRAIN);
-const _: () = assert!(SMALL_MAX_CHUNK % ALIGN == 0);
-const _: () = assert!(class_of(0) == 0 && class_of(1) == 0);
-const _: () = assert!(class_of(ALIGN - WORD) == 0 && class_of(ALIGN - WORD + 1) == 1);
+const _: () = assert!(SMALL_MAX % ALIGN == 0);
+const _: () = assert!(class_of(0) == 0 && class_of(1) == 0 && class_of(ALIGN) == 0);
+const _: () = assert!(class_of(ALIGN + 1) == 1);
 const _: () = assert!(class_of(SMALL_MAX_REQUEST) == NUM_CLASSES - 1);
-const _: () = assert!(class_usable(NUM_CLASSES - 1) == SMALL_MAX_REQUEST);
-// A free small block stores one link in its user bytes.
-const _: () = assert!(class_usable(0) >= WORD);
-// The small-class number fits its 6 header bits.
-const _: () = assert!(NUM_CLASSES <= 64);
-// Page offsets fit the 16 header bits above bit 16 on 32-bit targets.
-const _: () = assert!(SMALL_PAGE_BYTES <= 1 << 16);
-const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0 && MIN_HEAP_CHUNK < SMALL_PAGE_BYTES);
+const _: () = assert!(class_size(NUM_CLASSES - 1) == SMALL_MAX);
+// A free small block stores its link and the double-free key.
+const _: () = assert!(class_size(0) >= 2 * WORD);
+// Block offsets in a page fit the 32-bit reciprocal division (page.rs).
+const _: () = assert!(PAGE_BYTES <= 1 << 16 && SEGMENT_BYTES % PAGE_BYTES == 0);
+const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0);
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
 const _: () = assert!(THREAD_SLOTS.is_power_of_two());
-const _: () = assert!(medium_bucket(SMALL_MAX_CHUNK + GRAIN) == 0);
-const _: () = assert!(medium_bucket(MEDIUM_MAX_CHUNK) == MEDIUM_BUCKETS - 1);
-const _: () = assert!(MEDIUM_MAX_CHUNK > SMALL_MAX_CHUNK + MIN_HEAP_CHUNK);
 // Heap chunk sizes must stay below the arena bits of the header.
 const _: () = assert!(MMAP_THRESHOLD_MAX * 2 < (1usize << (WORD * 8 - 4)));

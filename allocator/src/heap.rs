@@ -430,7 +430,7 @@ impl Arena {
                     if size < MIN_HEAP_CHUNK || size % GRAIN != 0 || c + size > fence {
                         return Err("chunk size out of range");
                     }
-                    if heap_arena(h) != self.index() || h & SMALL != 0 {
+                    if heap_arena(h) != self.index() || h & MMAP != 0 && h & ALLOC != 0 {
                         return Err("chunk header names another arena or kind");
                     }
                     if (h & PREV_FREE != 0) != prev_free {

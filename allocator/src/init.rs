@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
 
 use crate::arena;
 use crate::config::MAX_ARENAS;
-use crate::{os, thread};
+use crate::{os, segment, thread};
 
 const UNINIT: u8 = 0;
 const BUSY: u8 = 1;
@@ -104,11 +104,15 @@ extern "C" fn before_fork() {
     // SAFETY: takes glibc's recursive stdio list lock; fork takes it again.
     unsafe { _IO_list_lock() };
     arena::lock_all();
+    crate::api::SHARED_LOCK.lock();
+    segment::LOCK.lock();
     FORK_LOCKED.store(true, Relaxed);
 }
 
 extern "C" fn after_fork_parent() {
     if FORK_LOCKED.load(Relaxed) {
+        segment::LOCK.unlock();
+        crate::api::SHARED_LOCK.unlock();
         arena::unlock_all();
         // SAFETY: releases the level taken in before_fork.
         unsafe { _IO_list_unlock() };
@@ -119,5 +123,7 @@ extern "C" fn after_fork_parent() {
 /// already reset the stdio locks by now).
 extern "C" fn after_fork_child() {
     arena::reset_all_locks();
+    crate::api::SHARED_LOCK.reset();
+    segment::reset_lock();
     thread::forget_other_threads();
 }

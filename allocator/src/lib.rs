@@ -26,6 +26,8 @@ mod init;
 mod large;
 mod lock;
 mod os;
+mod page;
+mod segment;
 mod small;
 pub mod stats;
 mod thread;

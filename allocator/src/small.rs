@@ -1,302 +1,383 @@
-//! LWMalloc's small-chunk pools: one class per ALIGN step up to 256 bytes,
-//! each class a list of 4 KiB pages cut into equal blocks. A page comes from
-//! the arena's heap and goes back to it when its last block returns (one
-//! empty page per class is kept to absorb churn), so memory moves between
-//! size classes instead of piling up in the class that used it first.
+//! Small blocks (up to `SMALL_MAX` bytes) from a thread's own pages.
 //!
-//! Blocks travel between pages and thread caches in batches, under the
-//! arena lock; a block's header locates its page, so frees need no search.
+//! A `SmallHeap` holds, per size class, the pages its thread owns: those
+//! that may have blocks to give (`partial`, whose head is the page `malloc`
+//! takes from, `direct[class]`) and those found full (`full`). Allocating
+//! and freeing on an owned page are plain loads and stores; a block freed
+//! by another thread goes on its page's `thread_free` list, which the owner
+//! takes back when its current page runs dry, and full pages are looked
+//! through a few at a time before a new page is taken, so memory freed by
+//! other threads (producer/consumer programs) is found again.
+//!
+//! LWMalloc's O(1) small pools survive here as per-class pages with free
+//! lists; its per-block header does not: a page's metadata, found by
+//! address, gives size class and owner for every block in it.
 
-use crate::arena::{Arena, ARENAS};
+use core::ptr::null_mut;
+
 use crate::config::*;
-use crate::header::*;
-use crate::os::fatal;
+use crate::page::{Page, FULL_MARK, LISTED_CURRENT, LISTED_FULL, LISTED_NONE, LISTED_PARTIAL};
+use crate::segment;
 
-const PAGE_MAGIC: usize = 0x5a3c_96e1;
+/// Full pages looked through for blocks freed by other threads before a
+/// new page is taken.
+const FULL_PAGES_SCANNED: usize = 4;
 
-/// Header of a small page, at the user pointer of its heap chunk.
+/// A page with no blocks: `direct` points here when a class has no page,
+/// so the fast path needs no null check.
+pub static EMPTY_PAGE: Page = Page::unused(0);
+
 #[repr(C)]
-pub struct SmallPage {
-    /// `PAGE_MAGIC ^ address` while the page lives; checked before any
-    /// block is returned to it, so a forged block header cannot write here.
-    magic: usize,
-    /// Owning arena's index; fixed for the page's life.
-    arena: usize,
-    class: usize,
-    /// Free blocks (user pointers, linked through their first word); 0 ends.
-    free: usize,
-    /// Chunk address of the next never-used block.
-    bump: usize,
-    /// Blocks cannot start at or past this address.
-    end: usize,
-    /// Blocks handed out (live, or held in a thread cache).
-    used: usize,
-    /// Links on the class's partial list, valid while `listed`.
-    next: usize,
-    pprev: usize,
-    listed: bool,
+pub struct SmallHeap {
+    /// Per class, the page `malloc` takes blocks from: the head of
+    /// `partial`, or `EMPTY_PAGE`. Kept first, for the fast path. Null
+    /// before `activate` (so that the slot table is all zeros, in .bss).
+    pub direct: [*const Page; NUM_CLASSES],
+    /// Owned pages that may have free blocks (doubly linked, head first).
+    partial: [*mut Page; NUM_CLASSES],
+    /// Owned pages found full.
+    full: [*mut Page; NUM_CLASSES],
 }
 
-/// Per-arena, per-class page lists.
-pub struct ClassPages {
-    /// Pages with at least one block to give (free or never used).
-    partial: usize,
-    /// One fully free page kept back from the heap, or 0.
-    empty: usize,
-}
-
-impl ClassPages {
+impl SmallHeap {
     pub const fn new() -> Self {
-        ClassPages {
-            partial: 0,
-            empty: 0,
+        SmallHeap {
+            direct: [null_mut(); NUM_CLASSES],
+            partial: [null_mut(); NUM_CLASSES],
+            full: [null_mut(); NUM_CLASSES],
         }
     }
-}
 
-const BLOCKS_OFFSET: usize = round_up(core::mem::size_of::<SmallPage>() + WORD, ALIGN) - WORD;
-
-/// A singly-linked batch of free blocks moving between cache and pages:
-/// `count` blocks linked through their first word, the last link 0.
-pub struct Batch {
-    pub head: usize,
-    pub count: u32,
-}
-
-impl Batch {
-    /// A batch of the single free block `block`. Its first word still holds
-    /// the program's data, so the terminating link must be written: a batch
-    /// taken from it would walk into whatever the program stored there.
-    ///
-    /// # Safety
-    /// `block` is a free small block that nothing else references.
-    pub unsafe fn one(block: usize) -> Batch {
-        // SAFETY: the block's first word is ours now (caller's contract).
-        unsafe { *link(block) = 0 };
-        Batch {
-            head: block,
-            count: 1,
+    /// Makes the heap usable by the fast path.
+    pub fn activate(&mut self) {
+        if self.direct[0].is_null() {
+            self.direct = [&EMPTY_PAGE; NUM_CLASSES];
         }
     }
-}
 
-#[inline(always)]
-unsafe fn link(block: usize) -> *mut usize {
-    block as *mut usize
-}
-
-unsafe fn page_link(page: &mut SmallPage, list: &mut usize) {
-    page.next = *list;
-    page.pprev = list as *mut usize as usize;
-    if page.next != 0 {
-        // SAFETY: pages on a partial list are live pages of this arena.
-        unsafe { (*(page.next as *mut SmallPage)).pprev = &mut page.next as *mut usize as usize };
-    }
-    *list = page as *mut SmallPage as usize;
-    page.listed = true;
-}
-
-unsafe fn page_unlink(page: &mut SmallPage) {
-    // SAFETY: a listed page's links are valid.
-    unsafe {
-        *(page.pprev as *mut usize) = page.next;
-        if page.next != 0 {
-            (*(page.next as *mut SmallPage)).pprev = page.pprev;
+    fn list(&mut self, state: u8, class: usize) -> &mut *mut Page {
+        if state == LISTED_FULL {
+            &mut self.full[class]
+        } else {
+            &mut self.partial[class]
         }
     }
-    page.listed = false;
-}
 
-/// The page of a free block with header `h`; aborts if the header does not
-/// lead to a live page.
-///
-/// # Safety
-/// `block` passed the header check of a small block.
-pub unsafe fn page_of(block: usize, h: usize, function: &str) -> &'static mut SmallPage {
-    let addr = block - WORD - small_page_distance(h);
-    // SAFETY: a genuine header points into the same heap chunk; the magic
-    // check below rejects forged ones before anything is written.
-    let page = unsafe { &mut *(addr as *mut SmallPage) };
-    if page.magic != PAGE_MAGIC ^ addr || page.class != small_class(h) {
-        fatal(function, "invalid pointer");
-    }
-    page
-}
-
-#[inline]
-pub fn page_arena(page: &SmallPage) -> &'static Arena {
-    &ARENAS[page.arena]
-}
-
-impl Arena {
-    /// Moves up to `want` blocks of `class` into `out`.
-    ///
-    /// # Safety
-    /// The caller holds the lock.
-    pub unsafe fn take_blocks(&self, class: usize, want: u32, out: &mut Batch) {
-        // SAFETY: the caller holds the lock; pages are this arena's.
+    #[inline(never)]
+    unsafe fn unlink(&mut self, page: &mut Page, class: usize) {
+        // SAFETY: listed pages of this heap are owned by it.
         unsafe {
-            while out.count < want {
-                let mut addr = self.heap().pages[class].partial;
-                if addr == 0 {
-                    addr = self.new_page(class);
-                    if addr == 0 {
-                        return;
-                    }
+            if page.prev.is_null() {
+                *self.list(page.state, class) = page.next;
+            } else {
+                (*page.prev).next = page.next;
+            }
+            if !page.next.is_null() {
+                (*page.next).prev = page.prev;
+            }
+        }
+        let was_current = page.state == LISTED_CURRENT;
+        if page.state == LISTED_FULL {
+            page.set_full_mark(false);
+        }
+        page.state = LISTED_NONE;
+        if was_current {
+            self.make_current(class);
+        }
+        page.next = null_mut();
+        page.prev = null_mut();
+    }
+
+    /// Links `page` first in list `state` (first in `partial` makes it the
+    /// page `malloc` uses).
+    unsafe fn push_front(&mut self, page: &mut Page, class: usize, state: u8) {
+        let list = self.list(state, class);
+        page.prev = null_mut();
+        page.next = *list;
+        if !page.next.is_null() {
+            // SAFETY: listed pages are owned by this heap.
+            unsafe { (*page.next).prev = page };
+        }
+        *list = page;
+        page.state = state;
+        page.set_full_mark(state == LISTED_FULL);
+        if state == LISTED_PARTIAL {
+            if !page.next.is_null() {
+                // SAFETY: as above.
+                unsafe { (*page.next).state = LISTED_PARTIAL };
+            }
+            self.make_current(class);
+        }
+    }
+
+    /// Points `direct[class]` at the head of `partial`, marked current.
+    fn make_current(&mut self, class: usize) {
+        let head = self.partial[class];
+        if head.is_null() {
+            self.direct[class] = &EMPTY_PAGE;
+        } else {
+            // SAFETY: listed pages are owned by this heap.
+            unsafe { (*head).state = LISTED_CURRENT };
+            self.direct[class] = head;
+        }
+    }
+
+    /// Links `page` second in `partial`: it has room again, but the current
+    /// page stays current.
+    unsafe fn push_second(&mut self, page: &mut Page, class: usize) {
+        let head = self.partial[class];
+        if head.is_null() {
+            // SAFETY: forwarded.
+            return unsafe { self.push_front(page, class, LISTED_PARTIAL) };
+        }
+        // SAFETY: the head is a listed page of this heap.
+        unsafe {
+            page.prev = head;
+            page.next = (*head).next;
+            if !page.next.is_null() {
+                (*page.next).prev = page;
+            }
+            (*head).next = page;
+        }
+        page.state = LISTED_PARTIAL;
+    }
+
+    /// Pops a free block of `page`, which has one.
+    #[inline(always)]
+    unsafe fn pop(page: &mut Page) -> *mut u8 {
+        let block = page.free;
+        // SAFETY: a free block's first two words are the link and the key.
+        unsafe {
+            page.free = *(block as *const usize);
+            *((block + WORD) as *mut usize) = 0;
+        }
+        page.used += 1;
+        block as *mut u8
+    }
+
+    /// Allocates a block of `class` when `direct[class]` had none free:
+    /// takes back remote frees, carves fresh blocks, moves on to another
+    /// page or takes a new one. Null if memory is exhausted.
+    ///
+    /// # Safety
+    /// Only the heap's owner may call this; `id` is the heap's id.
+    #[inline(never)]
+    pub unsafe fn alloc_slow(&mut self, class: usize, id: usize) -> *mut u8 {
+        // SAFETY: every page reached is owned by this heap (or just taken).
+        unsafe {
+            loop {
+                let head = self.partial[class];
+                if head.is_null() {
+                    break;
                 }
-                let page = &mut *(addr as *mut SmallPage);
-                if self.heap().pages[class].empty == addr {
-                    self.heap().pages[class].empty = 0;
+                let page = &mut *head;
+                if page.free != 0 || page.collect() != 0 || page.carve() {
+                    return Self::pop(page);
                 }
-                while out.count < want {
-                    let block = if page.free != 0 {
-                        let b = page.free;
-                        page.free = *link(b);
-                        b
-                    } else if page.bump < page.end {
-                        let c = page.bump;
-                        page.bump += class_chunk(class);
-                        *(c as *mut usize) = small_header(class, c - addr);
-                        c + WORD
-                    } else {
-                        break;
-                    };
-                    *link(block) = out.head;
-                    out.head = block;
-                    out.count += 1;
-                    page.used += 1;
+                self.unlink(page, class);
+                self.push_front(page, class, LISTED_FULL);
+            }
+            if let Some(page) = self.reclaim_full(class) {
+                return Self::pop(page);
+            }
+            loop {
+                let page = segment::take_page(class, id);
+                if page.is_null() {
+                    return null_mut();
                 }
-                if page.free == 0 && page.bump >= page.end {
-                    page_unlink(page);
+                let page = &mut *page;
+                if page.free != 0 || page.carve() {
+                    self.push_front(page, class, LISTED_PARTIAL);
+                    return Self::pop(page);
                 }
+                // An adopted page with every block still live: ours now,
+                // among the full ones.
+                self.push_front(page, class, LISTED_FULL);
             }
         }
     }
 
-    unsafe fn new_page(&self, class: usize) -> usize {
-        // SAFETY: the caller holds the lock.
-        let chunk = unsafe { self.heap_alloc(SMALL_PAGE_BYTES) };
-        if chunk == 0 {
-            return 0;
+    /// Looks through a few full pages of `class` for blocks other threads
+    /// freed; a page that has some becomes current. Pages with none move
+    /// to the back, so the next look starts elsewhere.
+    unsafe fn reclaim_full(&mut self, class: usize) -> Option<&'static mut Page> {
+        for _ in 0..FULL_PAGES_SCANNED {
+            let head = self.full[class];
+            if head.is_null() {
+                return None;
+            }
+            // SAFETY: listed pages are owned by this heap.
+            unsafe {
+                let page = &mut *head;
+                self.unlink(page, class);
+                if page.collect() != 0 {
+                    self.push_front(page, class, LISTED_PARTIAL);
+                    return Some(page);
+                }
+                self.push_back_full(page, class);
+            }
         }
-        let addr = chunk + WORD;
-        // SAFETY: the fresh chunk is ours and larger than a SmallPage.
-        unsafe {
-            let page = &mut *(addr as *mut SmallPage);
-            *page = SmallPage {
-                magic: PAGE_MAGIC ^ addr,
-                arena: self.index(),
-                class,
-                free: 0,
-                bump: addr + BLOCKS_OFFSET,
-                end: chunk + SMALL_PAGE_BYTES - class_chunk(class) + 1,
-                used: 0,
-                next: 0,
-                pprev: 0,
-                listed: false,
-            };
-            page_link(page, &mut self.heap().pages[class].partial);
-        }
-        addr
+        None
     }
 
-    /// Gives one free block (header already marked free) back to its page,
-    /// which belongs to this arena; returns an emptied page to the heap.
+    unsafe fn push_back_full(&mut self, page: &mut Page, class: usize) {
+        let mut last = self.full[class];
+        if last.is_null() {
+            // SAFETY: forwarded.
+            return unsafe { self.push_front(page, class, LISTED_FULL) };
+        }
+        // SAFETY: listed pages are owned by this heap.
+        unsafe {
+            while !(*last).next.is_null() {
+                last = (*last).next;
+            }
+            (*last).next = page;
+        }
+        page.prev = last;
+        page.next = null_mut();
+        page.state = LISTED_FULL;
+        page.set_full_mark(true);
+    }
+
+    /// After a block went back on `page`'s free list: a full page has room
+    /// again; an empty page other than the current one goes back to its
+    /// segment.
     ///
     /// # Safety
-    /// The caller holds the lock; `page` is `block`'s page and this arena's.
-    pub unsafe fn give_block(&self, page: &mut SmallPage, block: usize) {
-        // SAFETY: the caller holds the lock and the block is free.
+    /// Only the owner may call this; `page` is one of its pages.
+    #[cold]
+    #[inline(never)]
+    pub unsafe fn after_free(&mut self, page: &mut Page) {
+        let class = page.block_size as usize / ALIGN - 1;
+        // SAFETY: the page is ours.
         unsafe {
-            *link(block) = page.free;
+            if page.state == LISTED_FULL {
+                self.unlink(page, class);
+                self.push_second(page, class);
+            }
+            if page.used == 0 && page.state != LISTED_CURRENT {
+                self.unlink(page, class);
+                segment::free_page(page);
+            }
+        }
+    }
+
+    /// The thread is leaving: pages with nothing live go back to their
+    /// segments, the others are abandoned for another thread to adopt.
+    ///
+    /// # Safety
+    /// Only the owner may call this, once, as its last use of the heap.
+    pub unsafe fn abandon_all(&mut self) {
+        for class in 0..NUM_CLASSES {
+            for state in [LISTED_PARTIAL, LISTED_FULL] {
+                loop {
+                    let head = *self.list(state, class);
+                    if head.is_null() {
+                        break;
+                    }
+                    // SAFETY: listed pages are ours until given away here.
+                    unsafe {
+                        let page = &mut *head;
+                        self.unlink(page, class);
+                        page.collect();
+                        if page.used == 0 {
+                            segment::free_page(page);
+                        } else {
+                            segment::abandon_page(page, class);
+                        }
+                    }
+                }
+            }
+            self.direct[class] = &EMPTY_PAGE;
+        }
+    }
+
+    /// Drops every page without touching it (fork child: the owner is gone,
+    /// maybe mid-update). The pages stay with the old owner id: a bounded
+    /// leak.
+    pub fn forget(&mut self) {
+        *self = SmallHeap::new();
+    }
+}
+
+/// Frees small block `block` of `page` for the page's owner, or any other
+/// thread, checking for a double free; aborts on misuse.
+///
+/// # Safety
+/// `block` lies in a segment page; `id` is the caller's heap id (its TLS
+/// word) and `heap` its heap if it has one.
+/// Returns the bytes the byte counters must count as freed: the block's
+/// size when it went on a remote list (its page still counts it as used
+/// until the owner takes it back, see `Page::collect`), else 0.
+pub unsafe fn free_block(
+    page: *mut Page,
+    block: usize,
+    id: usize,
+    heap: Option<&mut SmallHeap>,
+    function: &str,
+) -> usize {
+    // SAFETY: the page lies in a segment (caller's contract); its atomic
+    // fields may be read by anyone, and its size and carve pointer do not
+    // change while one of its blocks is live.
+    let (owned, size) = unsafe {
+        if (*page).block_size == 0 || !(*page).is_block(block) {
+            crate::os::fatal(function, "invalid pointer");
+        }
+        (
+            (*page).owner.load(core::sync::atomic::Ordering::Relaxed) & !FULL_MARK == id,
+            (*page).block_size as usize,
+        )
+    };
+    // SAFETY: a carved block's second word is readable.
+    let suspect = unsafe { *((block + WORD) as *const usize) == (*page).key() };
+    match heap {
+        Some(heap) if owned => {
+            // SAFETY: the page is ours.
+            let page = unsafe { &mut *page };
+            // SAFETY: the page is ours.
+            if suspect && unsafe { page.on_free_list(block) } {
+                crate::os::fatal(function, "double free");
+            }
+            // SAFETY: the block is live and ours to free.
+            unsafe {
+                *(block as *mut usize) = page.free;
+                *((block + WORD) as *mut usize) = page.key();
+            }
             page.free = block;
             page.used -= 1;
-            let pages = &mut self.heap().pages[page.class];
-            if !page.listed {
-                page_link(page, &mut pages.partial);
+            // SAFETY: we own the page.
+            unsafe { heap.after_free(page) };
+        }
+        _ => {
+            // SAFETY: only the atomic list of the page is used.
+            let page = unsafe { &*(page as *const Page) };
+            if suspect && page_has_remote(page, block) {
+                crate::os::fatal(function, "double free");
             }
-            if page.used == 0 {
-                let addr = page as *mut SmallPage as usize;
-                if pages.empty == 0 {
-                    pages.empty = addr;
-                } else if pages.empty != addr {
-                    page_unlink(page);
-                    page.magic = 0;
-                    self.heap_free(addr - WORD);
-                }
-            }
+            // SAFETY: the block is live; pushing makes it free.
+            unsafe { page.push_remote(block) };
+            return size;
         }
     }
+    0
 }
 
-/// Returns a batch of free blocks to their pages, locking each owning arena
-/// once per run of blocks that share it.
-///
-/// # Safety
-/// Every block in the batch is a free small block (header `ALLOC` clear)
-/// that nothing else references. No arena lock is held by the caller.
-pub unsafe fn give_back(mut batch: Batch, function: &str) {
-    let mut locked: Option<&'static Arena> = None;
-    // SAFETY: each block is a valid free small block (caller's contract).
-    unsafe {
-        while batch.head != 0 {
-            let block = batch.head;
-            batch.head = *link(block);
-            let page = page_of(block, *header(block as *mut u8), function);
-            let arena = page_arena(page);
-            match locked {
-                Some(a) if core::ptr::eq(a, arena) => {}
-                _ => {
-                    if let Some(a) = locked {
-                        a.lock.unlock();
-                    }
-                    arena.lock.lock();
-                    locked = Some(arena);
-                }
-            }
-            arena.give_block(page, block);
+/// Whether `block` already waits on `page`'s remote list (a double free by
+/// a thread that does not own the page). Racy but only ever reads blocks
+/// that stay in the page.
+fn page_has_remote(page: &Page, block: usize) -> bool {
+    let mut b = page.thread_free.load(core::sync::atomic::Ordering::Acquire);
+    let mut steps = 0;
+    while b != 0 && steps < PAGE_BYTES / ALIGN {
+        if b == block {
+            return true;
         }
-    }
-    if let Some(a) = locked {
-        a.lock.unlock();
-    }
-}
-
-/// Walks the small pages of `arena` and checks their bookkeeping.
-///
-/// # Safety
-/// The caller holds the lock.
-pub unsafe fn check_pages(arena: &Arena) -> Result<(), &'static str> {
-    for class in 0..NUM_CLASSES {
-        // SAFETY: the caller holds the lock.
-        let mut addr = unsafe { arena.heap().pages[class].partial };
-        while addr != 0 {
-            // SAFETY: listed pages are live.
-            let page = unsafe { &*(addr as *const SmallPage) };
-            if page.magic != PAGE_MAGIC ^ addr || page.class != class || !page.listed {
-                return Err("partial list holds a page of another class or a dead page");
-            }
-            let capacity = (page.bump - (addr + BLOCKS_OFFSET)) / class_chunk(class);
-            let mut free = 0;
-            let mut b = page.free;
-            while b != 0 {
-                // SAFETY: b is on the page's free list.
-                let h = unsafe { *((b - WORD) as *const usize) };
-                if h & ALLOC != 0 || small_class(h) != class || b <= addr || b >= page.bump {
-                    return Err("page free list holds a live or foreign block");
-                }
-                free += 1;
-                // SAFETY: as above.
-                b = unsafe { *link(b) };
-            }
-            if free + page.used != capacity {
-                return Err("page used count disagrees with its free list");
-            }
-            addr = page.next;
+        if !page.is_block(b) {
+            return false;
         }
+        // SAFETY: b is a carved block of the page.
+        b = unsafe { *(b as *const usize) };
+        steps += 1;
     }
-    Ok(())
+    false
 }
-
-const _: () = assert!(BLOCKS_OFFSET + SMALL_MAX_CHUNK <= SMALL_PAGE_BYTES - WORD);
-const _: () = assert!((BLOCKS_OFFSET + WORD) % ALIGN == 0);

@@ -17,8 +17,9 @@ pub enum Call {
 
 pub struct Counters {
     calls: [AtomicUsize; 5],
-    /// Usable bytes handed out and taken back; live = allocated - freed
-    /// (wrapping: one thread may free what another allocated).
+    /// Usable bytes of heap and mapped chunks handed out and taken back;
+    /// live = allocated - freed (wrapping: one thread may free what another
+    /// allocated). Small blocks are not counted here but by their pages.
     allocated: AtomicUsize,
     freed: AtomicUsize,
 }
@@ -101,6 +102,12 @@ pub fn count(
     }
 }
 
+/// Small blocks taken back from remote lists (`Page::collect`): they
+/// leave their page's used count, and were counted as freed already.
+pub fn collected(bytes: usize) {
+    SHARED.allocated.fetch_add(bytes, Relaxed);
+}
+
 static MAPPED: AtomicUsize = AtomicUsize::new(0);
 static PEAK_MAPPED: AtomicUsize = AtomicUsize::new(0);
 static RETURNED: AtomicUsize = AtomicUsize::new(0);
@@ -127,6 +134,8 @@ pub struct Totals {
     pub mapped: u64,
     pub peak_mapped: u64,
     pub returned: u64,
+    /// Bytes of heap regions and segments, and of the parts of them that
+    /// hold nothing (free heap chunks, segment pages not in use).
     pub heap: u64,
     pub free_heap: u64,
 }
@@ -157,6 +166,10 @@ pub fn snapshot() -> Totals {
     t.mapped = MAPPED.load(Relaxed) as u64;
     t.peak_mapped = PEAK_MAPPED.load(Relaxed) as u64;
     t.returned = RETURNED.load(Relaxed) as u64;
+    let (segments, pages_in_use, small_live) = crate::segment::footprint();
+    t.allocated = t.allocated.wrapping_add(small_live);
+    t.heap += segments as u64;
+    t.free_heap += (segments - pages_in_use) as u64;
     for arena in &crate::arena::ARENAS {
         t.heap += arena.heap_bytes.load(Relaxed) as u64;
         t.free_heap = t

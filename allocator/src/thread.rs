@@ -13,11 +13,9 @@
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
 
-use crate::arena::{self, ARENAS};
+use crate::arena;
 use crate::config::*;
-use crate::header::{heap_arena, ALLOC, CACHED};
-use crate::heap::{hdr, hdr_update};
-use crate::small::{give_back, Batch};
+use crate::small::SmallHeap;
 use crate::stats::Counters;
 use crate::tls;
 
@@ -26,19 +24,42 @@ const UNCLAIMED: usize = 0;
 /// TLS word of a thread whose exit handler has run: no cache any more.
 const EXITED: usize = 1;
 
+/// Slots are aligned to this, and a thread's TLS word is its slot's
+/// address plus the slot's generation modulo this: the id that marks the
+/// small pages it owns. A slot given up by a thread that could not hand its
+/// pages over (fork) comes back with another id, so its new owner never
+/// takes those pages for its own.
+const SLOT_ALIGN: usize = 64;
+
+/// Whether TLS word `word` names a slot (else UNCLAIMED or EXITED).
+#[inline(always)]
+pub fn has_slot(word: usize) -> bool {
+    word >= SLOT_ALIGN
+}
+
+/// The slot named by TLS word `word`.
+///
+/// # Safety
+/// `has_slot(word)`, and `word` is the calling thread's TLS word.
+#[inline(always)]
+pub unsafe fn slot(word: usize) -> &'static ThreadCache {
+    // SAFETY: a TLS word with a slot is the slot's address plus less than
+    // SLOT_ALIGN (see `claim`); the slot is static.
+    unsafe { &*((word & !(SLOT_ALIGN - 1)) as *const ThreadCache) }
+}
+
 #[repr(C, align(64))]
 pub struct ThreadCache {
+    /// The thread's small pages; first, so the fast path reaches
+    /// `direct` at the slot's address.
+    small: UnsafeCell<SmallHeap>,
     /// Set while a live thread owns the slot (its TLS word points here);
     /// only that thread touches the fields below, except `counters`.
     taken: AtomicBool,
+    /// Bumped each time the slot is freed; part of the owner's id.
+    generation: AtomicUsize,
     /// Arena this thread refills from and allocates large chunks in.
     arena: UnsafeCell<usize>,
-    /// Free small blocks per class; counts are exact, lists end with 0.
-    bins: UnsafeCell<[Batch; NUM_CLASSES]>,
-    /// Freed heap chunks per exact size (chunk addresses, linked through
-    /// their first user word), in the `CACHED` state; and their total bytes.
-    medium: UnsafeCell<[Batch; MEDIUM_BUCKETS]>,
-    medium_bytes: UnsafeCell<usize>,
     /// Call and byte counters, written only by the owner, read by anyone.
     pub counters: Counters,
 }
@@ -48,11 +69,10 @@ unsafe impl Sync for ThreadCache {}
 
 static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
     ThreadCache {
+        small: UnsafeCell::new(SmallHeap::new()),
         taken: AtomicBool::new(false),
+        generation: AtomicUsize::new(0),
         arena: UnsafeCell::new(0),
-        bins: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; NUM_CLASSES]),
-        medium: UnsafeCell::new([const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS]),
-        medium_bytes: UnsafeCell::new(0),
         counters: Counters::new(),
     }
 }; THREAD_SLOTS];
@@ -67,10 +87,10 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 #[inline(always)]
 pub fn current() -> Option<&'static ThreadCache> {
     let word = tls::get();
-    if word > EXITED {
-        // SAFETY: a TLS word above EXITED is the address of a slot this
-        // thread owns (set by `claim`, cleared before the slot is freed).
-        Some(unsafe { &*(word as *const ThreadCache) })
+    if has_slot(word) {
+        // SAFETY: the TLS word names a slot this thread owns (set by
+        // `claim`, cleared before the slot is freed).
+        Some(unsafe { slot(word) })
     } else {
         None
     }
@@ -108,19 +128,22 @@ fn claim() -> Option<&'static ThreadCache> {
     FREE_SLOTS.fetch_sub(1, Relaxed);
     // SAFETY: the slot is now ours alone; a freed slot's bins are empty.
     unsafe {
+        (*slot.small.get()).activate();
         *slot.arena.get() = arena::assign_arena();
-        *slot.medium_bytes.get() = 0;
     }
-    tls::set(slot as *const ThreadCache as usize);
+    // Even: page.rs keeps a mark in bit 0 of its owner word.
+    let id = slot as *const ThreadCache as usize + slot.generation.load(Relaxed) * 2 % SLOT_ALIGN;
+    tls::set(id);
     // After the TLS word: pthread_setspecific may allocate (keys past the
     // first 32), and that call must find the slot already ours.
-    crate::init::watch_thread_exit(slot as *const ThreadCache as *mut libc::c_void);
+    crate::init::watch_thread_exit(id as *mut libc::c_void);
     Some(slot)
 }
 
 /// Frees a slot whose owner is gone or done with it.
 fn release(slot: &ThreadCache) {
     slot.counters.retire();
+    slot.generation.fetch_add(1, Relaxed);
     slot.taken.store(false, Release);
     FREE_SLOTS.fetch_add(1, Relaxed);
 }
@@ -130,9 +153,9 @@ impl ThreadCache {
     /// Only the owning thread may call this, and not re-entrantly.
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
-    pub unsafe fn bins(&self) -> &mut [Batch; NUM_CLASSES] {
+    pub unsafe fn small(&self) -> &mut SmallHeap {
         // SAFETY: owner-only access (caller's contract).
-        unsafe { &mut *self.bins.get() }
+        unsafe { &mut *self.small.get() }
     }
 
     #[inline(always)]
@@ -146,54 +169,6 @@ impl ThreadCache {
         unsafe { *self.arena.get() = index }
     }
 
-    /// Takes a cached heap chunk of exactly `size` bytes, now allocated; 0
-    /// if none. `size` is a medium chunk size.
-    ///
-    /// # Safety
-    /// Only the owning thread may call this.
-    #[inline]
-    pub unsafe fn take_medium(&self, size: usize) -> usize {
-        // SAFETY: owner-only (caller's contract).
-        unsafe {
-            let bucket = &mut (*self.medium.get())[medium_bucket(size)];
-            let chunk = bucket.head;
-            if chunk != 0 {
-                bucket.head = *((chunk + WORD) as *const usize);
-                bucket.count -= 1;
-                *self.medium_bytes.get() -= size;
-                hdr_update(chunk, !0, ALLOC | CACHED);
-            }
-            chunk
-        }
-    }
-
-    /// Keeps the allocated heap chunk `chunk` of `size` bytes as freed, if
-    /// its bucket and the byte budget have room.
-    ///
-    /// # Safety
-    /// Only the owning thread may call this; the chunk is live and ours.
-    #[inline]
-    pub unsafe fn keep_medium(&self, chunk: usize, size: usize) -> bool {
-        // Smaller heap chunks exist too (memalign, realloc in place).
-        if size <= SMALL_MAX_CHUNK || size > MEDIUM_MAX_CHUNK {
-            return false;
-        }
-        // SAFETY: owner-only (caller's contract).
-        unsafe {
-            let bytes = &mut *self.medium_bytes.get();
-            let bucket = &mut (*self.medium.get())[medium_bucket(size)];
-            if bucket.count >= MEDIUM_PER_BUCKET || *bytes + size > MEDIUM_CACHE_BYTES {
-                return false;
-            }
-            hdr_update(chunk, !0, ALLOC | CACHED);
-            *((chunk + WORD) as *mut usize) = bucket.head;
-            bucket.head = chunk;
-            bucket.count += 1;
-            *bytes += size;
-        }
-        true
-    }
-
     /// Gives every cached block and chunk back to its page or arena.
     ///
     /// # Safety
@@ -201,35 +176,19 @@ impl ThreadCache {
     pub unsafe fn flush(&self) {
         // SAFETY: owner-only (caller's contract); cached blocks are free.
         unsafe {
-            for bin in self.bins().iter_mut() {
-                let batch = core::mem::replace(bin, Batch { head: 0, count: 0 });
-                give_back(batch, "free");
-            }
-            for bucket in (*self.medium.get()).iter() {
-                let mut chunk = bucket.head;
-                while chunk != 0 {
-                    let next = *((chunk + WORD) as *const usize);
-                    let arena = &ARENAS[heap_arena(hdr(chunk))];
-                    arena.lock.lock();
-                    hdr_update(chunk, !0, ALLOC | CACHED);
-                    arena.heap_free(chunk);
-                    arena.lock.unlock();
-                    chunk = next;
-                }
-            }
-            *self.medium.get() = [const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS];
-            *self.medium_bytes.get() = 0;
+            self.small().abandon_all();
         }
     }
 }
 
 /// pthread key destructor: the thread is exiting.
 pub extern "C" fn on_thread_exit(slot: *mut libc::c_void) {
-    if tls::get() != slot as usize {
+    let word = tls::get();
+    if word != slot as usize || !has_slot(word) {
         return;
     }
     // SAFETY: the TLS word says this thread owns the slot.
-    let cache = unsafe { &*(slot as *const ThreadCache) };
+    let cache = unsafe { self::slot(word) };
     // SAFETY: we are the owner, and nothing of ours is mid-update.
     unsafe { cache.flush() };
     tls::set(EXITED);
@@ -237,17 +196,17 @@ pub extern "C" fn on_thread_exit(slot: *mut libc::c_void) {
 }
 
 /// In a fork child only the forking thread lives on: free the others'
-/// slots. Their cached blocks stay unused (a bounded leak) rather than be
-/// walked, since those threads may have stopped in mid-update.
+/// slots. Their pages and cached chunks stay unused (a bounded leak) rather
+/// than be walked, since those threads may have stopped in mid-update; the
+/// slots' ids change, so their next owners do not take those pages.
 pub fn forget_other_threads() {
-    let mine = tls::get();
+    let mine = tls::get() & !(SLOT_ALIGN - 1);
     for slot in &SLOTS {
         if slot.taken.load(Relaxed) && slot as *const ThreadCache as usize != mine {
             // SAFETY: the owner does not exist in this process; nobody
             // else can reach the slot until it is claimed again.
             unsafe {
-                *slot.bins.get() = [const { Batch { head: 0, count: 0 } }; NUM_CLASSES];
-                *slot.medium.get() = [const { Batch { head: 0, count: 0 } }; MEDIUM_BUCKETS];
+                (*slot.small.get()).forget();
             }
             release(slot);
         }

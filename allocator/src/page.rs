@@ -1,0 +1,286 @@
+//! A small page: `PAGE_BYTES` of one segment, cut into blocks of one size
+//! class, with no header in the blocks. Everything about a block comes from
+//! its page's metadata, found by address (`segment::page_of`).
+//!
+//! A page in use has exactly one owner, a thread heap (`small::SmallHeap`)
+//! named by `owner`. Only the owner touches `free`, `used`, `bump`, `state`
+//! and the list links; any thread may push onto `thread_free` (one atomic
+//! compare-and-swap), and the owner takes that whole list in one swap.
+//! Pages not in use, or abandoned by an exited thread, are the segment
+//! layer's, under its lock.
+
+use core::sync::atomic::{AtomicUsize, Ordering::*};
+
+use crate::config::*;
+
+/// `owner` of a page no heap owns: free in its segment, or never used.
+pub const NO_OWNER: usize = 2;
+/// `owner` of a page whose thread exited with blocks still live in it.
+pub const ABANDONED: usize = 3;
+
+/// Set in `owner` while the page is on its owner's full list, so that the
+/// owner's fast `free` (which compares `owner` with its id) falls through
+/// to the slow path, which moves the page back to `partial`. Heap ids are
+/// even.
+pub const FULL_MARK: usize = 1;
+
+/// Where a page sits among its owner's lists.
+pub const LISTED_NONE: u8 = 0;
+pub const LISTED_PARTIAL: u8 = 1;
+pub const LISTED_FULL: u8 = 2;
+/// In `partial`, at its head: the page `malloc` takes from.
+pub const LISTED_CURRENT: u8 = 3;
+
+/// Blocks carved from never-used memory at a time: about one OS page, so
+/// memory is touched only as the program needs it.
+const CARVE_BYTES: usize = 4096;
+
+#[repr(C)]
+pub struct Page {
+    /// Free blocks for the owner, linked through their first word; 0 ends.
+    /// Each one's second word holds `key()`. Owner only.
+    pub free: usize,
+    /// Blocks handed out and not yet back on `free` (live ones, and those
+    /// waiting on `thread_free`). 0 means every carved block is on `free`.
+    pub used: u32,
+    /// Block size in bytes (a class size); 0 while the page is not in use.
+    pub block_size: u32,
+    /// `floor(2^32 / block_size) + 1`: `offset * reciprocal >> 32` is
+    /// `offset / block_size` for every offset within a page.
+    pub reciprocal: u32,
+    /// Which of the owner's lists holds the page (`LISTED_*`). Owner only.
+    pub state: u8,
+    /// The page's first byte (blocks start here); fixed.
+    pub start: usize,
+    /// End of the carved blocks: memory from here on was never handed out.
+    pub bump: usize,
+    /// Highest `bump` since the page's memory was last given back: the
+    /// part that may be resident.
+    pub touched: usize,
+    /// Blocks freed by threads other than the owner (linked like `free`).
+    pub thread_free: AtomicUsize,
+    /// The owning heap's id (the owner's TLS word, see thread.rs; plus
+    /// `FULL_MARK`), `NO_OWNER` or `ABANDONED`. Changed only by the owner,
+    /// or under the segment lock while no heap owns the page.
+    pub owner: AtomicUsize,
+    /// Links in the owner's class list, the abandoned list or the segment's
+    /// free-page list; null at the ends.
+    pub next: *mut Page,
+    pub prev: *mut Page,
+}
+
+// SAFETY: the plain fields are touched only by the page's owner, or under
+// the segment lock while no heap owns it; the rest is atomic.
+unsafe impl Sync for Page {}
+
+impl Page {
+    pub const fn unused(start: usize) -> Page {
+        Page {
+            free: 0,
+            used: 0,
+            block_size: 0,
+            reciprocal: 0,
+            state: LISTED_NONE,
+            start,
+            bump: start,
+            touched: start,
+            thread_free: AtomicUsize::new(0),
+            owner: AtomicUsize::new(NO_OWNER),
+            next: core::ptr::null_mut(),
+            prev: core::ptr::null_mut(),
+        }
+    }
+
+    /// The value a free block of this page keeps in its second word: lets
+    /// `free` suspect a double free with one comparison.
+    #[inline(always)]
+    pub fn key(&self) -> usize {
+        self as *const Page as usize ^ 0x5bd1_e995
+    }
+
+    /// Whether `block` (inside this page) is the start of a block that has
+    /// been handed out at least once.
+    #[inline(always)]
+    pub fn is_block(&self, block: usize) -> bool {
+        self.is_block_start(block) && block < self.bump
+    }
+
+    /// Whether `block` (inside this page) is at a block boundary: what the
+    /// fast `free` checks, so that an interior pointer goes to the checks
+    /// of the slow path.
+    #[inline(always)]
+    pub fn is_block_start(&self, block: usize) -> bool {
+        // Pages start on a PAGE_BYTES boundary: the offset needs no load.
+        let offset = block & (PAGE_BYTES - 1);
+        let index = ((offset as u64 * self.reciprocal as u64) >> 32) as usize;
+        index * self.block_size as usize == offset
+    }
+
+    /// Sets or clears `FULL_MARK`. Owner only.
+    pub fn set_full_mark(&mut self, full: bool) {
+        let id = self.owner.load(Relaxed) & !FULL_MARK;
+        self.owner.store(id | full as usize, Relaxed);
+    }
+
+    /// Makes the page ready for blocks of `size` bytes, owned by `owner`.
+    pub fn init(&mut self, size: usize, owner: usize) {
+        self.free = 0;
+        self.used = 0;
+        self.block_size = size as u32;
+        self.reciprocal = ((1u64 << 32) / size as u64 + 1) as u32;
+        self.state = LISTED_NONE;
+        self.bump = self.start;
+        self.thread_free.store(0, Relaxed);
+        self.next = core::ptr::null_mut();
+        self.prev = core::ptr::null_mut();
+        self.owner.store(owner, Release);
+    }
+
+    /// Carves never-used blocks onto `free`; false if the page has none.
+    ///
+    /// # Safety
+    /// The caller owns the page; `free` is empty.
+    pub unsafe fn carve(&mut self) -> bool {
+        let size = self.block_size as usize;
+        let end = self.start + PAGE_BYTES;
+        if self.bump + size > end {
+            return false;
+        }
+        let count = (CARVE_BYTES / size).clamp(1, (end - self.bump) / size);
+        let key = self.key();
+        let mut block = self.bump + (count - 1) * size;
+        let mut next = 0;
+        // SAFETY: the blocks lie in this page past `bump`, never handed out.
+        unsafe {
+            loop {
+                *(block as *mut usize) = next;
+                *((block + WORD) as *mut usize) = key;
+                next = block;
+                if block == self.bump {
+                    break;
+                }
+                block -= size;
+            }
+        }
+        self.free = next;
+        self.bump += count * size;
+        self.touched = self.touched.max(self.bump);
+        true
+    }
+
+    /// Moves the blocks other threads freed onto `free`; returns how many.
+    ///
+    /// # Safety
+    /// The caller owns the page.
+    pub unsafe fn collect(&mut self) -> u32 {
+        if self.thread_free.load(Relaxed) == 0 {
+            return 0;
+        }
+        let mut head = self.thread_free.swap(0, Acquire);
+        let mut count = 0;
+        // SAFETY: every block on the list is a free block of this page,
+        // pushed by `push_remote`, and no one else holds the list now.
+        unsafe {
+            while head != 0 {
+                let next = *(head as *const usize);
+                *(head as *mut usize) = self.free;
+                self.free = head;
+                head = next;
+                count += 1;
+            }
+        }
+        self.used -= count;
+        // Pushed blocks were counted as freed by their freeing threads.
+        crate::stats::collected(count as usize * self.block_size as usize);
+        count
+    }
+
+    /// Frees `block` from a thread that does not own the page.
+    ///
+    /// # Safety
+    /// `block` is a live block of this page; it is free from now on.
+    #[inline]
+    pub unsafe fn push_remote(&self, block: usize) {
+        let key = self.key();
+        let mut head = self.thread_free.load(Relaxed);
+        loop {
+            // SAFETY: the block is ours to write until it is on the list.
+            unsafe {
+                *(block as *mut usize) = head;
+                *((block + WORD) as *mut usize) = key;
+            }
+            match self
+                .thread_free
+                .compare_exchange_weak(head, block, Release, Relaxed)
+            {
+                Ok(_) => return,
+                Err(now) => head = now,
+            }
+        }
+    }
+
+    /// Whether `block` is on the owner's free list (a double free), after
+    /// its key matched. Walks the list: only for suspected blocks.
+    ///
+    /// # Safety
+    /// The caller owns the page.
+    pub unsafe fn on_free_list(&self, block: usize) -> bool {
+        let mut b = self.free;
+        while b != 0 {
+            if b == block {
+                return true;
+            }
+            // SAFETY: the free list holds free blocks of this page.
+            b = unsafe { *(b as *const usize) };
+        }
+        false
+    }
+
+    /// Checks the owner's view of the page: free blocks are carved block
+    /// starts of this page, and free + used = carved. For `check_heap`.
+    ///
+    /// # Safety
+    /// The page is in use and no thread is changing it.
+    pub unsafe fn check(&self) -> Result<(), &'static str> {
+        let size = self.block_size as usize;
+        if size == 0 || size % ALIGN != 0 || size > SMALL_MAX {
+            return Err("small page with a bad block size");
+        }
+        if self.bump < self.start || self.bump > self.start + PAGE_BYTES || self.touched < self.bump
+        {
+            return Err("small page carve pointer out of range");
+        }
+        let carved = (self.bump - self.start) / size;
+        let mut free = 0;
+        for list in [self.free, self.thread_free.load(Relaxed)] {
+            let mut b = list;
+            while b != 0 {
+                if !self.is_block(b) {
+                    return Err("small page free list holds a foreign block");
+                }
+                free += 1;
+                if free > carved {
+                    return Err("small page free list is cyclic");
+                }
+                // SAFETY: b is a carved block of this page.
+                b = unsafe { *(b as *const usize) };
+            }
+        }
+        let pending = {
+            let mut n = 0;
+            let mut b = self.thread_free.load(Relaxed);
+            while b != 0 {
+                n += 1;
+                // SAFETY: as above.
+                b = unsafe { *(b as *const usize) };
+            }
+            n
+        };
+        if free - pending + self.used as usize != carved {
+            return Err("small page used count disagrees with its free list");
+        }
+        Ok(())
+    }
+}
+
+const _: () = assert!(PAGE_BYTES / ALIGN <= u32::MAX as usize);

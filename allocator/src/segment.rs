@@ -1,0 +1,382 @@
+//! Segments: `SEGMENT_BYTES`-aligned mappings that hold small pages. The
+//! first page of a segment is its metadata (one `Page` per page, then the
+//! segment's own fields); the others hold blocks. A bit per possible
+//! segment (`SEGMENT_MAP`) says which addresses are small blocks, so `free`
+//! tells a small block from a heap chunk without reading memory around it.
+//!
+//! Pages not owned by a heap belong to this layer, under `LOCK`: free pages
+//! (kept resident up to `DIRTY_PAGES_MAX`, given back with MADV_DONTNEED
+//! beyond that), and pages abandoned by exited threads, per class, which
+//! the next thread needing that class adopts. A segment whose pages are
+//! all free is unmapped, except the last one, kept for the next burst.
+
+use core::sync::atomic::{AtomicUsize, Ordering::*};
+
+use crate::config::*;
+use crate::lock::Mutex;
+use crate::page::{Page, ABANDONED, NO_OWNER};
+use crate::{os, stats};
+
+const MAP_WORDS: usize = (1usize << (ADDRESS_BITS - SEGMENT_SHIFT)) / usize::BITS as usize;
+
+/// Bit `address >> SEGMENT_SHIFT` is set while a segment is mapped there.
+static SEGMENT_MAP: [AtomicUsize; MAP_WORDS] = [const { AtomicUsize::new(0) }; MAP_WORDS];
+
+/// The segment layer's lock: free pages, abandoned pages, segment list.
+pub static LOCK: Mutex = Mutex::new();
+
+/// Metadata at the start of each segment.
+#[repr(C)]
+pub struct Segment {
+    /// One entry per page; entry 0 describes this metadata page and is
+    /// never in use.
+    pub pages: [Page; PAGES_PER_SEGMENT],
+    /// Free pages of this segment: resident ones first, linked through
+    /// `Page::next`.
+    free_pages: *mut Page,
+    /// Pages of this segment on `free_pages`.
+    free_count: usize,
+    /// Links in `State::segments`.
+    next: *mut Segment,
+    prev: *mut Segment,
+}
+
+/// Everything under `LOCK`.
+struct State {
+    /// Every mapped segment.
+    segments: *mut Segment,
+    /// Free pages still resident, in all segments.
+    dirty: usize,
+    /// Pages of exited threads with live blocks, per class (via `Page::next`).
+    abandoned: [*mut Page; NUM_CLASSES],
+}
+
+struct Guarded(core::cell::UnsafeCell<State>);
+// SAFETY: the state is only reached through `state()`, under `LOCK`.
+unsafe impl Sync for Guarded {}
+
+static STATE: Guarded = Guarded(core::cell::UnsafeCell::new(State {
+    segments: core::ptr::null_mut(),
+    dirty: 0,
+    abandoned: [core::ptr::null_mut(); NUM_CLASSES],
+}));
+
+/// # Safety
+/// The caller holds `LOCK` and no other reference from `state()`.
+#[allow(clippy::mut_from_ref)]
+unsafe fn state() -> &'static mut State {
+    // SAFETY: the lock gives exclusive access (caller's contract).
+    unsafe { &mut *STATE.0.get() }
+}
+
+/// Whether `address` lies in a segment (so it may be a small block).
+#[inline(always)]
+pub fn contains(address: usize) -> bool {
+    let bit = address >> SEGMENT_SHIFT;
+    if WORD == 8 && bit >= MAP_WORDS * usize::BITS as usize {
+        return false;
+    }
+    let word = bit / usize::BITS as usize;
+    // SAFETY: word < MAP_WORDS (checked above on 64-bit; on 32-bit the map
+    // covers every address).
+    let bits = unsafe { SEGMENT_MAP.get_unchecked(word) }.load(Relaxed);
+    bits >> (bit % usize::BITS as usize) & 1 != 0
+}
+
+/// The page metadata of `address`. It may be dereferenced when
+/// `contains(address)`: a mapped segment starts with its page table, whose
+/// entries are never moved or freed while it is mapped. Its owner may
+/// take `&mut`; other threads touch only its atomic fields.
+#[inline(always)]
+pub fn page_of(address: usize) -> *mut Page {
+    let segment = address & !(SEGMENT_BYTES - 1);
+    let index = (address >> PAGE_SHIFT) & (PAGES_PER_SEGMENT - 1);
+    (segment + index * core::mem::size_of::<Page>()) as *mut Page
+}
+
+fn set_mapped(segment: usize, on: bool) {
+    let bit = segment >> SEGMENT_SHIFT;
+    let mask = 1usize << (bit % usize::BITS as usize);
+    let word = &SEGMENT_MAP[bit / usize::BITS as usize];
+    if on {
+        word.fetch_or(mask, Release);
+    } else {
+        word.fetch_and(!mask, Release);
+    }
+}
+
+/// A page for blocks of class `class`, owned by `owner` from now on: an
+/// abandoned one of that class with free blocks, a free one, or one of a
+/// new segment. Null if the system has no memory left.
+pub fn take_page(class: usize, owner: usize) -> *mut Page {
+    LOCK.lock();
+    // SAFETY: we hold the lock.
+    let page = unsafe { take_page_locked(class, owner) };
+    LOCK.unlock();
+    page
+}
+
+unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
+    // SAFETY: the caller holds the lock; pages and segments reached from
+    // the state are mapped and belong to this layer.
+    unsafe {
+        let st = state();
+        // Abandoned pages first: their blocks are resident. Ones that
+        // turn out entirely free go back to their segments on the way.
+        while !st.abandoned[class].is_null() {
+            let page = &mut *st.abandoned[class];
+            st.abandoned[class] = page.next;
+            page.collect();
+            if page.used == 0 {
+                free_page_locked(st, page);
+                continue;
+            }
+            page.next = core::ptr::null_mut();
+            page.owner.store(owner, Release);
+            return page;
+        }
+        let mut segment = st.segments;
+        while !segment.is_null() && (*segment).free_count == 0 {
+            segment = (*segment).next;
+        }
+        if segment.is_null() {
+            segment = map_segment(st);
+            if segment.is_null() {
+                return core::ptr::null_mut();
+            }
+        }
+        let seg = &mut *segment;
+        let page = &mut *seg.free_pages;
+        seg.free_pages = page.next;
+        seg.free_count -= 1;
+        if page.touched > page.start {
+            st.dirty -= 1;
+        }
+        page.init(class_size(class), owner);
+        page
+    }
+}
+
+/// Takes back a page whose every block is free (`used == 0`).
+///
+/// # Safety
+/// The caller owned the page and has taken it off its lists.
+pub unsafe fn free_page(page: &mut Page) {
+    LOCK.lock();
+    // SAFETY: we hold the lock; the page is the caller's to give.
+    unsafe { free_page_locked(state(), page) };
+    LOCK.unlock();
+}
+
+unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
+    page.owner.store(NO_OWNER, Relaxed);
+    page.block_size = 0;
+    // SAFETY: a page belongs to the segment it lies in, which is mapped.
+    let seg = unsafe { &mut *((page.start & !(SEGMENT_BYTES - 1)) as *mut Segment) };
+    if page.touched > page.start {
+        if st.dirty < DIRTY_PAGES_MAX {
+            st.dirty += 1;
+        } else {
+            release(page);
+        }
+    }
+    // Resident pages first, so they are reused before released ones.
+    if page.touched > page.start {
+        page.next = seg.free_pages;
+        seg.free_pages = page;
+    } else {
+        page.next = core::ptr::null_mut();
+        let mut slot = &mut seg.free_pages;
+        // SAFETY: the free-page list holds pages of this segment.
+        unsafe {
+            while !slot.is_null() {
+                slot = &mut (**slot).next;
+            }
+        }
+        *slot = page;
+    }
+    seg.free_count += 1;
+    if seg.free_count == PAGES_PER_SEGMENT - 1 && !(seg.next.is_null() && seg.prev.is_null()) {
+        // SAFETY: every page of the segment is free: nothing points into it.
+        unsafe { unmap_segment(st, seg) };
+    }
+}
+
+/// Gives the resident part of a free page back to the OS.
+fn release(page: &mut Page) {
+    let os_page = os::page_size();
+    let end = round_up(page.touched, os_page).min(page.start + PAGE_BYTES);
+    let start = round_up(page.start, os_page);
+    if end > start {
+        // SAFETY: the page is free; its memory holds nothing.
+        unsafe { os::release(start as *mut u8, end - start) };
+        stats::returned(end - start);
+    }
+    page.touched = page.start;
+}
+
+/// Parks a page with live blocks whose owner is exiting.
+///
+/// # Safety
+/// The caller owned the page and has taken it off its lists.
+pub unsafe fn abandon_page(page: &mut Page, class: usize) {
+    LOCK.lock();
+    page.owner.store(ABANDONED, Release);
+    // SAFETY: we hold the lock.
+    unsafe {
+        let st = state();
+        page.next = st.abandoned[class];
+        st.abandoned[class] = page;
+    }
+    LOCK.unlock();
+}
+
+/// Maps a segment, aligned to its size, and links it first.
+unsafe fn map_segment(st: &mut State) -> *mut Segment {
+    let raw = os::map(2 * SEGMENT_BYTES) as usize;
+    if raw == 0 {
+        return core::ptr::null_mut();
+    }
+    let base = round_up(raw, SEGMENT_BYTES);
+    // SAFETY: both trimmed ranges are parts of the fresh mapping, unused.
+    unsafe {
+        if base > raw {
+            os::unmap(raw as *mut u8, base - raw);
+        }
+        let tail = raw + 2 * SEGMENT_BYTES - (base + SEGMENT_BYTES);
+        if tail > 0 {
+            os::unmap((base + SEGMENT_BYTES) as *mut u8, tail);
+        }
+    }
+    crate::large::forget_unmapped(base, SEGMENT_BYTES);
+    stats::mapped(SEGMENT_BYTES);
+    let segment = base as *mut Segment;
+    // SAFETY: the fresh mapping is ours and larger than a Segment.
+    unsafe {
+        let seg = &mut *segment;
+        for (i, page) in seg.pages.iter_mut().enumerate() {
+            core::ptr::write(page, Page::unused(base + i * PAGE_BYTES));
+        }
+        seg.free_pages = core::ptr::null_mut();
+        for i in (1..PAGES_PER_SEGMENT).rev() {
+            seg.pages[i].next = seg.free_pages;
+            seg.free_pages = &mut seg.pages[i];
+        }
+        seg.free_count = PAGES_PER_SEGMENT - 1;
+        seg.prev = core::ptr::null_mut();
+        seg.next = st.segments;
+        if !st.segments.is_null() {
+            (*st.segments).prev = segment;
+        }
+        st.segments = segment;
+    }
+    set_mapped(base, true);
+    segment
+}
+
+unsafe fn unmap_segment(st: &mut State, seg: &mut Segment) {
+    for page in &seg.pages[1..] {
+        if page.touched > page.start {
+            st.dirty -= 1;
+        }
+    }
+    // SAFETY: linked segments are mapped.
+    unsafe {
+        if seg.prev.is_null() {
+            st.segments = seg.next;
+        } else {
+            (*seg.prev).next = seg.next;
+        }
+        if !seg.next.is_null() {
+            (*seg.next).prev = seg.prev;
+        }
+    }
+    let base = seg as *mut Segment as usize;
+    set_mapped(base, false);
+    // SAFETY: no page of the segment is in use.
+    unsafe { os::unmap(base as *mut u8, SEGMENT_BYTES) };
+    stats::unmapped(SEGMENT_BYTES);
+    stats::returned(SEGMENT_BYTES);
+}
+
+/// Fork: the child's only thread may take the lock again.
+pub fn reset_lock() {
+    LOCK.reset();
+}
+
+/// Bytes mapped for segments, bytes of their pages in use, and bytes of
+/// small blocks handed out (blocks freed by another thread count until
+/// their page's owner takes them back). Read racily: exact when no other
+/// thread allocates.
+pub fn footprint() -> (usize, usize, usize) {
+    LOCK.lock();
+    let mut mapped = 0;
+    let mut in_use = 0;
+    let mut live = 0;
+    // SAFETY: we hold the lock; listed segments are mapped.
+    unsafe {
+        let mut seg = state().segments;
+        while !seg.is_null() {
+            mapped += SEGMENT_BYTES;
+            in_use += (PAGES_PER_SEGMENT - 1 - (*seg).free_count) * PAGE_BYTES;
+            for i in 1..PAGES_PER_SEGMENT {
+                // Owners change these as we read: volatile, whole fields.
+                let page = &raw const (*seg).pages[i];
+                let used = core::ptr::read_volatile(&raw const (*page).used) as usize;
+                let size = core::ptr::read_volatile(&raw const (*page).block_size) as usize;
+                live += used * size;
+            }
+            seg = (*seg).next;
+        }
+    }
+    LOCK.unlock();
+    (mapped, in_use, live)
+}
+
+/// Checks every page of every segment that no thread is using right now
+/// (callers make sure of that: tests, single-threaded).
+pub fn check() -> Result<(), &'static str> {
+    LOCK.lock();
+    let mut result = Ok(());
+    // SAFETY: we hold the lock; listed segments are mapped.
+    unsafe {
+        let mut seg = state().segments;
+        'segments: while !seg.is_null() {
+            let s = &*seg;
+            if !contains(seg as usize) {
+                result = Err("segment missing from the segment map");
+                break;
+            }
+            let mut free = 0;
+            let mut p = s.free_pages;
+            while !p.is_null() {
+                if (*p).owner.load(Relaxed) != NO_OWNER {
+                    result = Err("segment free-page list holds a page in use");
+                    break 'segments;
+                }
+                free += 1;
+                p = (*p).next;
+            }
+            if free != s.free_count {
+                result = Err("segment free-page count disagrees with its list");
+                break;
+            }
+            for page in &s.pages[1..] {
+                if page.owner.load(Relaxed) != NO_OWNER {
+                    if let Err(e) = page.check() {
+                        result = Err(e);
+                        break 'segments;
+                    }
+                }
+            }
+            seg = s.next;
+        }
+    }
+    LOCK.unlock();
+    result
+}
+
+const _: () = assert!(core::mem::size_of::<Segment>() <= PAGE_BYTES);
+// `page_of` computes the entry's address from the table at offset 0.
+const _: () = assert!(core::mem::offset_of!(Segment, pages) == 0);
+const _: () = assert!(MAP_WORDS * usize::BITS as usize == 1 << (ADDRESS_BITS - SEGMENT_SHIFT));
