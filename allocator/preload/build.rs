@@ -13,6 +13,10 @@ fn main() {
         println!("cargo:rustc-link-lib=dylib=c");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,noseparate-code");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-z,now");
+        // No C start files (crti, crtbeginS, ...): the loader runs our
+        // .init_array and .fini_array itself, and their transactional-memory
+        // and gprof hooks only add symbols and code.
+        println!("cargo:rustc-cdylib-link-arg=-nostartfiles");
         let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("discard-unwind.ld");
         println!("cargo:rustc-cdylib-link-arg=-Wl,--no-eh-frame-hdr");
         println!("cargo:rustc-cdylib-link-arg=-Wl,-T,{}", script.display());

@@ -31,8 +31,8 @@ pub struct Segment {
     /// One entry per page; entry 0 describes this metadata page and is
     /// never in use.
     pub pages: [Page; PAGES_PER_SEGMENT],
-    /// Free pages of this segment: resident ones first, linked through
-    /// `Page::next`.
+    /// Free pages of this segment, the last freed first (the likeliest to
+    /// be resident still), linked through `Page::next`.
     free_pages: *mut Page,
     /// Pages of this segment on `free_pages`.
     free_count: usize,
@@ -180,21 +180,8 @@ unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
             release(page);
         }
     }
-    // Resident pages first, so they are reused before released ones.
-    if page.touched > page.start {
-        page.next = seg.free_pages;
-        seg.free_pages = page;
-    } else {
-        page.next = core::ptr::null_mut();
-        let mut slot = &mut seg.free_pages;
-        // SAFETY: the free-page list holds pages of this segment.
-        unsafe {
-            while !slot.is_null() {
-                slot = &mut (**slot).next;
-            }
-        }
-        *slot = page;
-    }
+    page.next = seg.free_pages;
+    seg.free_pages = page;
     seg.free_count += 1;
     if seg.free_count == PAGES_PER_SEGMENT - 1 && !(seg.next.is_null() && seg.prev.is_null()) {
         // SAFETY: every page of the segment is free: nothing points into it.

@@ -182,24 +182,32 @@ pub fn snapshot() -> Totals {
 /// The `LWM_STATS` summary line.
 pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
     let frag = t.fragmentation_permille();
-    let fields = [
-        ("pid", pid),
-        ("malloc", t.calls(Call::Malloc)),
-        ("free", t.calls(Call::Free)),
-        ("realloc", t.calls(Call::Realloc)),
-        ("calloc", t.calls(Call::Calloc)),
-        ("aligned", t.calls(Call::Aligned)),
-        ("live", t.live()),
-        ("mapped", t.mapped),
-        ("peak_mapped", t.peak_mapped),
-        ("returned", t.returned),
-        ("heap", t.heap),
-        ("free_heap", t.free_heap),
-        ("fragmentation", frag / 10),
+    // Names in one string and values in one array: a table of (&str, u64)
+    // pairs would cost a relocation per name in the shared library.
+    const NAMES: &str = "pid malloc free realloc calloc aligned live mapped peak_mapped \
+                         returned heap free_heap fragmentation";
+    let values = [
+        pid,
+        t.calls(Call::Malloc),
+        t.calls(Call::Free),
+        t.calls(Call::Realloc),
+        t.calls(Call::Calloc),
+        t.calls(Call::Aligned),
+        t.live(),
+        t.mapped,
+        t.peak_mapped,
+        t.returned,
+        t.heap,
+        t.free_heap,
+        frag / 10,
     ];
     out.str("lwmalloc:");
-    for (key, value) in fields {
-        out.field(key, value);
+    let mut rest = NAMES.as_bytes();
+    for value in values {
+        let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+        // SAFETY: NAMES is ASCII, cut at a space.
+        out.field(unsafe { core::str::from_utf8_unchecked(&rest[..end]) }, value);
+        rest = rest.get(end + 1..).unwrap_or(&[]);
     }
     out.str(".").num(frag % 10).str("%\n");
 }
