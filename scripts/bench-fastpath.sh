@@ -20,6 +20,7 @@
 # (or --out FILE). The callgrind profiles stay in target/fastpath/callgrind/
 # for callgrind_annotate.
 set -euo pipefail
+caller=$PWD # --lib and --out are relative to where the script was called from
 cd "$(dirname "$0")/.."
 root=$PWD
 
@@ -67,10 +68,15 @@ while (($#)); do
   shift
 done
 if [ -n "$lib" ]; then
+  [ "${lib:0:1}" = / ] || lib=$caller/$lib
   [ -f "$lib" ] || die "--lib $lib: no such file"
   lib=$(realpath "$lib")
 fi
-[ -n "$out" ] || out="results/fastpath-$(date -u +%Y%m%d-%H%M%S).json"
+if [ -z "$out" ]; then
+  out="results/fastpath-$(date -u +%Y%m%d-%H%M%S).json"
+elif [ "${out:0:1}" != / ]; then
+  out=$caller/$out
+fi
 
 if $quick; then iterations=(10000 20000); else iterations=(100000 200000); fi
 
@@ -101,7 +107,7 @@ drivers=(
 bin=$root/target/fastpath/bin
 profiles=$root/target/fastpath/callgrind
 mkdir -p "$bin" "$profiles"
-rm -f "$profiles"/*.out
+rm -f "$profiles"/*.out "$profiles"/*.log
 declare -A built=()
 for d in "${drivers[@]}"; do
   IFS='|' read -r _ src _ <<<"$d"
