@@ -5,7 +5,17 @@
 #
 #   scripts/setup.sh          everything the test suite needs
 #   scripts/setup.sh --eval   only what `lwm eval` on this machine needs
+#   scripts/setup.sh --bench  only what scripts/bench-fastpath.sh needs
 set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+  "" | --eval | --bench) ;;
+  *)
+    echo "setup: unknown option '$mode' (none, --eval or --bench)" >&2
+    exit 2
+    ;;
+esac
 
 eval_packages=(
   gcc libc6-dev                   # linker for Rust, cc for the bundled SQLite
@@ -21,9 +31,17 @@ test_packages=(
   libpython3.11-testsuite         # CPython's regression tests under the preload (test-cpython.sh)
   dpkg-dev        # apt-get source unpacks glibc's source for its malloc tests
 )
+bench_packages=(
+  gcc libc6-dev     # the benchmark's C drivers
+  valgrind          # callgrind counts the instructions
+  libmimalloc2.0    # the allocator the fast path is measured against
+)
 
-packages=("${eval_packages[@]}")
-[ "${1:-}" = "--eval" ] || packages+=("${test_packages[@]}")
+case "$mode" in
+  --eval) packages=("${eval_packages[@]}") ;;
+  --bench) packages=("${bench_packages[@]}") ;;
+  *) packages=("${eval_packages[@]}" "${test_packages[@]}") ;;
+esac
 
 # shellcheck source=scripts/lib/apt.sh
 . "$(dirname "$0")/lib/apt.sh"
@@ -53,8 +71,8 @@ match_cpython_testsuite() {
     exit 1
   fi
 }
-[ "${1:-}" = "--eval" ] || match_cpython_testsuite
-if [ "${1:-}" != "--eval" ]; then
+if [ -z "$mode" ]; then
+  match_cpython_testsuite
   # shellcheck source=scripts/lib/deb-src.sh
   . "$(dirname "$0")/lib/deb-src.sh"
   enable_deb_src setup

@@ -6,6 +6,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bench_fastpath;
 mod c_api;
 mod exit_report;
 mod footprint;
