@@ -19,6 +19,7 @@ pub const KNOWN_WORKLOADS: &[&str] = &[
     "larson",
     "xmalloc",
     "mstress",
+    "thread-churn",
     "alloc-test",
     "cache-scratch",
     "realloc-growth",

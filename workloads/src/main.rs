@@ -19,6 +19,7 @@ mod registry;
 mod sensor_queue;
 mod small_burst;
 mod sqlite;
+mod thread_churn;
 mod xmalloc;
 
 use common::{Params, Stopwatch};

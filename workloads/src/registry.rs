@@ -52,6 +52,11 @@ pub const WORKLOADS: &[Workload] = &[
         run: crate::mstress::run,
     },
     Workload {
+        name: "thread-churn",
+        about: "generations of short-lived threads freeing blocks of exited ones",
+        run: crate::thread_churn::run,
+    },
+    Workload {
         name: "alloc-test",
         about: "alloc-test Pareto size distribution",
         run: crate::alloc_test::run,

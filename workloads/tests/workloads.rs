@@ -59,6 +59,7 @@ fn list_names_the_whole_suite() {
         "larson",
         "xmalloc",
         "mstress",
+        "thread-churn",
         "alloc-test",
         "cache-scratch",
         "realloc-growth",
@@ -120,6 +121,29 @@ fn frag_soak_reports_live_bytes_over_time() {
     assert!(t
         .iter()
         .all(|p| p["live_bytes"].as_u64().unwrap() <= peak && p["rss_kib"].as_u64().is_some()));
+}
+
+#[test]
+fn thread_churn_spawns_fresh_threads_every_generation() {
+    let mut seen = Vec::new();
+    // 100 threads: more than the 64 chunks, so some threads get no work.
+    for threads in [1, 4, 100] {
+        let v = run("thread-churn", 3, threads);
+        let ops = &v["ops"];
+        let generations = ops["generations"].as_u64().unwrap();
+        assert!(generations >= 4, "{v}");
+        assert_eq!(v["threads"], threads);
+        assert_eq!(
+            v["threads_spawned"].as_u64(),
+            Some(generations * threads as u64),
+            "{v}"
+        );
+        assert_eq!(ops["mallocs"], ops["frees"], "{v}");
+        // Blocks of exited threads are freed by the next generation.
+        assert!(ops["takeover_frees"].as_u64().unwrap() > 0, "{v}");
+        seen.push(work(&v));
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]), "{seen:?}");
 }
 
 #[test]
