@@ -318,22 +318,23 @@ static SHARED: Aligned<SharedHeap> =
 pub static SHARED_LOCK: crate::lock::Mutex = crate::lock::Mutex::new();
 
 fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
-    match cache {
-        // SAFETY: we own the cache; its id is our TLS word.
-        Some(c) => unsafe { take_small(c.small(), class, tls::get()) },
-        None => {
-            SHARED_LOCK.lock();
-            let heap = &SHARED.0;
-            // SAFETY: we hold the lock; the id is the heap's address,
-            // which no TLS word equals.
-            let p = unsafe {
-                let small = &mut *heap.0.get();
-                small.activate();
-                take_small(small, class, heap as *const _ as usize)
-            };
+    // SAFETY: we own our cache, or hold the shared heap's lock; the shared
+    // heap's id is its address, which no TLS word equals.
+    unsafe {
+        let (heap, id) = match cache {
+            Some(c) => (c.small(), tls::get()),
+            None => {
+                SHARED_LOCK.lock();
+                let heap = &mut *SHARED.0 .0.get();
+                heap.activate();
+                (heap, &SHARED as *const _ as usize)
+            }
+        };
+        let p = take_small(heap, class, id);
+        if cache.is_none() {
             SHARED_LOCK.unlock();
-            p
         }
+        p
     }
 }
 
@@ -344,7 +345,7 @@ fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
 unsafe fn take_small(heap: &mut SmallHeap, class: usize, id: usize) -> *mut u8 {
     // SAFETY: the heap's pages are the caller's.
     unsafe {
-        let page = heap.direct[class];
+        let page = heap.direct[class % NUM_CLASSES];
         if (*page).free != 0 {
             // Not EMPTY_PAGE: one of the heap's pages.
             let page = &mut *(page as *mut Page);

@@ -91,20 +91,22 @@ pub static ARENA_COUNT: AtomicUsize = AtomicUsize::new(1);
 static NEXT_ARENA: AtomicUsize = AtomicUsize::new(0);
 
 pub fn assign_arena() -> usize {
-    NEXT_ARENA.fetch_add(1, Relaxed) % ARENA_COUNT.load(Relaxed)
+    NEXT_ARENA.fetch_add(1, Relaxed) % ARENA_COUNT.load(Relaxed).max(1)
 }
 
 /// Locks the preferred arena, or any idle one if it is busy; returns it.
 pub fn lock_any(preferred: usize) -> &'static Arena {
-    let count = ARENA_COUNT.load(Relaxed);
+    // Indices masked to the table (a power of two), which they never
+    // exceed: no bounds check, no panic path.
+    let count = ARENA_COUNT.load(Relaxed).max(1);
     let preferred = if preferred < count { preferred } else { 0 };
     for step in 0..count {
-        let arena = &ARENAS[(preferred + step) % count];
+        let arena = &ARENAS[(preferred + step) % count & (MAX_ARENAS - 1)];
         if arena.lock.try_lock() {
             return arena;
         }
     }
-    let arena = &ARENAS[preferred];
+    let arena = &ARENAS[preferred & (MAX_ARENAS - 1)];
     arena.lock.lock();
     arena
 }

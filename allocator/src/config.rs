@@ -106,6 +106,9 @@ const _: () = assert!(class_size(0) >= 2 * WORD);
 const _: () = assert!(PAGE_BYTES <= 1 << 16 && SEGMENT_BYTES % PAGE_BYTES == 0);
 const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0);
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
-const _: () = assert!(THREAD_SLOTS.is_power_of_two());
+const _: () = assert!(THREAD_SLOTS.is_power_of_two() && MAX_ARENAS.is_power_of_two());
+// Class indices are masked with `% NUM_CLASSES` where a bounds check would
+// compile in a panic path: cheap only for a power of two.
+const _: () = assert!(NUM_CLASSES.is_power_of_two());
 // Heap chunk sizes must stay below the arena bits of the header.
 const _: () = assert!(MMAP_THRESHOLD_MAX * 2 < (1usize << (WORD * 8 - 4)));

@@ -106,12 +106,28 @@ unsafe fn unlink(c: usize) {
 }
 
 impl Heap {
+    /// The list head of bin `i` and its bitmap word. Unchecked: every `i`
+    /// comes from `bins::index`, which stays below NUM_BINS (pinned in
+    /// bins.rs), and a bounds check would compile in a panic path.
+    #[inline(always)]
+    fn bin(&mut self, i: usize) -> (&mut usize, &mut u32) {
+        debug_assert!(i < NUM_BINS);
+        // SAFETY: i < NUM_BINS, so i / 32 < BIN_MAP_WORDS.
+        unsafe {
+            (
+                self.bins.get_unchecked_mut(i),
+                self.bin_map.get_unchecked_mut(i / 32),
+            )
+        }
+    }
+
     #[inline]
     unsafe fn bin_insert(&mut self, c: usize, size: usize) {
         let i = bins::index(size);
+        let (head, map) = self.bin(i);
         // SAFETY: c is a free chunk owned by this heap.
-        unsafe { push(&mut self.bins[i], c) };
-        self.bin_map[i / 32] |= 1 << (i % 32);
+        unsafe { push(head, c) };
+        *map |= 1 << (i % 32);
     }
 }
 
@@ -132,8 +148,9 @@ impl Arena {
             heap_size(hdr(c))
         };
         let i = bins::index(size);
-        if heap.bins[i] == 0 {
-            heap.bin_map[i / 32] &= !(1 << (i % 32));
+        let (head, map) = heap.bin(i);
+        if *head == 0 {
+            *map &= !(1 << (i % 32));
         }
         self.count_free(size.wrapping_neg());
     }
@@ -141,7 +158,7 @@ impl Arena {
     /// A free chunk of at least `size` bytes, unlinked, or 0.
     unsafe fn find_fit(&self, heap: &mut Heap, size: usize) -> usize {
         let i = bins::index(size);
-        let mut c = heap.bins[i];
+        let mut c = *heap.bin(i).0;
         let mut looked = 0;
         // SAFETY: lists hold only free chunks of this heap.
         unsafe {
@@ -569,7 +586,7 @@ impl Parts {
             release_range(lo, hi);
             return;
         }
-        for &(start, end) in &self.ranges[..self.count] {
+        for &(start, end) in self.ranges.iter().take(self.count) {
             release_range(start.max(lo), end.min(hi));
         }
     }

@@ -196,7 +196,7 @@ pub fn write_fd(fd: i32, bytes: &[u8]) {
         if n <= 0 {
             return;
         }
-        rest = &rest[n as usize..];
+        rest = rest.get(n as usize..).unwrap_or(&[]);
     }
 }
 

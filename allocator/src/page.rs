@@ -45,8 +45,8 @@ pub struct Page {
     pub used: u32,
     /// Block size in bytes (a class size); 0 while the page is not in use.
     pub block_size: u32,
-    /// `floor(2^32 / block_size) + 1`: `offset * reciprocal >> 32` is
-    /// `offset / block_size` for every offset within a page.
+    /// About `2^32 / block_size` (see `init`): `offset * reciprocal >> 32`
+    /// is `offset / block_size` for every offset within a page.
     pub reciprocal: u32,
     /// Which of the owner's lists holds the page (`LISTED_*`). Owner only.
     pub state: u8,
@@ -127,7 +127,10 @@ impl Page {
         self.free = 0;
         self.used = 0;
         self.block_size = size as u32;
-        self.reciprocal = ((1u64 << 32) / size as u64 + 1) as u32;
+        // floor((2^32 - 1) / size) + 1: floor(2^32 / size) + 1 for every
+        // size but powers of two, where it is 2^32 / size, exact as well;
+        // a 32-bit division (a 64-bit one needs a big helper on ARM).
+        self.reciprocal = u32::MAX / size as u32 + 1;
         self.state = LISTED_NONE;
         self.bump = self.start;
         self.thread_free.store(0, Relaxed);
@@ -143,10 +146,10 @@ impl Page {
     pub unsafe fn carve(&mut self) -> bool {
         let size = self.block_size as usize;
         let end = self.start + PAGE_BYTES;
-        if self.bump + size > end {
+        if size == 0 || self.bump + size > end {
             return false;
         }
-        let count = (CARVE_BYTES / size).clamp(1, (end - self.bump) / size);
+        let count = (CARVE_BYTES / size).min((end - self.bump) / size).max(1);
         let key = self.key();
         let mut block = self.bump + (count - 1) * size;
         let mut next = 0;

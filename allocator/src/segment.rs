@@ -97,7 +97,7 @@ pub fn page_of(address: usize) -> *mut Page {
 fn set_mapped(segment: usize, on: bool) {
     let bit = segment >> SEGMENT_SHIFT;
     let mask = 1usize << (bit % usize::BITS as usize);
-    let word = &SEGMENT_MAP[bit / usize::BITS as usize];
+    let word = &SEGMENT_MAP[bit / usize::BITS as usize % MAP_WORDS];
     if on {
         word.fetch_or(mask, Release);
     } else {
@@ -123,6 +123,7 @@ unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
         let st = state();
         // Abandoned pages first: their blocks are resident. Ones that
         // turn out entirely free go back to their segments on the way.
+        let class = class % NUM_CLASSES;
         while !st.abandoned[class].is_null() {
             let page = &mut *st.abandoned[class];
             st.abandoned[class] = page.next;

@@ -56,10 +56,11 @@ impl SmallHeap {
     }
 
     fn list(&mut self, state: u8, class: usize) -> &mut *mut Page {
+        // `% NUM_CLASSES` changes no valid class; it spares a bounds check.
         if state == LISTED_FULL {
-            &mut self.full[class]
+            &mut self.full[class % NUM_CLASSES]
         } else {
-            &mut self.partial[class]
+            &mut self.partial[class % NUM_CLASSES]
         }
     }
 
@@ -112,6 +113,7 @@ impl SmallHeap {
 
     /// Points `direct[class]` at the head of `partial`, marked current.
     fn make_current(&mut self, class: usize) {
+        let class = class % NUM_CLASSES;
         let head = self.partial[class];
         if head.is_null() {
             self.direct[class] = &EMPTY_PAGE;
@@ -125,7 +127,7 @@ impl SmallHeap {
     /// Links `page` second in `partial`: it has room again, but the current
     /// page stays current.
     unsafe fn push_second(&mut self, page: &mut Page, class: usize) {
-        let head = self.partial[class];
+        let head = self.partial[class % NUM_CLASSES];
         if head.is_null() {
             // SAFETY: forwarded.
             return unsafe { self.push_front(page, class, LISTED_PARTIAL) };
@@ -166,7 +168,7 @@ impl SmallHeap {
         // SAFETY: every page reached is owned by this heap (or just taken).
         unsafe {
             loop {
-                let head = self.partial[class];
+                let head = self.partial[class % NUM_CLASSES];
                 if head.is_null() {
                     break;
                 }
@@ -202,7 +204,7 @@ impl SmallHeap {
     /// to the back, so the next look starts elsewhere.
     unsafe fn reclaim_full(&mut self, class: usize) -> Option<&'static mut Page> {
         for _ in 0..FULL_PAGES_SCANNED {
-            let head = self.full[class];
+            let head = self.full[class % NUM_CLASSES];
             if head.is_null() {
                 return None;
             }
@@ -309,6 +311,7 @@ impl SmallHeap {
 /// Returns the bytes the byte counters must count as freed: the block's
 /// size when it went on a remote list (its page still counts it as used
 /// until the owner takes it back, see `Page::collect`), else 0.
+#[inline(never)]
 pub unsafe fn free_block(
     page: *mut Page,
     block: usize,

@@ -150,11 +150,17 @@ impl Totals {
     }
 
     /// Share of heap-region bytes sitting in free chunks, in tenths of a percent.
-    pub fn fragmentation_permille(&self) -> u64 {
-        if self.heap == 0 {
+    pub fn fragmentation_permille(&self) -> u32 {
+        // Scaled to 22 bits so that 32-bit division does (see fmt.rs).
+        let (mut free, mut heap) = (self.free_heap.min(self.heap), self.heap);
+        while heap >= 1 << 22 {
+            free >>= 1;
+            heap >>= 1;
+        }
+        if heap == 0 {
             0
         } else {
-            self.free_heap * 1000 / self.heap
+            (free as u32 * 1000) / heap as u32
         }
     }
 }
@@ -199,15 +205,18 @@ pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
         t.returned,
         t.heap,
         t.free_heap,
-        frag / 10,
+        (frag / 10) as u64,
     ];
     out.str("lwmalloc:");
     let mut rest = NAMES.as_bytes();
     for value in values {
         let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
         // SAFETY: NAMES is ASCII, cut at a space.
-        out.field(unsafe { core::str::from_utf8_unchecked(&rest[..end]) }, value);
+        out.field(
+            unsafe { core::str::from_utf8_unchecked(&rest[..end]) },
+            value,
+        );
         rest = rest.get(end + 1..).unwrap_or(&[]);
     }
-    out.str(".").num(frag % 10).str("%\n");
+    out.str(".").num((frag % 10) as u64).str("%\n");
 }

@@ -92,6 +92,13 @@ pub fn cross_command(
         rustflags.push(format!("-C link-arg=-B{}", dir.display()));
     }
     rustflags.push("-C link-arg=-fuse-ld=lld".to_string());
+    if spec.triple.starts_with("aarch64") {
+        // Atomics inline (LL/SC, which every ARMv8 core runs) instead of
+        // calls to helpers that pick LSE at run time: the helpers and their
+        // CPU-feature probe cost about 1.7 KB of liblwmalloc.so's 20 KB
+        // budget, and the Pi 4's Cortex-A72 has no LSE to pick anyway.
+        rustflags.push("-C target-feature=-outline-atomics".to_string());
+    }
     rustflags.push(format!("-C link-arg=-B{}", lld_dir.display()));
     command
         .env(format!("CARGO_TARGET_{upper}_LINKER"), spec.gcc())

@@ -39,7 +39,8 @@ pub fn toolchain(workspace: &Path) -> Toolchain {
     let mut build_flags = vec![
         "cargo build --release --locked".to_string(),
         "profile.release: opt-level=3 lto=true codegen-units=1 panic=abort".to_string(),
-        "lwmalloc, lwmalloc-preload: opt-level=s".to_string(),
+        "lwmalloc, lwmalloc-preload: opt-level=z".to_string(),
+        "aarch64 boards: -C target-feature=-outline-atomics".to_string(),
     ];
     if let Ok(f) = std::env::var("RUSTFLAGS") {
         build_flags.push(format!("RUSTFLAGS={f}"));
