@@ -345,7 +345,7 @@ fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
 unsafe fn take_small(heap: &mut SmallHeap, class: usize, id: usize) -> *mut u8 {
     // SAFETY: the heap's pages are the caller's.
     unsafe {
-        let page = heap.direct[class % NUM_CLASSES];
+        let page = heap.direct[class % CLASS_SLOTS];
         if (*page).free != 0 {
             // Not EMPTY_PAGE: one of the heap's pages.
             let page = &mut *(page as *mut Page);

@@ -24,8 +24,69 @@ pub const SMALL_MAX: usize = 1024;
 /// Largest request served by the small pages.
 pub const SMALL_MAX_REQUEST: usize = SMALL_MAX;
 
-/// Small classes step by `ALIGN`: 16 B on 64-bit targets, 8 B on 32-bit ARM.
-pub const NUM_CLASSES: usize = SMALL_MAX / ALIGN;
+/// Small classes step by `ALIGN` (16 B on 64-bit targets, 8 B on 32-bit ARM)
+/// up to 16 steps, then eight classes per doubling: 32 classes on 64-bit
+/// targets, 40 on 32-bit ones. Fewer classes mean fewer partly used pages
+/// per thread; the waste per block stays within glibc's own (8 B of header
+/// and 16 B rounding) up to 512 B, and within 64 B above.
+pub const NUM_CLASSES: usize = count_classes();
+
+/// Per-class arrays are this long (a power of two, so that a class index
+/// can be masked instead of bounds-checked).
+pub const CLASS_SLOTS: usize = NUM_CLASSES.next_power_of_two();
+
+/// Class step for blocks of `size` bytes.
+const fn class_step(size: usize) -> usize {
+    let step = size.next_power_of_two() / 16;
+    if step < ALIGN {
+        ALIGN
+    } else {
+        step
+    }
+}
+
+const fn count_classes() -> usize {
+    let (mut size, mut n) = (ALIGN, 1);
+    while size < SMALL_MAX {
+        size += class_step(size + 1);
+        n += 1;
+    }
+    n
+}
+
+/// Block size of each class.
+pub const CLASS_SIZES: [u16; CLASS_SLOTS] = {
+    let mut sizes = [0u16; CLASS_SLOTS];
+    let (mut size, mut c) = (ALIGN, 0);
+    loop {
+        sizes[c] = size as u16;
+        if size >= SMALL_MAX {
+            break;
+        }
+        size += class_step(size + 1);
+        c += 1;
+    }
+    sizes
+};
+
+/// Entries of `CLASS_OF`: a power of two, so that the index is masked
+/// rather than bounds-checked.
+const CLASS_OF_LEN: usize = (SMALL_MAX / ALIGN + 1).next_power_of_two();
+
+/// Class of a request, indexed by the request rounded up to ALIGN steps
+/// (entries past SMALL_MAX are never used).
+pub const CLASS_OF: [u8; CLASS_OF_LEN] = {
+    let mut of = [0u8; CLASS_OF_LEN];
+    let (mut i, mut c) = (0, 0);
+    while i <= SMALL_MAX / ALIGN {
+        while (CLASS_SIZES[c] as usize) < i * ALIGN {
+            c += 1;
+        }
+        of[i] = c as u8;
+        i += 1;
+    }
+    of
+};
 
 /// Segments: `SEGMENT_BYTES`-aligned mappings cut into small pages; page 0
 /// holds the segment's metadata. 4 MiB / 32 KiB pages on 64-bit targets,
@@ -42,7 +103,7 @@ pub const ADDRESS_BITS: u32 = if WORD == 8 { 48 } else { 32 };
 /// Free small pages kept resident (not given back with MADV_DONTNEED) in
 /// all segments together, so a program whose pages empty and fill again
 /// does not pay a page fault per 4 KiB each time.
-pub const DIRTY_PAGES_MAX: usize = if WORD == 8 { 16 } else { 8 };
+pub const DIRTY_PAGES_MAX: usize = if WORD == 8 { 2 } else { 2 };
 
 /// A free heap chunk holds header, two links, a resident-byte estimate and
 /// a footer.
@@ -85,19 +146,31 @@ pub const fn round_up(n: usize, to: usize) -> usize {
 /// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes (0 is class 0).
 #[inline(always)]
 pub const fn class_of(n: usize) -> usize {
-    (n + (n == 0) as usize + ALIGN - 1) / ALIGN - 1
+    CLASS_OF[(n + ALIGN - 1) / ALIGN % CLASS_OF_LEN] as usize
 }
 
 /// Block size (and usable bytes) of small class `c`.
 #[inline(always)]
 pub const fn class_size(c: usize) -> usize {
-    (c + 1) * ALIGN
+    CLASS_SIZES[c % CLASS_SLOTS] as usize
 }
 
 const _: () = assert!(ALIGN.is_power_of_two() && ALIGN <= GRAIN);
 const _: () = assert!(SMALL_MAX % ALIGN == 0);
 const _: () = assert!(class_of(0) == 0 && class_of(1) == 0 && class_of(ALIGN) == 0);
-const _: () = assert!(class_of(ALIGN + 1) == 1);
+const _: () = assert!(class_of(ALIGN + 1) == 1 && class_size(1) == 2 * ALIGN);
+const _: () = assert!(NUM_CLASSES == if WORD == 8 { 32 } else { 40 });
+const _: () = assert!(class_size(class_of(257)) == if WORD == 8 { 288 } else { 272 });
+const _: () = assert!(class_size(class_of(1000)) == 1024 && class_size(class_of(513)) == 576);
+// Every class size is a multiple of its step: memalign's small path relies
+// on blocks of a size that is a multiple of the alignment.
+const _: () = {
+    let mut c = 0;
+    while c < NUM_CLASSES {
+        assert!(class_size(c) % class_step(class_size(c)) == 0);
+        c += 1;
+    }
+};
 const _: () = assert!(class_of(SMALL_MAX_REQUEST) == NUM_CLASSES - 1);
 const _: () = assert!(class_size(NUM_CLASSES - 1) == SMALL_MAX);
 // A free small block stores its link and the double-free key.
@@ -107,8 +180,6 @@ const _: () = assert!(PAGE_BYTES <= 1 << 16 && SEGMENT_BYTES % PAGE_BYTES == 0);
 const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0);
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
 const _: () = assert!(THREAD_SLOTS.is_power_of_two() && MAX_ARENAS.is_power_of_two());
-// Class indices are masked with `% NUM_CLASSES` where a bounds check would
-// compile in a panic path: cheap only for a power of two.
-const _: () = assert!(NUM_CLASSES.is_power_of_two());
+
 // Heap chunk sizes must stay below the arena bits of the header.
 const _: () = assert!(MMAP_THRESHOLD_MAX * 2 < (1usize << (WORD * 8 - 4)));

@@ -50,6 +50,8 @@ pub struct Page {
     pub reciprocal: u32,
     /// Which of the owner's lists holds the page (`LISTED_*`). Owner only.
     pub state: u8,
+    /// The size class of `block_size`; fixed while in use.
+    pub class: u8,
     /// The page's first byte (blocks start here); fixed.
     pub start: usize,
     /// End of the carved blocks: memory from here on was never handed out.
@@ -81,6 +83,7 @@ impl Page {
             block_size: 0,
             reciprocal: 0,
             state: LISTED_NONE,
+            class: 0,
             start,
             bump: start,
             touched: start,
@@ -122,8 +125,10 @@ impl Page {
         self.owner.store(id | full as usize, Relaxed);
     }
 
-    /// Makes the page ready for blocks of `size` bytes, owned by `owner`.
-    pub fn init(&mut self, size: usize, owner: usize) {
+    /// Makes the page ready for blocks of class `class`, owned by `owner`.
+    pub fn init(&mut self, class: usize, owner: usize) {
+        let size = class_size(class);
+        self.class = class as u8;
         self.free = 0;
         self.used = 0;
         self.block_size = size as u32;

@@ -48,7 +48,7 @@ struct State {
     /// Free pages still resident, in all segments.
     dirty: usize,
     /// Pages of exited threads with live blocks, per class (via `Page::next`).
-    abandoned: [*mut Page; NUM_CLASSES],
+    abandoned: [*mut Page; CLASS_SLOTS],
 }
 
 struct Guarded(core::cell::UnsafeCell<State>);
@@ -58,7 +58,7 @@ unsafe impl Sync for Guarded {}
 static STATE: Guarded = Guarded(core::cell::UnsafeCell::new(State {
     segments: core::ptr::null_mut(),
     dirty: 0,
-    abandoned: [core::ptr::null_mut(); NUM_CLASSES],
+    abandoned: [core::ptr::null_mut(); CLASS_SLOTS],
 }));
 
 /// # Safety
@@ -123,7 +123,7 @@ unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
         let st = state();
         // Abandoned pages first: their blocks are resident. Ones that
         // turn out entirely free go back to their segments on the way.
-        let class = class % NUM_CLASSES;
+        let class = class % CLASS_SLOTS;
         while !st.abandoned[class].is_null() {
             let page = &mut *st.abandoned[class];
             st.abandoned[class] = page.next;
@@ -153,7 +153,7 @@ unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
         if page.touched > page.start {
             st.dirty -= 1;
         }
-        page.init(class_size(class), owner);
+        page.init(class, owner);
         page
     }
 }

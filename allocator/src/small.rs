@@ -32,35 +32,35 @@ pub struct SmallHeap {
     /// Per class, the page `malloc` takes blocks from: the head of
     /// `partial`, or `EMPTY_PAGE`. Kept first, for the fast path. Null
     /// before `activate` (so that the slot table is all zeros, in .bss).
-    pub direct: [*const Page; NUM_CLASSES],
+    pub direct: [*const Page; CLASS_SLOTS],
     /// Owned pages that may have free blocks (doubly linked, head first).
-    partial: [*mut Page; NUM_CLASSES],
+    partial: [*mut Page; CLASS_SLOTS],
     /// Owned pages found full.
-    full: [*mut Page; NUM_CLASSES],
+    full: [*mut Page; CLASS_SLOTS],
 }
 
 impl SmallHeap {
     pub const fn new() -> Self {
         SmallHeap {
-            direct: [null_mut(); NUM_CLASSES],
-            partial: [null_mut(); NUM_CLASSES],
-            full: [null_mut(); NUM_CLASSES],
+            direct: [null_mut(); CLASS_SLOTS],
+            partial: [null_mut(); CLASS_SLOTS],
+            full: [null_mut(); CLASS_SLOTS],
         }
     }
 
     /// Makes the heap usable by the fast path.
     pub fn activate(&mut self) {
         if self.direct[0].is_null() {
-            self.direct = [&EMPTY_PAGE; NUM_CLASSES];
+            self.direct = [&EMPTY_PAGE; CLASS_SLOTS];
         }
     }
 
     fn list(&mut self, state: u8, class: usize) -> &mut *mut Page {
-        // `% NUM_CLASSES` changes no valid class; it spares a bounds check.
+        // `% CLASS_SLOTS` changes no valid class; it spares a bounds check.
         if state == LISTED_FULL {
-            &mut self.full[class % NUM_CLASSES]
+            &mut self.full[class % CLASS_SLOTS]
         } else {
-            &mut self.partial[class % NUM_CLASSES]
+            &mut self.partial[class % CLASS_SLOTS]
         }
     }
 
@@ -113,7 +113,7 @@ impl SmallHeap {
 
     /// Points `direct[class]` at the head of `partial`, marked current.
     fn make_current(&mut self, class: usize) {
-        let class = class % NUM_CLASSES;
+        let class = class % CLASS_SLOTS;
         let head = self.partial[class];
         if head.is_null() {
             self.direct[class] = &EMPTY_PAGE;
@@ -127,7 +127,7 @@ impl SmallHeap {
     /// Links `page` second in `partial`: it has room again, but the current
     /// page stays current.
     unsafe fn push_second(&mut self, page: &mut Page, class: usize) {
-        let head = self.partial[class % NUM_CLASSES];
+        let head = self.partial[class % CLASS_SLOTS];
         if head.is_null() {
             // SAFETY: forwarded.
             return unsafe { self.push_front(page, class, LISTED_PARTIAL) };
@@ -168,7 +168,7 @@ impl SmallHeap {
         // SAFETY: every page reached is owned by this heap (or just taken).
         unsafe {
             loop {
-                let head = self.partial[class % NUM_CLASSES];
+                let head = self.partial[class % CLASS_SLOTS];
                 if head.is_null() {
                     break;
                 }
@@ -204,7 +204,7 @@ impl SmallHeap {
     /// to the back, so the next look starts elsewhere.
     unsafe fn reclaim_full(&mut self, class: usize) -> Option<&'static mut Page> {
         for _ in 0..FULL_PAGES_SCANNED {
-            let head = self.full[class % NUM_CLASSES];
+            let head = self.full[class % CLASS_SLOTS];
             if head.is_null() {
                 return None;
             }
@@ -250,7 +250,7 @@ impl SmallHeap {
     #[cold]
     #[inline(never)]
     pub unsafe fn after_free(&mut self, page: &mut Page) {
-        let class = page.block_size as usize / ALIGN - 1;
+        let class = page.class as usize;
         // SAFETY: the page is ours.
         unsafe {
             if page.state == LISTED_FULL {
