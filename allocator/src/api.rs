@@ -430,6 +430,10 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
 /// bytes the byte counters count as freed (see `counted`); null leaves `p`
 /// as it was.
 unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize) {
+    // The size of a moved block: small blocks that grow get a quarter more
+    // than asked, so that a buffer grown a few bytes at a time moves once
+    // per quarter of growth, not once per class step.
+    let mut want = n;
     // SAFETY: caller's contract.
     let old = match unsafe { classify(p, "realloc") } {
         Block::Small { size, .. } => {
@@ -438,18 +442,7 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize) {
                 return (p, 0);
             }
             if n > size && n <= SMALL_MAX {
-                // Growing: a quarter more than asked, so that a buffer
-                // grown a few bytes at a time moves once per class step
-                // of a quarter, not once per 16 bytes.
-                let q = small_alloc(cache, class_of((n + n / 4).min(SMALL_MAX)));
-                if q.is_null() {
-                    return (null_mut(), 0);
-                }
-                // SAFETY: both blocks are live and distinct; p holds size bytes.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(p, q, size);
-                    return (q, free_raw(cache, p, "realloc"));
-                }
+                want = (n + n / 4).min(SMALL_MAX);
             }
             size
         }
@@ -506,7 +499,7 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize) {
         }
     };
     // SAFETY: no preconditions.
-    let q = unsafe { alloc_raw(cache, n) };
+    let q = unsafe { alloc_raw(cache, want) };
     if q.is_null() {
         return (null_mut(), 0);
     }

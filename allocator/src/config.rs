@@ -55,8 +55,8 @@ const fn count_classes() -> usize {
 }
 
 /// Block size of each class.
-pub const CLASS_SIZES: [u16; CLASS_SLOTS] = {
-    let mut sizes = [0u16; CLASS_SLOTS];
+pub const CLASS_SIZES: [u16; NUM_CLASSES] = {
+    let mut sizes = [0u16; NUM_CLASSES];
     let (mut size, mut c) = (ALIGN, 0);
     loop {
         sizes[c] = size as u16;
@@ -69,12 +69,9 @@ pub const CLASS_SIZES: [u16; CLASS_SLOTS] = {
     sizes
 };
 
-/// Entries of `CLASS_OF`: a power of two, so that the index is masked
-/// rather than bounds-checked.
-const CLASS_OF_LEN: usize = (SMALL_MAX / ALIGN + 1).next_power_of_two();
+const CLASS_OF_LEN: usize = SMALL_MAX / ALIGN + 1;
 
-/// Class of a request, indexed by the request rounded up to ALIGN steps
-/// (entries past SMALL_MAX are never used).
+/// Class of a request, indexed by the request rounded up to ALIGN steps.
 pub const CLASS_OF: [u8; CLASS_OF_LEN] = {
     let mut of = [0u8; CLASS_OF_LEN];
     let (mut i, mut c) = (0, 0);
@@ -146,13 +143,15 @@ pub const fn round_up(n: usize, to: usize) -> usize {
 /// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes (0 is class 0).
 #[inline(always)]
 pub const fn class_of(n: usize) -> usize {
-    CLASS_OF[(n + ALIGN - 1) / ALIGN % CLASS_OF_LEN] as usize
+    // Clamped, not bounds-checked (no panic path); n <= SMALL_MAX anyway.
+    let i = (n + ALIGN - 1) / ALIGN;
+    CLASS_OF[if i < CLASS_OF_LEN { i } else { CLASS_OF_LEN - 1 }] as usize
 }
 
 /// Block size (and usable bytes) of small class `c`.
 #[inline(always)]
 pub const fn class_size(c: usize) -> usize {
-    CLASS_SIZES[c % CLASS_SLOTS] as usize
+    CLASS_SIZES[if c < NUM_CLASSES { c } else { NUM_CLASSES - 1 }] as usize
 }
 
 const _: () = assert!(ALIGN.is_power_of_two() && ALIGN <= GRAIN);
