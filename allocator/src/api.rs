@@ -7,13 +7,13 @@ use core::sync::atomic::Ordering::Relaxed;
 
 use crate::arena::{lock_any, ARENAS, ARENA_COUNT};
 use crate::config::*;
+use crate::counters::{self, Call};
 use crate::header::*;
 use crate::heap::hdr;
 use crate::page::{Page, LISTED_CURRENT};
-use crate::small::{self, SmallHeap};
-use crate::stats::{self, Call};
+use crate::small;
 use crate::thread::{self, ThreadCache};
-use crate::{large, os, segment, tls};
+use crate::{init, large, os, segment, shared, tls};
 
 /// `malloc`: `n` usable bytes aligned to ALIGN, or null with errno ENOMEM.
 ///
@@ -47,14 +47,14 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
 #[cold]
 #[inline(never)]
 unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
-    let cache = thread::cache();
+    let cache = cache();
     // SAFETY: no preconditions.
     let p = unsafe { alloc_raw(cache, n) };
     if p.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        stats::count(cache, call, unsafe { counted(p) }, 0);
+        count(cache, call, unsafe { counted(p) }, 0);
     }
     p
 }
@@ -76,6 +76,14 @@ unsafe fn counted(p: *mut u8) -> usize {
 
 /// The calling thread's cache, looked up once per slow-path call.
 type Cache = Option<&'static ThreadCache>;
+
+/// The calling thread's cache, claimed on first use, after the one-time
+/// set-up (which creates what a claim needs).
+#[inline]
+fn cache() -> Cache {
+    init::ensure();
+    thread::cache()
+}
 
 /// Usable size of a block this allocator has just produced: its metadata
 /// needs no checking.
@@ -141,7 +149,7 @@ unsafe fn free_small_slow(page: *mut Page, block: usize) {
     let cache = thread::current();
     // SAFETY: the block lies in a segment page (caller's check).
     let freed = unsafe { free_small(cache, page, block, "free") };
-    stats::count(cache, Call::Free, 0, freed);
+    count(cache, Call::Free, 0, freed);
 }
 
 #[cold]
@@ -150,10 +158,10 @@ unsafe fn free_slow(p: *mut u8) {
     if p.is_null() {
         return;
     }
-    let cache = thread::cache();
+    let cache = cache();
     // SAFETY: forwarded contract.
     let freed = unsafe { free_raw(cache, p, "free") };
-    stats::count(cache, Call::Free, 0, freed);
+    count(cache, Call::Free, 0, freed);
 }
 
 /// Frees a small block from the slow paths: on the caller's own page, or
@@ -303,59 +311,11 @@ fn preferred_arena(cache: Option<&ThreadCache>) -> usize {
     }
 }
 
-/// Small heap of threads without a slot (exiting ones, or more threads
-/// than slots), behind its own lock. Its id matches no thread's TLS word,
-/// so every free into its pages is a remote one.
-struct SharedHeap(core::cell::UnsafeCell<SmallHeap>);
-// SAFETY: reached only under SHARED_LOCK.
-unsafe impl Sync for SharedHeap {}
-
-#[repr(align(64))]
-struct Aligned<T>(T);
-
-static SHARED: Aligned<SharedHeap> =
-    Aligned(SharedHeap(core::cell::UnsafeCell::new(SmallHeap::new())));
-pub static SHARED_LOCK: crate::lock::Mutex = crate::lock::Mutex::new();
-
 fn small_alloc(cache: Cache, class: usize) -> *mut u8 {
-    // SAFETY: we own our cache, or hold the shared heap's lock; the shared
-    // heap's id is its address, which no TLS word equals.
-    unsafe {
-        let (heap, id) = match cache {
-            Some(c) => (c.small(), tls::get()),
-            None => {
-                SHARED_LOCK.lock();
-                let heap = &mut *SHARED.0 .0.get();
-                heap.activate();
-                (heap, &SHARED as *const _ as usize)
-            }
-        };
-        let p = take_small(heap, class, id);
-        if cache.is_none() {
-            SHARED_LOCK.unlock();
-        }
-        p
-    }
-}
-
-/// A block of `class` from `heap`, whose id is `id`.
-///
-/// # Safety
-/// The caller owns `heap` (or holds its lock).
-unsafe fn take_small(heap: &mut SmallHeap, class: usize, id: usize) -> *mut u8 {
-    // SAFETY: the heap's pages are the caller's.
-    unsafe {
-        let page = heap.direct[class % CLASS_SLOTS];
-        if (*page).free != 0 {
-            // Not EMPTY_PAGE: one of the heap's pages.
-            let page = &mut *(page as *mut Page);
-            let block = page.free;
-            page.free = *(block as *const usize);
-            *((block + WORD) as *mut usize) = 0;
-            page.used += 1;
-            return block as *mut u8;
-        }
-        heap.alloc_slow(class, id)
+    match cache {
+        // SAFETY: we own our cache; its id is our TLS word.
+        Some(c) => unsafe { c.small().take(class, tls::get()) },
+        None => shared::alloc(class),
     }
 }
 
@@ -408,11 +368,11 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         // SAFETY: no preconditions.
         return unsafe { malloc_slow(n, Call::Realloc) };
     }
-    let cache = thread::cache();
+    let cache = cache();
     if n == 0 {
         // SAFETY: forwarded contract.
         let freed = unsafe { free_raw(cache, p, "realloc") };
-        stats::count(cache, Call::Realloc, 0, freed);
+        count(cache, Call::Realloc, 0, freed);
         return null_mut();
     }
     // SAFETY: forwarded contract.
@@ -421,7 +381,7 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: q is live.
-        stats::count(cache, Call::Realloc, unsafe { counted(q) }, freed);
+        count(cache, Call::Realloc, unsafe { counted(q) }, freed);
     }
     q
 }
@@ -536,14 +496,14 @@ pub unsafe fn memalign(align: usize, n: usize) -> *mut u8 {
         return null_mut();
     }
     let align = align.next_power_of_two();
-    let cache = thread::cache();
+    let cache = cache();
     // SAFETY: no preconditions.
     let p = unsafe { aligned_raw(cache, align, n) };
     if p.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        stats::count(cache, Call::Aligned, unsafe { counted(p) }, 0);
+        count(cache, Call::Aligned, unsafe { counted(p) }, 0);
     }
     p
 }
@@ -659,4 +619,17 @@ pub fn check_heap() -> Result<usize, &'static str> {
     }
     segment::check()?;
     Ok(free)
+}
+
+/// Counts a call on the calling thread's cache if it has one, else shared.
+#[inline]
+fn count(cache: Cache, call: Call, allocated: usize, freed: usize) {
+    match cache {
+        Some(c) => {
+            c.counters.call(call);
+            c.counters.allocated(allocated);
+            c.counters.freed(freed);
+        }
+        None => counters::shared_call(call, allocated, freed),
+    }
 }

@@ -145,7 +145,11 @@ pub const fn round_up(n: usize, to: usize) -> usize {
 pub const fn class_of(n: usize) -> usize {
     // Clamped, not bounds-checked (no panic path); n <= SMALL_MAX anyway.
     let i = (n + ALIGN - 1) / ALIGN;
-    CLASS_OF[if i < CLASS_OF_LEN { i } else { CLASS_OF_LEN - 1 }] as usize
+    CLASS_OF[if i < CLASS_OF_LEN {
+        i
+    } else {
+        CLASS_OF_LEN - 1
+    }] as usize
 }
 
 /// Block size (and usable bytes) of small class `c`.

@@ -18,7 +18,7 @@ use crate::arena::{Arena, Heap};
 use crate::bins;
 use crate::config::*;
 use crate::header::*;
-use crate::{large, os, stats};
+use crate::{counters, large, os};
 
 /// Region header. Its first three words have the layout of a free chunk's
 /// links, so regions go on the same intrusive lists.
@@ -341,7 +341,7 @@ impl Arena {
             return 0;
         }
         large::forget_unmapped(base, len);
-        stats::mapped(len);
+        counters::mapped(len);
         self.heap_bytes
             .fetch_add(len, core::sync::atomic::Ordering::Relaxed);
         let first = base + FIRST_CHUNK_OFFSET;
@@ -370,8 +370,8 @@ impl Arena {
             unlink(region);
             heap.region_count -= 1;
             os::unmap(region as *mut u8, len);
-            stats::unmapped(len);
-            stats::returned(len);
+            counters::unmapped(len);
+            counters::returned(len);
             self.heap_bytes
                 .fetch_sub(len, core::sync::atomic::Ordering::Relaxed);
         }
@@ -600,7 +600,7 @@ fn release_range(lo: usize, hi: usize) {
     if end > start {
         // SAFETY: callers pass ranges inside free chunks, off their header words.
         unsafe { os::release(start as *mut u8, end - start) };
-        stats::returned(end - start);
+        counters::returned(end - start);
     }
 }
 

@@ -3,26 +3,17 @@
 //! and every structure it sets up has a valid zero state, so a call that
 //! races with it, or re-enters it, just proceeds with the defaults.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering::*};
 
 use crate::arena;
 use crate::config::MAX_ARENAS;
-use crate::{os, segment, thread};
+use crate::{os, segment, shared, thread};
 
 const UNINIT: u8 = 0;
 const BUSY: u8 = 1;
 const READY: u8 = 2;
 
 static STATE: AtomicU8 = AtomicU8::new(UNINIT);
-static EXIT_KEY: AtomicU32 = AtomicU32::new(0);
-static EXIT_KEY_READY: AtomicBool = AtomicBool::new(false);
-
-/// Whether set-up is complete, doing it first if needed: false only while
-/// another thread is in the middle of it, or if no pthread key was left.
-pub fn ready() -> bool {
-    ensure();
-    EXIT_KEY_READY.load(Acquire)
-}
 
 #[inline]
 pub fn ensure() {
@@ -41,12 +32,7 @@ fn init() {
     }
     arena::ARENA_COUNT.store(os::cpu_count().min(MAX_ARENAS), Relaxed);
     os::page_size();
-    let mut key: libc::pthread_key_t = 0;
-    // SAFETY: key is a valid out-pointer; the destructor is extern "C".
-    if unsafe { libc::pthread_key_create(&mut key, Some(thread::on_thread_exit)) } == 0 {
-        EXIT_KEY.store(key as u32, Relaxed);
-        EXIT_KEY_READY.store(true, Release);
-    }
+    thread::create_exit_key();
     STATE.store(READY, Release);
     // After READY: if registering allocates, that allocation must not wait
     // for us.
@@ -58,14 +44,6 @@ fn init() {
             Some(after_fork_child),
         )
     };
-}
-
-/// Asks for `thread::on_thread_exit(slot)` when the calling thread exits.
-pub fn watch_thread_exit(slot: *mut libc::c_void) {
-    if EXIT_KEY_READY.load(Acquire) {
-        // SAFETY: the key was created; slot outlives every thread.
-        unsafe { libc::pthread_setspecific(EXIT_KEY.load(Relaxed) as libc::pthread_key_t, slot) };
-    }
 }
 
 extern "C" {
@@ -104,7 +82,7 @@ extern "C" fn before_fork() {
     // SAFETY: takes glibc's recursive stdio list lock; fork takes it again.
     unsafe { _IO_list_lock() };
     arena::lock_all();
-    crate::api::SHARED_LOCK.lock();
+    shared::LOCK.lock();
     segment::LOCK.lock();
     FORK_LOCKED.store(true, Relaxed);
 }
@@ -112,7 +90,7 @@ extern "C" fn before_fork() {
 extern "C" fn after_fork_parent() {
     if FORK_LOCKED.load(Relaxed) {
         segment::LOCK.unlock();
-        crate::api::SHARED_LOCK.unlock();
+        shared::LOCK.unlock();
         arena::unlock_all();
         // SAFETY: releases the level taken in before_fork.
         unsafe { _IO_list_unlock() };
@@ -123,7 +101,7 @@ extern "C" fn after_fork_parent() {
 /// already reset the stdio locks by now).
 extern "C" fn after_fork_child() {
     arena::reset_all_locks();
-    crate::api::SHARED_LOCK.reset();
+    shared::LOCK.reset();
     segment::reset_lock();
     thread::forget_other_threads();
 }

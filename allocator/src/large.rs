@@ -17,7 +17,7 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use crate::config::*;
 use crate::header::*;
-use crate::{os, stats};
+use crate::{counters, os};
 
 /// Offsets within a 4 KiB page at which mapped blocks start.
 #[inline(always)]
@@ -79,7 +79,7 @@ pub fn map_chunk(n: usize, align: usize) -> *mut u8 {
     if base == 0 {
         return core::ptr::null_mut();
     }
-    stats::mapped(len);
+    counters::mapped(len);
     forget_unmapped(base, len);
     let user = round_up(base + 2 * WORD, align);
     let c = user - WORD;
@@ -136,8 +136,8 @@ pub unsafe fn unmap_chunk(user: usize, h: usize, function: &str) {
     RECENTLY_UNMAPPED[NEXT_RECENT.fetch_add(1, Relaxed) % RECENT].store(user, Relaxed);
     // SAFETY: the whole mapping belonged to this chunk.
     unsafe { os::unmap(base as *mut u8, len) };
-    stats::unmapped(len);
-    stats::returned(len);
+    counters::unmapped(len);
+    counters::returned(len);
 }
 
 /// Resizes the mapped chunk at `user` to `n` usable bytes with mremap;
@@ -159,8 +159,8 @@ pub unsafe fn remap_chunk(user: usize, h: usize, n: usize) -> *mut u8 {
     if moved == 0 {
         return core::ptr::null_mut();
     }
-    stats::unmapped(len);
-    stats::mapped(new_len);
+    counters::unmapped(len);
+    counters::mapped(new_len);
     forget_unmapped(moved, new_len);
     // SAFETY: the header moved with the mapping, at the same offset.
     unsafe { *((moved + head - WORD) as *mut usize) = new_len | MMAP | ALLOC };

@@ -1,15 +1,25 @@
-//! lwmalloc: LWMalloc's ideas (one-word headers, deferred coalescing,
-//! O(1) small-chunk pools) in an allocator that real programs can load.
+//! lwmalloc: LWMalloc's ideas (one-word headers and deferred coalescing
+//! for heap chunks, O(1) small-block pools) in an allocator that real
+//! programs can load; small blocks now have no header at all.
 //!
-//! Layers, each using only the ones below it:
-//! - `os`, `lock`, `fmt`: system calls, a futex mutex, a line formatter;
-//! - `config`, `header`, `bins`: layout constants and encodings, checked at
-//!   compile time;
-//! - `heap` (regions, bins, deferred coalescing), `small` (pools),
-//!   `large` (mapped blocks), under `arena` locks;
-//! - `tls`, `thread`: one initial-exec TLS word per thread, naming the
-//!   thread's cache slot;
-//! - `api`: the C semantics; `global`: the Rust `GlobalAlloc`.
+//! Layers, bottom first; each uses only the ones listed before it
+//! (tests/layers.rs fails on any import that points the other way):
+//! - `config`, `fmt`, `os`, `tls`, `lock`: layout constants, a line
+//!   formatter, system calls, the one TLS word, a futex mutex;
+//! - `header`, `bins`: encodings of heap-chunk headers and size bins;
+//! - `counters`: the statistics counters, a leaf every layer counts into;
+//! - `page`: a small page, its free lists and its lock-free remote list;
+//! - `large`: blocks with a mapping of their own;
+//! - `segment`: aligned segments of small pages, the map of them, free and
+//!   abandoned pages;
+//! - `arena`, `heap`: locked heaps of chunks with one-word headers and
+//!   deferred coalescing (LWMalloc's), for blocks above 1 KiB;
+//! - `small`: a thread's small pages per size class; `shared`: the small
+//!   heap of threads without one;
+//! - `thread`: per-thread slots found through the TLS word;
+//! - `init`: one-time set-up and the fork handlers;
+//! - `api`: the C semantics; `stats`: snapshots and the report line;
+//!   `global`: the Rust `GlobalAlloc`.
 //!
 //! The crate is `no_std` and never allocates from the system itself.
 #![no_std]
@@ -18,6 +28,7 @@
 mod arena;
 mod bins;
 pub mod config;
+mod counters;
 mod fmt;
 mod global;
 mod header;
@@ -28,6 +39,7 @@ mod lock;
 mod os;
 mod page;
 mod segment;
+mod shared;
 mod small;
 pub mod stats;
 mod thread;

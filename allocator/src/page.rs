@@ -199,7 +199,7 @@ impl Page {
         }
         self.used -= count;
         // Pushed blocks were counted as freed by their freeing threads.
-        crate::stats::collected(count as usize * self.block_size as usize);
+        crate::counters::collected(count as usize * self.block_size as usize);
         count
     }
 

@@ -15,7 +15,7 @@ use core::sync::atomic::{AtomicUsize, Ordering::*};
 use crate::config::*;
 use crate::lock::Mutex;
 use crate::page::{Page, ABANDONED, NO_OWNER};
-use crate::{os, stats};
+use crate::{counters, os};
 
 const MAP_WORDS: usize = (1usize << (ADDRESS_BITS - SEGMENT_SHIFT)) / usize::BITS as usize;
 
@@ -198,7 +198,7 @@ fn release(page: &mut Page) {
     if end > start {
         // SAFETY: the page is free; its memory holds nothing.
         unsafe { os::release(start as *mut u8, end - start) };
-        stats::returned(end - start);
+        counters::returned(end - start);
     }
     page.touched = page.start;
 }
@@ -237,7 +237,7 @@ unsafe fn map_segment(st: &mut State) -> *mut Segment {
         }
     }
     crate::large::forget_unmapped(base, SEGMENT_BYTES);
-    stats::mapped(SEGMENT_BYTES);
+    counters::mapped(SEGMENT_BYTES);
     let segment = base as *mut Segment;
     // SAFETY: the fresh mapping is ours and larger than a Segment.
     unsafe {
@@ -283,8 +283,8 @@ unsafe fn unmap_segment(st: &mut State, seg: &mut Segment) {
     set_mapped(base, false);
     // SAFETY: no page of the segment is in use.
     unsafe { os::unmap(base as *mut u8, SEGMENT_BYTES) };
-    stats::unmapped(SEGMENT_BYTES);
-    stats::returned(SEGMENT_BYTES);
+    counters::unmapped(SEGMENT_BYTES);
+    counters::returned(SEGMENT_BYTES);
 }
 
 /// Fork: the child's only thread may take the lock again.

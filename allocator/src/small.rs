@@ -144,6 +144,24 @@ impl SmallHeap {
         page.state = LISTED_PARTIAL;
     }
 
+    /// A block of `class`: from the current page if it has one, else from
+    /// `alloc_slow`. Null if memory is exhausted.
+    ///
+    /// # Safety
+    /// Only the heap's owner may call this; `id` is the heap's id.
+    #[inline]
+    pub unsafe fn take(&mut self, class: usize, id: usize) -> *mut u8 {
+        let page = self.direct[class % CLASS_SLOTS];
+        // SAFETY: direct pages are ours, or EMPTY_PAGE, which has no free
+        // block and is never written.
+        unsafe {
+            if (*page).free != 0 {
+                return Self::pop(&mut *(page as *mut Page));
+            }
+            self.alloc_slow(class, id)
+        }
+    }
+
     /// Pops a free block of `page`, which has one.
     #[inline(always)]
     unsafe fn pop(page: &mut Page) -> *mut u8 {

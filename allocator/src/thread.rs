@@ -11,12 +11,12 @@
 //! every slot taken also works without a cache, and tries again later.
 
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering::*};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering::*};
 
 use crate::arena;
 use crate::config::*;
+use crate::counters::Counters;
 use crate::small::SmallHeap;
-use crate::stats::Counters;
 use crate::tls;
 
 /// TLS word of a thread that has not claimed a slot (yet).
@@ -83,6 +83,21 @@ static FREE_SLOTS: AtomicUsize = AtomicUsize::new(THREAD_SLOTS);
 /// Where the next search for a free slot starts.
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 
+/// The pthread key whose destructor is `on_thread_exit`, once created.
+static EXIT_KEY: AtomicU32 = AtomicU32::new(0);
+static EXIT_KEY_READY: AtomicBool = AtomicBool::new(false);
+
+/// Creates the key that runs `on_thread_exit` when a thread with a slot
+/// exits; called once by set-up. Without it no slot is ever claimed.
+pub fn create_exit_key() {
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: key is a valid out-pointer; the destructor is extern "C".
+    if unsafe { libc::pthread_key_create(&mut key, Some(on_thread_exit)) } == 0 {
+        EXIT_KEY.store(key as u32, Relaxed);
+        EXIT_KEY_READY.store(true, Release);
+    }
+}
+
 /// The calling thread's cache, if it has one (fast path: one TLS load).
 #[inline(always)]
 pub fn current() -> Option<&'static ThreadCache> {
@@ -108,8 +123,9 @@ fn claim() -> Option<&'static ThreadCache> {
     if tls::get() != UNCLAIMED || FREE_SLOTS.load(Relaxed) == 0 {
         return None;
     }
-    // Without the exit handler a slot could never be given back.
-    if !crate::init::ready() {
+    // Without the exit handler a slot could never be given back (set-up,
+    // init.rs, creates it before any call reaches here, or failed to).
+    if !EXIT_KEY_READY.load(Acquire) {
         return None;
     }
     // Set-up may have allocated (pthread_atfork does), and so claimed.
@@ -136,7 +152,14 @@ fn claim() -> Option<&'static ThreadCache> {
     tls::set(id);
     // After the TLS word: pthread_setspecific may allocate (keys past the
     // first 32), and that call must find the slot already ours.
-    crate::init::watch_thread_exit(id as *mut libc::c_void);
+    // SAFETY: the key was created (checked above); the id outlives every
+    // thread: it names a static slot.
+    unsafe {
+        libc::pthread_setspecific(
+            EXIT_KEY.load(Relaxed) as libc::pthread_key_t,
+            id as *mut libc::c_void,
+        )
+    };
     Some(slot)
 }
 
@@ -214,7 +237,7 @@ pub fn forget_other_threads() {
 }
 
 /// Sums the counters of every slot into `total` (freed slots hold zeros).
-pub fn sum_counters(total: &mut crate::stats::Totals) {
+pub fn sum_counters(total: &mut crate::counters::Totals) {
     for slot in &SLOTS {
         slot.counters.add_to(total);
     }
