@@ -147,6 +147,16 @@ pub unsafe fn release(p: *mut u8, len: usize) {
     unsafe { syscall(libc::SYS_madvise as usize, p as usize, len, advice, 0, 0, 0) };
 }
 
+/// Asks the kernel not to back `[p, p + len)` with transparent huge pages:
+/// where THP is "always" (Debian's arm64 kernels), the first touch of a
+/// segment, aligned to 4 MiB, would otherwise make 2 MiB resident at once.
+/// Errors (no THP in the kernel) are of no consequence.
+pub fn no_huge_pages(p: usize, len: usize) {
+    let advice = libc::MADV_NOHUGEPAGE as usize;
+    // SAFETY: advice only; it changes no contents.
+    unsafe { syscall(libc::SYS_madvise as usize, p, len, advice, 0, 0, 0) };
+}
+
 /// CPUs this process may run on (at least 1), without touching /proc or /sys.
 pub fn cpu_count() -> usize {
     let mut set = [0usize; 16];

@@ -236,6 +236,7 @@ unsafe fn map_segment(st: &mut State) -> *mut Segment {
             os::unmap((base + SEGMENT_BYTES) as *mut u8, tail);
         }
     }
+    os::no_huge_pages(base, SEGMENT_BYTES);
     crate::large::forget_unmapped(base, SEGMENT_BYTES);
     counters::mapped(SEGMENT_BYTES);
     let segment = base as *mut Segment;
