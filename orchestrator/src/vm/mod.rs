@@ -25,6 +25,17 @@ pub(crate) use image::run_image_build;
 pub use image::{ensure_image, Image};
 pub use qemu::RunningVm;
 
+/// The last `n` non-empty lines of a VM's console log joined by " | ",
+/// or "(nothing)".
+pub(crate) fn console_tail(console: &Path, n: usize) -> String {
+    let tail = image::last_lines(console, n);
+    if tail.is_empty() {
+        "(nothing)".to_string()
+    } else {
+        tail
+    }
+}
+
 /// A booted VM and the profile that reaches it.
 pub struct VmBoard {
     /// `board` with its transport replaced by the running VM's SSH settings.

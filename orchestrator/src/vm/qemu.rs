@@ -156,6 +156,22 @@ impl RunningVm {
         crate::supervised::reap_within(child, STOP_GRACE);
     }
 
+    /// QEMU's exit status if it has exited or exits within `grace`;
+    /// `None` while it runs (or once stopped by [`RunningVm::stop`]).
+    pub fn exited_within(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + grace;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Whether QEMU is still running.
     pub fn is_running(&mut self) -> bool {
         self.child
