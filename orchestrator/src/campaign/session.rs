@@ -178,12 +178,40 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
         return Ok(None);
     };
     let image = spec.image.clone();
-    let vm = crate::vm::VmBoard::start(&job.board, &job.workspace, &state, &progress, &job.cancel)
-        .map_err(|e| format!("{e:#}"))?;
+    let name = job.board.name.clone();
+    // Each boot try the watchdog gave up on: an event, a line for the
+    // user and an incident of the board (in the manifest and the reports).
+    let on_stall = |s: &crate::vm::StalledBoot| {
+        let note = format!(
+            "boot try {} of {}: no console output for {} s before sshd answered, QEMU killed{}; console's last lines: {}",
+            s.attempt,
+            s.tries,
+            s.silent.as_secs(),
+            if s.attempt < s.tries { " and started again" } else { "" },
+            s.console_tail
+        );
+        job.store.event(
+            "vm_boot_stalled",
+            json!({ "board": name, "image": image, "try": s.attempt, "tries": s.tries,
+                    "silent_s": s.silent.as_secs_f64(), "console_tail": s.console_tail,
+                    "console_log": s.console_log.display().to_string() }),
+        );
+        say(&job.progress, format!("board {name}: {note}"));
+        let _ = job.store.update_board(&name, |b| b.incidents.push(note));
+    };
+    let vm = crate::vm::VmBoard::start(
+        &job.board,
+        &job.workspace,
+        &state,
+        &progress,
+        &on_stall,
+        &job.cancel,
+    )
+    .map_err(|e| format!("{e:#}"))?;
     job.store.event(
         "vm_booted",
         json!({ "board": job.board.name, "image": image, "port": vm.vm.port(),
-                "boot_s": vm.vm.booted_in().as_secs_f64() }),
+                "boot_s": vm.vm.booted_in().as_secs_f64(), "tries": vm.vm.tries() }),
     );
     job.board = vm.board.clone();
     Ok(Some(Emulated::Vm(vm)))
@@ -444,8 +472,9 @@ impl<'a> Session<'a> {
                     key.board,
                     again.detail()
                 );
+                let why = self.unless_gone(why, key);
                 self.record_failure(key, &why, &[], &[]);
-                return Err(Stop::Failed(self.unless_gone(why, key)));
+                return Err(Stop::Failed(why));
             }
         }
         self.job.progress.inc(1);
@@ -471,7 +500,10 @@ impl<'a> Session<'a> {
                             let why = run
                                 .and_then(|r| r.problems.first().cloned())
                                 .unwrap_or_else(|| "no run in the agent's document".into());
-                            say(&self.job.progress, format!("{key}: run failed: {why}"));
+                            say(
+                                &self.job.progress,
+                                format!("board {}: {key}: run failed: {why}", key.board),
+                            );
                         }
                         Ok(run.filter(|r| r.ok).map(|r| r.wall_s))
                     }
@@ -529,13 +561,13 @@ impl<'a> Session<'a> {
             json!({ "run": key.to_string(), "error": error }),
         );
         let board = format!("board {}: ", key.board);
-        say(
-            &self.job.progress,
-            format!(
-                "{board}{key}: {}",
-                error.strip_prefix(&board).unwrap_or(error)
-            ),
-        );
+        let error = error.strip_prefix(&board).unwrap_or(error);
+        let line = if error.contains(&key.to_string()) {
+            format!("{board}{error}")
+        } else {
+            format!("{board}{key}: {error}")
+        };
+        say(&self.job.progress, line);
     }
 
     /// After the connection dropped during `key` (`lost` says how):
@@ -570,8 +602,9 @@ impl<'a> Session<'a> {
                     "board {board}: connection lost during {key} ({lost}); reconnect failed: {}",
                     e.detail()
                 );
+                let why = self.unless_gone(why, key);
                 self.record_failure(key, &why, &[], &[]);
-                Err(Stop::Failed(self.unless_gone(why, key)))
+                Err(Stop::Failed(why))
             }
         }
     }
