@@ -100,17 +100,33 @@ fn finish(child: Child) -> (Output, String) {
     (out, stderr)
 }
 
-/// Waits until `n` repetitions are on disk and an agent of the board is
-/// running the next one.
-fn wait_for_a_run_in_progress(run_dir: &Path, server: &TestSshd, n: usize, child: &mut Child) {
-    let h = server.handle();
-    wait_until(Duration::from_secs(300), "run in progress", || {
+/// Waits until `n` repetitions are on disk and then for an agent to start
+/// on the board: returns its pid. Caught as it starts, it has a whole
+/// run (about half a second) still before it.
+fn wait_for_a_run_in_progress(
+    run_dir: &Path,
+    server: &TestSshd,
+    n: usize,
+    child: &mut Child,
+) -> u32 {
+    let mut running = || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "lwm ended before the fault"
         );
-        rep_docs(run_dir).len() >= n && !h.named("lwm-agent").is_empty()
+    };
+    wait_until(Duration::from_secs(300), "results", || {
+        running();
+        rep_docs(run_dir).len() >= n
     });
+    let seen = agents(server);
+    let mut fresh = None;
+    wait_until(Duration::from_secs(60), "a new run", || {
+        running();
+        fresh = agents(server).into_iter().find(|p| !seen.contains(p));
+        fresh.is_some()
+    });
+    fresh.unwrap()
 }
 
 /// The board's running agents: processes named lwm-agent, not the
@@ -167,13 +183,11 @@ fn a_dropped_connection_is_reconnected_and_the_lost_run_made_again() {
     write_profile(&dir, "flaky", &server, &dir.join("board-work"));
     let run_dir = dir.join("results/once");
     let mut child = spawn(&dir, &eval_args("flaky", "once", "3"));
-    wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
-    let before = raw_files(&run_dir);
+    let agent = wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
     // The agent is held (SIGSTOP) so that it is surely still there when
     // its connection drops, as a long run on a real board would be.
-    let agent = agents(&server);
-    assert_eq!(agent.len(), 1, "{agent:?}");
-    sshd::send_signal(agent[0], libc::SIGSTOP);
+    sshd::send_signal(agent, libc::SIGSTOP);
+    let before = raw_files(&run_dir);
     let killed = server.handle().drop_connections();
     assert!(!killed.is_empty(), "no session to drop");
     let (out, stderr) = finish(child);
@@ -207,7 +221,7 @@ fn a_dropped_connection_is_reconnected_and_the_lost_run_made_again() {
     assert!(report.contains("connection lost during flaky/"), "{report}");
     // The agent of the lost connection did not run on beside the run made
     // again: lwm stopped it, and said so.
-    assert!(!is_running(agent[0]), "the lost run's agent still runs");
+    assert!(!is_running(agent), "the lost run's agent still runs");
     assert!(lost.contains("still ran on the board: stopped"), "{lost}");
     assert!(server.handle().named("lwm-agent").is_empty());
     assert!(server.handle().named("lwm-workload").is_empty());
@@ -228,16 +242,13 @@ fn a_connection_lost_again_after_reconnecting_fails_the_board_and_resume_finishe
     write_profile(&dir, "flaky", &server, &work);
     let run_dir = dir.join("results/twice");
     let mut child = spawn(&dir, &eval_args("flaky", "twice", "3"));
-    wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
+    let first = wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
     let h = server.handle();
-    let first_agents = h.named("lwm-agent");
     h.drop_connections();
     // The run made again after the reconnect: drop that one too.
     wait_until(Duration::from_secs(60), "the run made again", || {
         assert!(child.try_wait().unwrap().is_none(), "lwm ended early");
-        h.named("lwm-agent")
-            .iter()
-            .any(|p| !first_agents.contains(p))
+        agents(&server).iter().any(|&p| p != first)
     });
     let before = raw_files(&run_dir);
     h.drop_connections();
@@ -279,11 +290,9 @@ fn an_agent_killed_on_the_board_fails_its_run_only_and_resume_makes_it_again() {
     write_profile(&dir, "victim", &server, &dir.join("board-work"));
     let run_dir = dir.join("results/killed");
     let mut child = spawn(&dir, &eval_args("victim", "killed", "3"));
-    wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
+    let agent = wait_for_a_run_in_progress(&run_dir, &server, 2, &mut child);
+    sshd::send_signal(agent, libc::SIGKILL);
     let before = raw_files(&run_dir);
-    let agents = agents(&server);
-    assert_eq!(agents.len(), 1, "one run at a time: {agents:?}");
-    sshd::send_signal(agents[0], libc::SIGKILL);
     let (out, stderr) = finish(child);
 
     // The run failed as what it was; the campaign went on to the end.

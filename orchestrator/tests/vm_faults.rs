@@ -79,7 +79,7 @@ fn a_guest_that_hangs_while_booting_is_booted_again_then_the_board_fails_with_it
     pi4_profile_with(
         &dir,
         "qemu-pi4-hang",
-        "kernel_args = \"rdinit=/nonexistent panic=0\"\nboot_stall_s = 15\nboot_tries = 2",
+        "kernel_args = \"rdinit=/nonexistent panic=0\"\nboot_stall_s = 20\nboot_tries = 2",
     );
     let started = Instant::now();
     let out = campaign::run(
@@ -113,7 +113,7 @@ fn a_guest_that_hangs_while_booting_is_booted_again_then_the_board_fails_with_it
     };
     let board_s = (at("board_finished") - at("board_started")) as f64 / 1000.0;
     eprintln!("the board failed {board_s} s after it started");
-    assert!(board_s < 120.0, "{board_s} s");
+    assert!(board_s < 150.0, "{board_s} s");
 
     // One line naming the board, the hang and the console's last lines.
     let line = stderr
@@ -121,7 +121,7 @@ fn a_guest_that_hangs_while_booting_is_booted_again_then_the_board_fails_with_it
         .find(|l| l.starts_with("lwm: board qemu-pi4-hang: "))
         .unwrap_or_else(|| panic!("no board line in {stderr}"));
     assert!(line.contains("boot hung on each of 2 tries"), "{line}");
-    assert!(line.contains("no console output for 15 s"), "{line}");
+    assert!(line.contains("no console output for 20 s"), "{line}");
     assert!(line.contains("console's last lines: "), "{line}");
     assert!(
         line.contains("Kernel panic"),
@@ -135,7 +135,7 @@ fn a_guest_that_hangs_while_booting_is_booted_again_then_the_board_fails_with_it
         assert_eq!(e["board"], "qemu-pi4-hang");
         assert_eq!(e["try"], i + 1);
         assert_eq!(e["tries"], 2);
-        assert!(e["silent_s"].as_f64().unwrap() >= 15.0, "{e}");
+        assert!(e["silent_s"].as_f64().unwrap() >= 20.0, "{e}");
         let kept = PathBuf::from(e["console_log"].as_str().unwrap());
         let text = std::fs::read_to_string(&kept).unwrap();
         assert!(text.contains("Kernel panic"), "{}", kept.display());
@@ -187,7 +187,7 @@ fn workspace_booting_through(tag: &str, wrapper: &str) -> PathBuf {
 }
 
 /// The first try's QEMU starts with its CPUs stopped (`-S`): its console
-/// stays empty. The watchdog kills it after `boot_stall_s` and the second
+/// stays empty. The watchdog kills it after `boot_stall` and the second
 /// try boots; the board is usable and the stalled try was reported.
 #[test]
 #[ignore = "boots a QEMU VM (needs the qemu-pi4 image, built on first use)"]
@@ -204,7 +204,9 @@ fn a_boot_that_hangs_once_is_killed_and_the_next_try_boots() {
     let Transport::Vm(spec) = &mut b.transport else {
         panic!("qemu-pi4 is a VM board");
     };
-    spec.boot_stall = Duration::from_secs(10);
+    // Far above the longest silence of a healthy boot (about 1 s idle),
+    // so that a loaded host cannot make the second try look hung.
+    spec.boot_stall = Duration::from_secs(20);
     let state = ws.join("state");
     let stalls: Mutex<Vec<StalledBoot>> = Mutex::new(Vec::new());
     let started = Instant::now();
@@ -221,7 +223,7 @@ fn a_boot_that_hangs_once_is_killed_and_the_next_try_boots() {
     let stalls = stalls.into_inner().unwrap();
     assert_eq!(stalls.len(), 1, "{stalls:?}");
     assert_eq!((stalls[0].attempt, stalls[0].tries), (1, 3));
-    assert!(stalls[0].silent >= Duration::from_secs(10), "{stalls:?}");
+    assert!(stalls[0].silent >= Duration::from_secs(20), "{stalls:?}");
     assert_eq!(stalls[0].console_tail, "(nothing)");
     assert_eq!(vm.vm.tries(), 2);
     // The stopped first QEMU is gone; the second answers SSH.
