@@ -10,7 +10,11 @@
 #  2. orchestrator/tests/vm_eval.rs: `lwm eval --board qemu-pizero --board
 #     qemu-pi4` end to end (one report, lwmalloc against glibc on both),
 #     Ctrl-C then --resume, and a board failing after boot; QEMU is gone
-#     after each.
+#     after each;
+#  3. orchestrator/tests/vm_faults.rs: a guest that hangs while booting
+#     (the boot watchdog kills and boots it again, then fails the board
+#     with the console's last lines), a first boot frozen then a good one,
+#     and a guest rebooted mid-campaign, then --resume.
 # Prints how long each step took.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +53,10 @@ done_step
 
 step "lwm eval on the emulated boards (vm_eval)"
 cargo test --release --locked -p lwm --test vm_eval -- --ignored --test-threads=1 --nocapture
+done_step
+
+step "faults of the emulated boards: boot watchdog, a guest rebooted mid-campaign (vm_faults)"
+cargo test --release --locked -p lwm --test vm_faults -- --ignored --test-threads=1 --nocapture
 done_step
 
 echo

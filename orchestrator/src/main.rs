@@ -134,12 +134,23 @@ fn eval(
         Ok(table) => print!("{table}"),
         Err(e) => eprintln!("lwm: reports not written: {e:#} (raw results are in {dir})"),
     }
+    // Whether `--resume` has something to do once the cause is fixed: a
+    // failed board, or runs that left no result.
+    let mut resumable = false;
     for (name, o) in &outcome.boards {
         match o {
-            BoardOutcome::Done { runs, failed_runs } => {
+            BoardOutcome::Done {
+                runs,
+                failed_runs,
+                no_result,
+            } => {
+                resumable |= *no_result > 0;
                 eprintln!("lwm: board {name}: {runs} runs, {failed_runs} failed")
             }
-            BoardOutcome::Failed(e) => eprintln!("lwm: {e}"),
+            BoardOutcome::Failed(e) => {
+                resumable = true;
+                eprintln!("lwm: {e}")
+            }
             BoardOutcome::Interrupted => eprintln!("lwm: board {name}: interrupted"),
         }
     }
@@ -155,6 +166,11 @@ fn eval(
     if outcome.interrupted() {
         eprintln!("lwm: continue with: lwm eval --resume {id}");
         return exit_code::INTERRUPTED;
+    }
+    if resumable && outcome.first_write_error.is_none() {
+        eprintln!(
+            "lwm: runs are missing; once the board is fixed, make them with: lwm eval --resume {id}"
+        );
     }
     if outcome.all_ok() && report.is_ok() {
         exit_code::OK

@@ -10,6 +10,7 @@
 //!   raw/BOARD/WORKLOAD/ALLOCATOR/warmup-000.json   agent document of a warm-up run
 //!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-000.json      agent document (lwm-agent.run, one run) of repetition 0
 //!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-001.failed.json  a repetition that produced no agent document
+//!   raw/BOARD/WORKLOAD/ALLOCATOR/superseded/   failed records `--resume` moved aside before making the runs again
 //!   report.{txt,json,csv,md,html}      the reports
 //! ```
 
@@ -108,6 +109,11 @@ pub struct BoardEntry {
     pub status: String,
     /// One-line error when `failed`.
     pub error: Option<String>,
+    /// What happened to the board that the results alone do not show, one
+    /// line each, oldest first: a boot that hung and was tried again, a
+    /// connection lost and made again. Absent when there is none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<String>,
 }
 
 fn unit_scale() -> f64 {

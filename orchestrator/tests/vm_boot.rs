@@ -45,6 +45,7 @@ fn boots_and_answers_ssh(name: &str, machine: &str) {
         &workspace(),
         &state,
         &|m| eprintln!("{name}: {m}"),
+        &|s| panic!("{name}: a healthy boot hung: {s:?}"),
         &NO_CANCEL,
     )
     .unwrap();
@@ -129,7 +130,7 @@ fn a_vm_that_never_answers_fails_in_time_and_is_stopped() {
     spec.boot_timeout = Duration::from_secs(45);
     let state = state_dir("silent");
     let started = std::time::Instant::now();
-    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &NO_CANCEL) {
+    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &|_| {}, &NO_CANCEL) {
         Ok(_) => panic!("nothing answers on the forwarded port"),
         Err(e) => format!("{e:#}"),
     };
@@ -152,7 +153,7 @@ fn a_qemu_that_refuses_its_command_line_fails_with_its_own_message() {
     });
     let b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
     let state = state_dir("badmachine");
-    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &NO_CANCEL) {
+    let err = match VmBoard::start(&b, &ws, &state, &|_| {}, &|_| {}, &NO_CANCEL) {
         Ok(_) => panic!("QEMU has no such machine"),
         Err(e) => format!("{e:#}"),
     };
@@ -190,7 +191,7 @@ fn cancelling_an_image_build_stops_it_and_keeps_nothing() {
     let cancel = AtomicBool::new(false);
     let build_dirs = || processes_mentioning("/lwm/images/.build-qemu-pi4.");
     let result = std::thread::scope(|s| {
-        let starting = s.spawn(|| VmBoard::start(&b, &ws, &state, &|_| {}, &cancel));
+        let starting = s.spawn(|| VmBoard::start(&b, &ws, &state, &|_| {}, &|_| {}, &cancel));
         // Cancel once mmdebstrap is at work in its build directory.
         let deadline = std::time::Instant::now() + Duration::from_secs(300);
         while build_dirs().iter().all(|c| !c.contains("mmdebstrap")) {

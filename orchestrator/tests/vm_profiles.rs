@@ -134,3 +134,55 @@ fn bad_qemu_fields_are_refused_where_they_are_set() {
         "{msg}"
     );
 }
+
+#[test]
+fn the_boot_watchdog_has_defaults_and_its_fields_are_checked_at_their_line() {
+    let vm = |d: &Dir, name: &str| match board::load(&d.0, name).unwrap().transport {
+        Transport::Vm(vm) => vm,
+        other => panic!("{name}: transport {other:?}"),
+    };
+    let d = Dir::new("watchdog");
+    d.file("plain", VM_BASE);
+    let plain = vm(&d, "plain");
+    assert_eq!(plain.boot_stall, Duration::from_secs(90));
+    assert_eq!(board::DEFAULT_BOOT_STALL_S, 90);
+    assert_eq!(plain.boot_tries, 3);
+    assert_eq!(plain.kernel_args, None);
+
+    d.file(
+        "set",
+        &format!("{VM_BASE}boot_stall_s = 20\nboot_tries = 1\nkernel_args = \" loglevel=7 \"\n"),
+    );
+    let set = vm(&d, "set");
+    assert_eq!(set.boot_stall, Duration::from_secs(20));
+    assert_eq!(set.boot_tries, 1);
+    assert_eq!(set.kernel_args.as_deref(), Some("loglevel=7"));
+
+    for (name, line, field) in [
+        ("stall0", "boot_stall_s = 0", "qemu.boot_stall_s"),
+        ("tries0", "boot_tries = 0", "qemu.boot_tries"),
+        ("tries11", "boot_tries = 11", "qemu.boot_tries"),
+        (
+            "twolines",
+            "kernel_args = \"quiet\\ninit=/x\"",
+            "qemu.kernel_args",
+        ),
+        ("typed", "boot_tries = \"3\"", "boot_tries"),
+    ] {
+        d.file(name, &format!("{VM_BASE}{line}\n"));
+        let msg = d.load_err(name);
+        assert!(
+            msg.contains(&format!("{name}.toml:7")) && msg.contains(field),
+            "{name}: {msg}"
+        );
+    }
+    d.file(
+        "orphan",
+        "target = \"host\"\ncpu = \"native\"\nwork_dir = \"/tmp/x\"\n[transport]\nkind = \"local\"\n[qemu]\nboot_tries = 2\n",
+    );
+    let msg = d.load_err("orphan");
+    assert!(
+        msg.contains("orphan.toml:7") && msg.contains("qemu.image"),
+        "{msg}"
+    );
+}

@@ -490,14 +490,78 @@ fn vm_spec(
         image: m.qemu_image.as_ref(),
         wait: m.boot_s.as_ref(),
     };
-    Ok(
-        emulated_section(chain, m, leaf, emulation, &section)?.map(|(image, wait)| VmSpec {
-            image,
-            boot_timeout: wait,
-            keepalive_s: m.keepalive_s.unwrap_or(15),
-        }),
-    )
+    let Some((image, wait)) = emulated_section(chain, m, leaf, emulation, &section)? else {
+        for (field, at) in [
+            (
+                "boot_stall_s",
+                m.boot_stall_s.as_ref().map(|v| chain.at_value(v)),
+            ),
+            (
+                "boot_tries",
+                m.boot_tries.as_ref().map(|v| chain.at_value(v)),
+            ),
+            (
+                "kernel_args",
+                m.kernel_args.as_ref().map(|v| chain.at_value(v)),
+            ),
+        ] {
+            if let Some(at) = at {
+                return Err(err(format!(
+                    "{at}: field `qemu.{field}` needs `qemu.image`"
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    let boot_stall_s = match &m.boot_stall_s {
+        None => DEFAULT_BOOT_STALL_S,
+        Some(v) if (1..=86_400).contains(&v.value) => v.value,
+        Some(v) => {
+            return Err(err(format!(
+                "{}: field `qemu.boot_stall_s`: {} must be 1 to 86400 seconds",
+                chain.at_value(v),
+                v.value
+            )))
+        }
+    };
+    let boot_tries = match &m.boot_tries {
+        None => DEFAULT_BOOT_TRIES,
+        Some(v) if (1..=10).contains(&v.value) => v.value,
+        Some(v) => {
+            return Err(err(format!(
+                "{}: field `qemu.boot_tries`: {} must be 1 to 10",
+                chain.at_value(v),
+                v.value
+            )))
+        }
+    };
+    let kernel_args = match &m.kernel_args {
+        None => None,
+        Some(v) if v.value.contains(['\n', '\r', '\0']) => {
+            return Err(err(format!(
+                "{}: field `qemu.kernel_args`: one line of kernel parameters, please",
+                chain.at_value(v)
+            )))
+        }
+        Some(v) if v.value.trim().is_empty() => None,
+        Some(v) => Some(v.value.trim().to_string()),
+    };
+    Ok(Some(VmSpec {
+        image,
+        boot_timeout: wait,
+        boot_stall: Duration::from_secs(boot_stall_s),
+        boot_tries,
+        kernel_args,
+        keepalive_s: m.keepalive_s.unwrap_or(15),
+    }))
 }
+
+/// Boot watchdog defaults: a console silent this long before sshd answers
+/// means a hung boot (a healthy emulated boot prints something every few
+/// seconds, and reaches sshd in 3 to 40 s even on a busy 2-core host)...
+pub const DEFAULT_BOOT_STALL_S: u64 = 90;
+/// ...and this many boots are tried before the board fails.
+pub const DEFAULT_BOOT_TRIES: u32 = 3;
 
 /// `[docker]`: the board is a container run through qemu-user, whose SSH
 /// settings exist only once it runs; its figures are qemu-user figures.

@@ -81,8 +81,15 @@ pub struct ContainerSpec {
 pub struct VmSpec {
     /// Image recipe name: `images/<image>/recipe.sh` in the workspace.
     pub image: String,
-    /// From starting QEMU until sshd answers.
+    /// From starting QEMU until sshd answers, each try.
     pub boot_timeout: Duration,
+    /// Boot watchdog: the longest the serial console may stay silent
+    /// before sshd answers; then the try is abandoned (QEMU killed).
+    pub boot_stall: Duration,
+    /// Boots tried in all (at least 1) before the board fails.
+    pub boot_tries: u32,
+    /// Words appended to the guest kernel's command line, if any.
+    pub kernel_args: Option<String>,
     /// Seconds between SSH keepalive messages once it runs.
     pub keepalive_s: u32,
 }

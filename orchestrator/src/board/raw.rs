@@ -54,8 +54,18 @@ pub struct RawDocker {
 pub struct RawQemu {
     /// Recipe name under `images/`, e.g. `qemu-pi4`.
     pub image: Option<Spanned<String>>,
-    /// Seconds from starting QEMU until sshd must answer.
+    /// Seconds from starting QEMU until sshd must answer (each try).
     pub boot_s: Option<Spanned<u64>>,
+    /// Boot watchdog: seconds the serial console may print nothing new
+    /// before sshd answers; then the boot counts as hung and QEMU is
+    /// killed and started again.
+    pub boot_stall_s: Option<Spanned<u64>>,
+    /// Boot watchdog: how many boots are tried in all before the board
+    /// fails.
+    pub boot_tries: Option<Spanned<u32>>,
+    /// Words appended to the guest kernel's command line (the image's
+    /// `-append`); a later word wins, e.g. `loglevel=7`.
+    pub kernel_args: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -133,6 +143,9 @@ pub struct Merged {
     pub board_s: Option<Sourced<u64>>,
     pub qemu_image: Option<Sourced<String>>,
     pub boot_s: Option<Sourced<u64>>,
+    pub boot_stall_s: Option<Sourced<u64>>,
+    pub boot_tries: Option<Sourced<u32>>,
+    pub kernel_args: Option<Sourced<String>>,
     pub docker_image: Option<Sourced<String>>,
     pub start_s: Option<Sourced<u64>>,
     /// Whether any file of the chain has a `[transport]` section, and where.
@@ -152,6 +165,15 @@ impl Merged {
             }
             if let Some(v) = q.boot_s {
                 self.boot_s = Some(sourced(v, file));
+            }
+            if let Some(v) = q.boot_stall_s {
+                self.boot_stall_s = Some(sourced(v, file));
+            }
+            if let Some(v) = q.boot_tries {
+                self.boot_tries = Some(sourced(v, file));
+            }
+            if let Some(v) = q.kernel_args {
+                self.kernel_args = Some(sourced(v, file));
             }
         }
         if let Some(d) = raw.docker {

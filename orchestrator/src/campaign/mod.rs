@@ -301,6 +301,7 @@ fn board_entry(b: &BoardProfile) -> BoardEntry {
         environment: None,
         status: "pending".into(),
         error: None,
+        incidents: Vec::new(),
     }
 }
 
@@ -322,9 +323,19 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         .map_err(anyhow::Error::msg)?;
     let mut boards = Vec::new();
     for entry in &manifest.boards {
-        // A finished board has nothing to do, unless the run was extended.
+        // A finished board has nothing to do, unless the run was extended
+        // or some of its runs left no result (an agent killed on the board,
+        // a connection lost): those are made again.
         if entry.status == "done" && !extended {
-            continue;
+            let failed = store::failed_records(&dir, &entry.name);
+            if failed.is_empty() {
+                continue;
+            }
+            eprintln!(
+                "lwm: board {}: {} run(s) left no result; making them again",
+                entry.name,
+                failed.len()
+            );
         }
         let mut b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
         if b.file_sha256 != entry.file_sha256 {

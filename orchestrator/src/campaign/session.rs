@@ -34,8 +34,14 @@ pub struct BoardJob {
 /// How a board's campaign ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BoardOutcome {
-    /// Every planned run was made (`failed_runs` of them failed).
-    Done { runs: u32, failed_runs: u32 },
+    /// Every planned run was made (`failed_runs` of them failed;
+    /// `no_result` of those left no agent document, and `--resume` makes
+    /// them again).
+    Done {
+        runs: u32,
+        failed_runs: u32,
+        no_result: u32,
+    },
     /// The board could not be used or was lost; the message is one line.
     Failed(String),
     /// Stopped by Ctrl-C; `lwm eval --resume` continues.
@@ -69,7 +75,9 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
         Err(e) => BoardOutcome::Failed(e),
         // Ctrl-C while the image was built or the board started.
         Ok(_emulated) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
-        Ok(_emulated) => match Session::open(&job) {
+        // The session owns the emulated board from here on, to tell a VM
+        // that went away from a dropped connection.
+        Ok(emulated) => match Session::open(&job, emulated) {
             Ok(mut s) => s.campaign(),
             Err(e) => BoardOutcome::Failed(e),
         },
@@ -91,18 +99,42 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     match &outcome {
         BoardOutcome::Failed(e) => job.progress.abandon_with_message(format!("FAILED: {e}")),
         BoardOutcome::Interrupted => job.progress.abandon_with_message("interrupted"),
-        BoardOutcome::Done { runs, failed_runs } => job
+        BoardOutcome::Done {
+            runs, failed_runs, ..
+        } => job
             .progress
             .finish_with_message(format!("done: {runs} runs, {failed_runs} failed")),
     }
     outcome
 }
 
-/// An emulated board while it runs: held only to be dropped, which stops it.
-#[expect(dead_code, reason = "never read: dropping the value stops the board")]
+/// An emulated board while it runs; dropping it stops the board.
 enum Emulated {
     Vm(crate::vm::VmBoard),
+    #[expect(dead_code, reason = "never read: dropping the value stops the board")]
     Container(crate::container::ContainerBoard),
+}
+
+impl Emulated {
+    /// Why the board itself is gone, if it is: a VM whose QEMU exited.
+    /// Waits up to `grace` for QEMU to be gone (a dropped connection may be
+    /// seen a moment before its exit can be collected).
+    fn gone(&mut self, grace: Duration) -> Option<String> {
+        let Emulated::Vm(vm) = self else {
+            return None;
+        };
+        let status = vm.vm.exited_within(grace)?;
+        let why = match status.code() {
+            Some(0) => format!(
+                "QEMU exited ({status}): the guest rebooted or powered off (QEMU runs with -no-reboot)"
+            ),
+            _ => format!("QEMU ended ({status})"),
+        };
+        Some(format!(
+            "{why}; console: {}",
+            crate::vm::console_tail(vm.vm.console(), 3)
+        ))
+    }
 }
 
 /// Starts the emulated board of a `[qemu]` or `[docker]` board (building
@@ -146,12 +178,40 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
         return Ok(None);
     };
     let image = spec.image.clone();
-    let vm = crate::vm::VmBoard::start(&job.board, &job.workspace, &state, &progress, &job.cancel)
-        .map_err(|e| format!("{e:#}"))?;
+    let name = job.board.name.clone();
+    // Each boot try the watchdog gave up on: an event, a line for the
+    // user and an incident of the board (in the manifest and the reports).
+    let on_stall = |s: &crate::vm::StalledBoot| {
+        let note = format!(
+            "boot try {} of {}: no console output for {} s before sshd answered, QEMU killed{}; console's last lines: {}",
+            s.attempt,
+            s.tries,
+            s.silent.as_secs(),
+            if s.attempt < s.tries { " and started again" } else { "" },
+            s.console_tail
+        );
+        job.store.event(
+            "vm_boot_stalled",
+            json!({ "board": name, "image": image, "try": s.attempt, "tries": s.tries,
+                    "silent_s": s.silent.as_secs_f64(), "console_tail": s.console_tail,
+                    "console_log": s.console_log.display().to_string() }),
+        );
+        say(&job.progress, format!("board {name}: {note}"));
+        let _ = job.store.update_board(&name, |b| b.incidents.push(note));
+    };
+    let vm = crate::vm::VmBoard::start(
+        &job.board,
+        &job.workspace,
+        &state,
+        &progress,
+        &on_stall,
+        &job.cancel,
+    )
+    .map_err(|e| format!("{e:#}"))?;
     job.store.event(
         "vm_booted",
         json!({ "board": job.board.name, "image": image, "port": vm.vm.port(),
-                "boot_s": vm.vm.booted_in().as_secs_f64() }),
+                "boot_s": vm.vm.booted_in().as_secs_f64(), "tries": vm.vm.tries() }),
     );
     job.board = vm.board.clone();
     Ok(Some(Emulated::Vm(vm)))
@@ -159,6 +219,8 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
 
 struct Session<'a> {
     job: &'a BoardJob,
+    /// The VM or container this board is, if emulated (stopped on drop).
+    emulated: Option<Emulated>,
     transport: Box<dyn Transport>,
     deadline: Instant,
     work_dir: String,
@@ -166,11 +228,13 @@ struct Session<'a> {
     allocators: Vec<AllocatorChoice>,
     runs: u32,
     failed_runs: u32,
+    /// Failed runs that left no agent document.
+    no_result: u32,
 }
 
 impl<'a> Session<'a> {
     /// Gate, connect, push, check the board and settle the plan.
-    fn open(job: &'a BoardJob) -> Result<Session<'a>, String> {
+    fn open(job: &'a BoardJob, emulated: Option<Emulated>) -> Result<Session<'a>, String> {
         let board = &job.board;
         let deadline = Instant::now() + board.timeouts.board;
         job.progress.set_message("checking artifacts");
@@ -272,6 +336,7 @@ impl<'a> Session<'a> {
         job.progress.set_length(planned);
         Ok(Session {
             job,
+            emulated,
             transport,
             deadline,
             work_dir,
@@ -279,6 +344,7 @@ impl<'a> Session<'a> {
             allocators,
             runs: 0,
             failed_runs: 0,
+            no_result: 0,
         })
     }
 
@@ -294,6 +360,7 @@ impl<'a> Session<'a> {
         BoardOutcome::Done {
             runs: self.runs,
             failed_runs: self.failed_runs,
+            no_result: self.no_result,
         }
     }
 
@@ -390,28 +457,24 @@ impl<'a> Session<'a> {
             .store
             .event("run_started", json!({ "run": key.to_string() }));
         let mut result = self.transport.exec(&argv, &[], timeout);
-        if let Err(TransportError::Disconnected { .. }) = &result {
+        if let Err(lost @ TransportError::Disconnected { .. }) = &result {
             // One reconnect: a board that drops a single connection (Wi-Fi,
-            // a restarted sshd) is not dead. The failed attempt is kept.
-            let e = result
-                .as_ref()
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            self.record_failure(key, &e, &[], &[]);
-            match transport::connect(&self.job.board) {
-                Ok(t) => {
-                    self.transport = t;
-                    self.job
-                        .store
-                        .event("reconnected", json!({ "board": key.board }));
-                    result = self.transport.exec(&argv, &[], timeout);
-                }
-                Err(e2) => {
-                    return Err(Stop::Failed(format!(
-                        "{e} (during {key}); reconnect failed: {e2}"
-                    )))
-                }
+            // a restarted sshd) is not dead, and the run is made again.
+            let lost = lost.detail().to_string();
+            self.reconnect(key, &lost)?;
+            self.job
+                .store
+                .event("run_started", json!({ "run": key.to_string() }));
+            result = self.transport.exec(&argv, &[], timeout);
+            if let Err(again @ TransportError::Disconnected { .. }) = &result {
+                let why = format!(
+                    "board {}: connection lost again after reconnecting, during {key}: {}",
+                    key.board,
+                    again.detail()
+                );
+                let why = self.unless_gone(why, key);
+                self.record_failure(key, &why, &[], &[]);
+                return Err(Stop::Failed(why));
             }
         }
         self.job.progress.inc(1);
@@ -437,7 +500,10 @@ impl<'a> Session<'a> {
                             let why = run
                                 .and_then(|r| r.problems.first().cloned())
                                 .unwrap_or_else(|| "no run in the agent's document".into());
-                            say(&self.job.progress, format!("{key}: run failed: {why}"));
+                            say(
+                                &self.job.progress,
+                                format!("board {}: {key}: run failed: {why}", key.board),
+                            );
                         }
                         Ok(run.filter(|r| r.ok).map(|r| r.wall_s))
                     }
@@ -445,7 +511,10 @@ impl<'a> Session<'a> {
                         let why = match (status, doc) {
                             (Some(s), Err(e)) => format!("agent exited with status {s}: {e}"),
                             (Some(s), Ok(_)) => format!("agent exited with status {s}"),
-                            (None, _) => "agent was killed by a signal".to_string(),
+                            (None, _) => format!(
+                                "lwm-agent was killed by signal {} on the board",
+                                out.signal.as_deref().unwrap_or("(not named)")
+                            ),
                         };
                         let first = String::from_utf8_lossy(&out.stderr)
                             .lines()
@@ -483,12 +552,115 @@ impl<'a> Session<'a> {
 
     fn record_failure(&mut self, key: &RunKey, error: &str, stdout: &[u8], stderr: &[u8]) {
         self.count_failure(key);
+        if key.kind == RunKind::Rep {
+            self.no_result += 1;
+        }
         let _ = self.job.store.save_failure(key, error, stdout, stderr);
         self.job.store.event(
             "run_failed",
             json!({ "run": key.to_string(), "error": error }),
         );
-        say(&self.job.progress, format!("{key}: {error}"));
+        let board = format!("board {}: ", key.board);
+        let error = error.strip_prefix(&board).unwrap_or(error);
+        let line = if error.contains(&key.to_string()) {
+            format!("{board}{error}")
+        } else {
+            format!("{board}{key}: {error}")
+        };
+        say(&self.job.progress, line);
+    }
+
+    /// After the connection dropped during `key` (`lost` says how):
+    /// connects again, or fails the board saying why. The run that was
+    /// lost left nothing and is made again by the caller; the loss is an
+    /// event and an incident of the board.
+    fn reconnect(&mut self, key: &RunKey, lost: &str) -> Result<(), Stop> {
+        let board = key.board.clone();
+        self.job.store.event(
+            "connection_lost",
+            json!({ "board": board, "run": key.to_string(), "error": lost }),
+        );
+        match transport::connect(&self.job.board) {
+            Ok(t) => {
+                let orphan = self.transport.lost_command();
+                self.transport = t;
+                let stopped = orphan.and_then(|(pid, program)| self.stop_orphan(pid, &program));
+                let note = format!(
+                    "connection lost during {key} ({lost}); reconnected{}, the run made again",
+                    stopped.as_deref().unwrap_or("")
+                );
+                self.job.store.event(
+                    "reconnected",
+                    json!({ "board": board, "run": key.to_string(), "stopped": stopped }),
+                );
+                say(&self.job.progress, format!("board {board}: {note}"));
+                self.incident(note);
+                Ok(())
+            }
+            Err(e) => {
+                let why = format!(
+                    "board {board}: connection lost during {key} ({lost}); reconnect failed: {}",
+                    e.detail()
+                );
+                let why = self.unless_gone(why, key);
+                self.record_failure(key, &why, &[], &[]);
+                Err(Stop::Failed(why))
+            }
+        }
+    }
+
+    /// Stops the agent a lost connection left running on the board (it
+    /// would run on beside the run made again, skewing it), if `pid` is
+    /// still `program`. SIGKILL to the agent alone: its launcher sees it
+    /// die and kills the measured child's group. Returns what was done,
+    /// for the incident line.
+    fn stop_orphan(&mut self, pid: u32, program: &str) -> Option<String> {
+        const SCRIPT: &str = r#"exe=$(readlink "/proc/$1/exe" 2>/dev/null) || exit 0
+[ "$exe" = "$(readlink -f "$2")" ] || exit 0
+kill -s KILL "$1" && echo stopped"#;
+        let argv = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            SCRIPT.to_string(),
+            "lwm-stop-orphan".to_string(),
+            pid.to_string(),
+            program.to_string(),
+        ];
+        let out = self
+            .transport
+            .exec(&argv, &[], Duration::from_secs(30))
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains("stopped")
+            .then(|| format!(" (its agent, pid {pid}, still ran on the board: stopped)"))
+    }
+
+    /// `why` the board failed during `key`, unless the board itself is
+    /// gone (a VM whose QEMU exited): then that is the reason given.
+    fn unless_gone(&mut self, why: String, key: &RunKey) -> String {
+        match self
+            .emulated
+            .as_mut()
+            .and_then(|e| e.gone(Duration::from_secs(3)))
+        {
+            Some(gone) => {
+                let msg = format!("board {}: the VM went away during {key}: {gone}", key.board);
+                self.job.store.event(
+                    "vm_gone",
+                    json!({ "board": key.board, "run": key.to_string(), "error": msg }),
+                );
+                msg
+            }
+            None => why,
+        }
+    }
+
+    /// Records one line in the board's `incidents` (manifest and reports).
+    fn incident(&self, line: String) {
+        let _ = self
+            .job
+            .store
+            .update_board(&self.job.board.name, |b| b.incidents.push(line));
     }
 
     fn agent_argv(&self, alloc: usize, workload: &str) -> Vec<String> {

@@ -335,6 +335,34 @@ impl Store {
     }
 }
 
+/// The failed-run records (`*.failed.json`, runs that left no agent
+/// document) of `board` in a run directory, outside `superseded/`: runs
+/// `--resume` makes again even on a board marked done.
+pub fn failed_records(run_dir: &Path, board: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let board_dir = run_dir.join("raw").join(board);
+    let dirs = |d: &Path| -> Vec<PathBuf> {
+        fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect()
+    };
+    for workload in dirs(&board_dir) {
+        for allocator in dirs(&workload) {
+            for e in fs::read_dir(&allocator).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().ends_with(".failed.json") {
+                    out.push(e.path());
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn parse_index(name: &str, prefix: &str) -> Option<u32> {
     name.strip_prefix(prefix)?
         .strip_suffix(".json")?

@@ -92,6 +92,9 @@ pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
     if let Some(e) = &b.error {
         rows.push(("error", e.clone()));
     }
+    for i in &b.incidents {
+        rows.push(("incident", i.clone()));
+    }
     for (name, path) in &b.allocators {
         rows.push((
             "allocator",

@@ -89,6 +89,9 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
             esc(e)
         ));
     }
+    for i in &b.incidents {
+        out.push_str(&format!("<p class=\"note\">Incident: {}</p>\n", esc(i)));
+    }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     let colour_of = |a: &str| svg::colour(b.allocators.iter().position(|x| x == a).unwrap_or(0));
 

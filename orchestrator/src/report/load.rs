@@ -265,6 +265,8 @@ fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Resul
             }
             Some(RawFile::FailedRep(rep)) => cell.failed.push(read_failed(&path, rel, key, rep)?),
             None if name.starts_with('.') || name.ends_with(".tmp") => {}
+            // Failed records `--resume` moved aside: kept, not reported.
+            None if name == "superseded" && path.is_dir() => {}
             None => warnings.push(format!("{rel}: unexpected file, ignored")),
         }
     }

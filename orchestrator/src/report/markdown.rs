@@ -56,6 +56,9 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     if let Some(n) = &b.emulation_note {
         out.push_str(&format!("\n> **Note:** {}\n", esc(n)));
     }
+    for i in &b.incidents {
+        out.push_str(&format!("\n> **Incident:** {}\n", esc(i)));
+    }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     for metric in Metric::BOTH {
         out.push_str(&format!(

@@ -63,6 +63,10 @@ pub struct BoardSummary {
     pub time_representative: bool,
     pub status: String,
     pub error: Option<String>,
+    /// What happened to the board besides its runs (a boot tried again, a
+    /// connection lost), one line each; see `BoardEntry::incidents`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<String>,
     /// In the campaign's interleaving order, `system` first.
     pub allocators: Vec<String>,
     pub workloads: Vec<WorkloadSummary>,
@@ -364,6 +368,7 @@ fn summarize_board(
             .map(|e| e.status.clone())
             .unwrap_or_else(|| "unknown".into()),
         error: entry.and_then(|e| e.error.clone()),
+        incidents: entry.map(|e| e.incidents.clone()).unwrap_or_default(),
         allocators,
         workloads,
         geomean,

@@ -87,6 +87,9 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     if let Some(e) = &b.error {
         out.push_str(&format!("   board failed: {e}\n"));
     }
+    for i in &b.incidents {
+        out.push_str(&format!("   incident: {i}\n"));
+    }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     for metric in Metric::BOTH {
         if others.is_empty() {

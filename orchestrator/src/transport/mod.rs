@@ -58,6 +58,9 @@ pub enum PushOutcome {
 pub struct ExecOutput {
     /// Exit status; `None` if killed by a signal.
     pub status: Option<i32>,
+    /// The signal that killed the command, as `SIGKILL` (when `status` is
+    /// `None` and the board said which).
+    pub signal: Option<String>,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
 }
@@ -83,6 +86,13 @@ pub trait Transport: Send {
     ) -> Result<ExecOutput, TransportError>;
     /// Reads a file from the board (absolute, or relative to work_dir).
     fn fetch(&mut self, path: &str) -> Result<Vec<u8>, TransportError>;
+    /// The command that was running when the connection was lost, as
+    /// (remote pid, program as given to `exec`): it may still run on the
+    /// board. `None` when no connection was lost mid-command (or the board
+    /// never said the command's pid).
+    fn lost_command(&self) -> Option<(u32, String)> {
+        None
+    }
     /// Ends the connection politely. Later calls fail with `Disconnected`.
     /// Dropping the transport does the same.
     fn close(&mut self) -> Result<(), TransportError> {

@@ -2,7 +2,7 @@
 //! captures its output. Used by the `local` transport.
 
 use std::io::{self, Read};
-use std::os::unix::process::CommandExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -60,6 +60,7 @@ pub fn run_local(
             };
             return Ok(LocalRunEnd::Finished(ExecOutput {
                 status: Some(status),
+                signal: None,
                 stdout: Vec::new(),
                 stderr: format!("lwm: cannot run {}: {e}\n", argv[0]).into_bytes(),
             }));
@@ -88,6 +89,7 @@ pub fn run_local(
     };
     Ok(LocalRunEnd::Finished(ExecOutput {
         status: status.code(),
+        signal: status.signal().map(lwm_agent::rusage::signal_name),
         stdout: stdout?,
         stderr: stderr?,
     }))

@@ -23,7 +23,18 @@ use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
 
 pub(crate) use image::run_image_build;
 pub use image::{ensure_image, Image};
-pub use qemu::RunningVm;
+pub use qemu::{BootPlan, RunningVm, StalledBoot};
+
+/// The last `n` non-empty lines of a VM's console log joined by " | ",
+/// or "(nothing)".
+pub(crate) fn console_tail(console: &Path, n: usize) -> String {
+    let tail = image::last_lines(console, n);
+    if tail.is_empty() {
+        "(nothing)".to_string()
+    } else {
+        tail
+    }
+}
 
 /// A booted VM and the profile that reaches it.
 pub struct VmBoard {
@@ -36,13 +47,15 @@ impl VmBoard {
     /// Builds the image of `board` if needed, boots it and waits for SSH.
     /// `state_dir` receives the VM's console log, QEMU's stderr, the image
     /// build log and the known_hosts file. `progress` gets short phase
-    /// messages. Setting `cancel` (Ctrl-C) stops an image build or a boot
-    /// in progress. Fails for a board without `[qemu]`.
+    /// messages; `on_stall` each boot try the watchdog abandoned (see
+    /// [`RunningVm::boot`]). Setting `cancel` (Ctrl-C) stops an image
+    /// build or a boot in progress. Fails for a board without `[qemu]`.
     pub fn start(
         board: &BoardProfile,
         workspace: &Path,
         state_dir: &Path,
         progress: &dyn Fn(&str),
+        on_stall: &dyn Fn(&StalledBoot),
         cancel: &AtomicBool,
     ) -> anyhow::Result<VmBoard> {
         let Transport::Vm(spec) = &board.transport else {
@@ -58,8 +71,22 @@ impl VmBoard {
         )
         .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
         progress("booting VM");
-        let vm = RunningVm::boot(&image, state_dir, spec.boot_timeout, cancel)
-            .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
+        let plan = BootPlan {
+            timeout: spec.boot_timeout,
+            stall: spec.boot_stall,
+            tries: spec.boot_tries,
+            kernel_args: spec.kernel_args.clone(),
+        };
+        let vm = RunningVm::boot(&image, state_dir, &plan, cancel, &|s: &StalledBoot| {
+            progress(&format!(
+                "boot try {} of {} hung (no console output for {} s): QEMU killed",
+                s.attempt,
+                s.tries,
+                s.silent.as_secs()
+            ));
+            on_stall(s);
+        })
+        .map_err(|e| anyhow::anyhow!("board {}: {e:#}", board.name))?;
         let mut reached = board.clone();
         reached.transport = Transport::Ssh(SshSettings {
             host: "127.0.0.1".into(),

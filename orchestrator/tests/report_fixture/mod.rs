@@ -225,6 +225,7 @@ fn board_entry(b: &BoardSpec) -> BoardEntry {
         environment: None,
         status: "done".into(),
         error: None,
+        incidents: Vec::new(),
     }
 }
 

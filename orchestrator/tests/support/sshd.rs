@@ -293,6 +293,52 @@ impl SshdHandle {
             signal(pid, libc::SIGCONT);
         }
     }
+
+    /// The per-connection sshd processes (everything named `sshd` below
+    /// the daemon, not the daemon itself): one chain per open connection.
+    pub fn session_sshds(&self) -> Vec<u32> {
+        self.named("sshd")
+            .into_iter()
+            .filter(|&p| p != self.pid)
+            .collect()
+    }
+
+    /// Live processes of this server's tree whose command name is `comm`
+    /// (e.g. `lwm-agent`, the program a session runs).
+    pub fn named(&self, comm: &str) -> Vec<u32> {
+        self.tree()
+            .into_iter()
+            .filter(|&p| is_alive(p) && command_name(p).as_deref() == Some(comm))
+            .collect()
+    }
+
+    /// SIGKILLs every per-connection sshd process, leaving the daemon (it
+    /// accepts new connections) and the commands the sessions ran: what a
+    /// connection that drops looks like from both ends. Returns the pids.
+    pub fn drop_connections(&self) -> Vec<u32> {
+        let pids = self.session_sshds();
+        for &pid in &pids {
+            signal(pid, libc::SIGKILL);
+        }
+        pids
+    }
+}
+
+/// The parent of `pid`, if it runs.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    parent_map().get(&pid).copied()
+}
+
+/// `/proc/PID/comm` without the newline.
+pub fn command_name(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim_end().to_string())
+}
+
+/// Sends `sig` to `pid` (a test's own process or one of its server's).
+pub fn send_signal(pid: u32, sig: i32) {
+    signal(pid, sig);
 }
 
 fn session_marker(dir: &Path) -> String {

@@ -34,6 +34,8 @@ pub enum RunEnd {
     Finished {
         /// Exit status; `None` when killed by a signal.
         status: Option<i32>,
+        /// The signal as `SIGKILL`, when the server named one.
+        signal: Option<String>,
         stdout: Vec<u8>,
         stderr: Vec<u8>,
     },
@@ -62,11 +64,13 @@ impl Drop for NonBlocking<'_> {
 }
 
 /// Opens a channel, runs `command` with stdin closed and collects its
-/// output until it exits or `deadline` passes.
+/// output until it exits or `deadline` passes. On a failure, `partial`
+/// holds what the command had printed on stdout so far (e.g. its pid line).
 pub fn run_channel(
     link: &Link<'_>,
     command: &str,
     deadline: Instant,
+    partial: &mut Vec<u8>,
 ) -> Result<RunEnd, RunFailure> {
     let session = link.session;
     let fail = |what: &str, e: ssh2::Error| (kind_of(&e), format!("{what}: {}", e.message()));
@@ -83,10 +87,12 @@ pub fn run_channel(
         .map_err(|e| fail("cannot close the command's stdin", e))?;
 
     let nonblocking = NonBlocking::new(session);
-    let collected = collect(link, &mut channel, deadline);
+    partial.clear();
+    let collected = collect(link, &mut channel, deadline, partial);
     match collected {
         Ok(Collected::Done {
             status,
+            signal,
             stdout,
             stderr,
         }) => {
@@ -96,6 +102,7 @@ pub fn run_channel(
             drop(channel);
             Ok(RunEnd::Finished {
                 status,
+                signal,
                 stdout,
                 stderr,
             })
@@ -118,6 +125,7 @@ pub fn run_channel(
 enum Collected {
     Done {
         status: Option<i32>,
+        signal: Option<String>,
         stdout: Vec<u8>,
         stderr: Vec<u8>,
     },
@@ -132,14 +140,15 @@ fn collect(
     link: &Link<'_>,
     channel: &mut Channel,
     deadline: Instant,
+    stdout: &mut Vec<u8>,
 ) -> Result<Collected, RunFailure> {
     let mut watch = Watch::new(link);
-    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    let mut stderr = Vec::new();
     let (mut stdout_done, mut stderr_done) = (false, false);
     while !(stdout_done && stderr_done) {
         let mut progress = false;
         if !stdout_done {
-            match read_some(&mut channel.stream(0), &mut stdout) {
+            match read_some(&mut channel.stream(0), stdout) {
                 Ok(Some(0)) => stdout_done = true,
                 Ok(Some(_)) => progress = true,
                 Ok(None) => {}
@@ -162,7 +171,9 @@ fn collect(
             break;
         }
         if Instant::now() >= deadline {
-            return Ok(Collected::DeadlinePassed { stdout });
+            return Ok(Collected::DeadlinePassed {
+                stdout: std::mem::take(stdout),
+            });
         }
         watch.idle(deadline)?;
     }
@@ -173,11 +184,18 @@ fn collect(
             Err(e) => return Err(watch.lost(&io::Error::from(e))),
         }
         if Instant::now() >= deadline {
-            return Ok(Collected::DeadlinePassed { stdout });
+            return Ok(Collected::DeadlinePassed {
+                stdout: std::mem::take(stdout),
+            });
         }
         watch.idle(deadline)?;
     }
-    let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
+    // RFC 4254 names the signal without "SIG" (`KILL`).
+    let signal = channel
+        .exit_signal()
+        .ok()
+        .and_then(|s| s.exit_signal)
+        .map(|name| format!("SIG{name}"));
     let status = match signal {
         Some(_) => None,
         None => Some(
@@ -188,7 +206,8 @@ fn collect(
     };
     Ok(Collected::Done {
         status,
-        stdout,
+        signal,
+        stdout: std::mem::take(stdout),
         stderr,
     })
 }

@@ -49,6 +49,9 @@ pub struct SshTransport {
     sftp: Option<Sftp>,
     /// Set when the connection is known to be dead (or closed): why.
     broken: Option<String>,
+    /// The command whose connection died while it ran, as (remote pid,
+    /// program), when the board had said its pid: it may still run there.
+    lost: Option<(u32, String)>,
 }
 
 impl SshTransport {
@@ -109,6 +112,7 @@ impl SshTransport {
             op_timeout,
             sftp: None,
             broken: None,
+            lost: None,
         };
         transport.make_work_dir()?;
         Ok(transport)
@@ -178,15 +182,18 @@ impl SshTransport {
             socket: &self.socket,
             keepalive_s: self.keepalive_s,
         };
-        match run_channel(&link, &command, deadline) {
+        let mut partial = Vec::new();
+        match run_channel(&link, &command, deadline, &mut partial) {
             Ok(RunEnd::Finished {
                 status,
+                signal,
                 stdout,
                 stderr,
             }) => {
                 let (_, out) = split_pid(&stdout);
                 Ok(ExecOutput {
                     status,
+                    signal,
                     stdout: out.to_vec(),
                     stderr,
                 })
@@ -207,6 +214,11 @@ impl SshTransport {
                 Err(e)
             }
             Err((kind, detail)) => {
+                if kind == ErrorKind::Disconnected {
+                    if let (Some(pid), _) = split_pid(&partial) {
+                        self.lost = Some((pid, argv[0].clone()));
+                    }
+                }
                 let e = self.err(kind, format!("running {}: {detail}", argv[0]));
                 Err(self.note(e))
             }
@@ -226,7 +238,12 @@ impl SshTransport {
             socket: &self.socket,
             keepalive_s: self.keepalive_s,
         };
-        match run_channel(&link, &command, Instant::now() + self.op_timeout) {
+        match run_channel(
+            &link,
+            &command,
+            Instant::now() + self.op_timeout,
+            &mut Vec::new(),
+        ) {
             Ok(RunEnd::Finished { .. }) => format!("killed the remote process group {pid}"),
             Ok(RunEnd::DeadlinePassed { .. }) => {
                 format!("killing the remote process group {pid} timed out")
@@ -282,6 +299,10 @@ impl Transport for SshTransport {
     ) -> Result<ExecOutput, TransportError> {
         let cwd = self.work_dir.clone();
         self.run_in(&cwd, argv, env, timeout)
+    }
+
+    fn lost_command(&self) -> Option<(u32, String)> {
+        self.lost.clone()
     }
 
     fn fetch(&mut self, path: &str) -> Result<Vec<u8>, TransportError> {

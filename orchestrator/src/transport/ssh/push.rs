@@ -126,7 +126,22 @@ pub fn push_files(
             Ok(bytes) => sizes.push(bytes),
             Err(e) => {
                 remove_temps(t, &temps);
-                return Err(e);
+                // SFTP reports a full disk as a bare "failure": ask the
+                // board, and say so when that is what it was.
+                let needed = f.local.metadata().map(|m| m.len()).unwrap_or(0);
+                return Err(match no_space(t, needed) {
+                    Some(full) => t.err(
+                        e.kind(),
+                        format!(
+                            "cannot upload {} ({needed} bytes): {full} ({})",
+                            f.remote_rel,
+                            e.detail()
+                                .strip_prefix(&format!("{}: ", t.who.text))
+                                .unwrap_or(e.detail())
+                        ),
+                    ),
+                    None => e,
+                });
             }
         }
         finish_args.extend([
@@ -176,6 +191,10 @@ pub fn push_files(
     }
     if !mismatches.is_empty() {
         let mut detail = mismatches.join("; ");
+        if let Some(full) = no_space(t, 1) {
+            // A write the full disk refused may go unreported over SFTP.
+            detail.push_str(&format!(" ({full})"));
+        }
         if !finish_stderr.is_empty() {
             // e.g. `sha256sum: not found` on a board without it.
             detail.push_str(&format!(" (board said: {finish_stderr})"));
@@ -246,6 +265,31 @@ fn remove_temps(t: &mut SshTransport, temps: &[String]) {
     let _ = t.run_in(&t.work_dir.clone(), &argv, &[], t.op_timeout);
 }
 
+/// `no space left on the board: N KiB free in WORK_DIR` when the file
+/// system of work_dir has less than `needed` bytes available (asked with
+/// `df -Pk`); `None` when it has room, or cannot be asked.
+fn no_space(t: &mut SshTransport, needed: u64) -> Option<String> {
+    if t.broken.is_some() {
+        return None;
+    }
+    let argv = ["df", "-Pk", "."].map(String::from);
+    let out = t
+        .run_in(&t.work_dir.clone(), &argv, &[], t.op_timeout)
+        .ok()?;
+    let free_kib = df_available_kib(&String::from_utf8_lossy(&out.stdout))?;
+    (free_kib.saturating_mul(1024) < needed).then(|| {
+        format!(
+            "no space left on the board: {free_kib} KiB free in {}",
+            t.work_dir
+        )
+    })
+}
+
+/// The `Available` column (KiB) of `df -Pk`'s one file system line.
+fn df_available_kib(df: &str) -> Option<u64> {
+    df.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()
+}
+
 /// Copies `local` to `remote` (absolute) over SFTP; returns the byte count.
 fn upload(t: &mut SshTransport, local: &Path, remote: &Path) -> Result<u64, TransportError> {
     let mut source = File::open(local).map_err(|e| {
@@ -289,4 +333,20 @@ fn upload(t: &mut SshTransport, local: &Path, remote: &Path) -> Result<u64, Tran
     // Closing the handle makes the server finish the file.
     drop(target);
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::df_available_kib;
+
+    #[test]
+    fn reads_the_available_column_of_df() {
+        let df = "Filesystem     1024-blocks  Used Available Capacity Mounted on\n\
+                  tmpfs               131072 131072         0     100% /tmp/x\n";
+        assert_eq!(df_available_kib(df), Some(0));
+        let df = "Filesystem 1024-blocks Used Available Capacity Mounted on\n\
+                  /dev/vda 264049568 19520084 76040100 21% /\n";
+        assert_eq!(df_available_kib(df), Some(76_040_100));
+        assert_eq!(df_available_kib("df: .: No such file or directory\n"), None);
+    }
 }
