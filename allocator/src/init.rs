@@ -31,6 +31,7 @@ fn init() {
         return;
     }
     arena::ARENA_COUNT.store(os::cpu_count().min(MAX_ARENAS), Relaxed);
+    segment::map_without_huge_pages();
     os::page_size();
     thread::create_exit_key();
     STATE.store(READY, Release);

@@ -22,6 +22,15 @@ const MAP_WORDS: usize = (1usize << (ADDRESS_BITS - SEGMENT_SHIFT)) / usize::BIT
 /// Bit `address >> SEGMENT_SHIFT` is set while a segment is mapped there.
 static SEGMENT_MAP: [AtomicUsize; MAP_WORDS] = [const { AtomicUsize::new(0) }; MAP_WORDS];
 
+/// Asks for the segment map (8 MiB of .bss on 64-bit targets, touched a
+/// word at a time) never to be backed by transparent huge pages: on a
+/// THP=always kernel, the first bit set would make 2 MiB resident.
+pub fn map_without_huge_pages() {
+    let start = SEGMENT_MAP.as_ptr() as usize & !4095;
+    let end = SEGMENT_MAP.as_ptr() as usize + core::mem::size_of_val(&SEGMENT_MAP);
+    os::no_huge_pages(start, end - start);
+}
+
 /// The segment layer's lock: free pages, abandoned pages, segment list.
 pub static LOCK: Mutex = Mutex::new();
 
