@@ -248,7 +248,8 @@ impl Page {
     /// starts of this page, and free + used = carved. For `check_heap`.
     ///
     /// # Safety
-    /// The page is in use and no thread is changing it.
+    /// The page is in use, and the caller owns it or holds the segment
+    /// lock for an abandoned one (so that no one takes the remote list).
     pub unsafe fn check(&self) -> Result<(), &'static str> {
         let size = self.block_size as usize;
         if size == 0 || size % ALIGN != 0 || size > SMALL_MAX {
@@ -259,8 +260,11 @@ impl Page {
             return Err("small page carve pointer out of range");
         }
         let carved = (self.bump - self.start) / size;
+        // One look at the remote list: other threads may push while we
+        // walk, but only in front of this head.
+        let remote = self.thread_free.load(Acquire);
         let mut free = 0;
-        for list in [self.free, self.thread_free.load(Relaxed)] {
+        for list in [self.free, remote] {
             let mut b = list;
             while b != 0 {
                 if !self.is_block(b) {
@@ -276,7 +280,7 @@ impl Page {
         }
         let pending = {
             let mut n = 0;
-            let mut b = self.thread_free.load(Relaxed);
+            let mut b = remote;
             while b != 0 {
                 n += 1;
                 // SAFETY: as above.
