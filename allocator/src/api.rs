@@ -44,6 +44,8 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
     unsafe { malloc_slow(n, Call::Malloc) }
 }
 
+/// # Safety
+/// No preconditions (unsafe as the allocation functions are).
 #[cold]
 #[inline(never)]
 unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
@@ -143,6 +145,8 @@ pub unsafe fn free(p: *mut u8) {
     unsafe { free_slow(p) }
 }
 
+/// # Safety
+/// `block` lies in a segment and `page` is its page.
 #[cold]
 #[inline(never)]
 unsafe fn free_small_slow(page: *mut Page, block: usize) {
@@ -152,6 +156,8 @@ unsafe fn free_small_slow(page: *mut Page, block: usize) {
     count(cache, Call::Free, 0, freed);
 }
 
+/// # Safety
+/// `p` is null or a block of this allocator (misuse aborts).
 #[cold]
 #[inline(never)]
 unsafe fn free_slow(p: *mut u8) {
@@ -389,6 +395,9 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
 /// Resizes in place when possible, else moves. Returns the block and the
 /// bytes the byte counters count as freed (see `counted`); null leaves `p`
 /// as it was.
+///
+/// # Safety
+/// `p` is a live block of this allocator (misuse aborts).
 unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize) {
     // The size of a moved block: small blocks that grow get a quarter more
     // than asked, so that a buffer grown a few bytes at a time moves once
@@ -554,6 +563,9 @@ pub unsafe fn pvalloc(n: usize) -> *mut u8 {
 }
 
 /// Aligned allocation without counting; `align` is a power of two.
+///
+/// # Safety
+/// `align` is a power of two.
 unsafe fn aligned_raw(cache: Cache, align: usize, n: usize) -> *mut u8 {
     if align <= ALIGN {
         // SAFETY: no preconditions.

@@ -38,15 +38,21 @@ const FENCE_FROM_END: usize = GRAIN + WORD;
 /// Resident-byte estimate of a free chunk lives in its fourth word.
 const RESIDENT_WORD: usize = 3;
 
+/// # Safety
+/// None to call; the pointer is valid only where `addr` is.
 #[inline(always)]
 unsafe fn word(addr: usize, i: usize) -> *mut usize {
     (addr + i * WORD) as *mut usize
 }
+/// # Safety
+/// `c` is a chunk (or fence) address inside a live region.
 #[inline(always)]
 pub unsafe fn hdr(c: usize) -> usize {
     // SAFETY: callers pass chunk addresses inside a live region.
     unsafe { *(c as *const usize) }
 }
+/// # Safety
+/// As `hdr`, and the caller may write the chunk's header.
 #[inline(always)]
 pub unsafe fn set_hdr(c: usize, h: usize) {
     // SAFETY: as for hdr.
@@ -54,6 +60,9 @@ pub unsafe fn set_hdr(c: usize, h: usize) {
 }
 /// Atomically `h = (h & keep) ^ flip` on the header of chunk `c`: for
 /// words a thread cache may flip at the same time (see header.rs).
+///
+/// # Safety
+/// As `set_hdr`.
 #[inline(always)]
 pub unsafe fn hdr_update(c: usize, keep: usize, flip: usize) {
     // SAFETY: c is a chunk header, aligned and live; all concurrent
@@ -70,6 +79,8 @@ pub unsafe fn hdr_update(c: usize, keep: usize, flip: usize) {
     }
 }
 
+/// # Safety
+/// `c` is a free chunk of `size` bytes the caller may write.
 #[inline(always)]
 unsafe fn set_footer(c: usize, size: usize) {
     // SAFETY: the last word of a free chunk belongs to it.
@@ -77,6 +88,10 @@ unsafe fn set_footer(c: usize, size: usize) {
 }
 
 /// Pushes chunk `c` on the list whose head word is at `head`.
+///
+/// # Safety
+/// `c` is a free chunk off every list; `head` is a list head or a
+/// listed chunk's next word.
 #[inline(always)]
 unsafe fn push(head: *mut usize, c: usize) {
     // SAFETY: `c` is a free chunk with room for its links; `head` is a list
@@ -92,6 +107,8 @@ unsafe fn push(head: *mut usize, c: usize) {
     }
 }
 
+/// # Safety
+/// `c` is on a list.
 #[inline(always)]
 unsafe fn unlink(c: usize) {
     // SAFETY: `c` is on a list, so its links are valid.
@@ -121,6 +138,8 @@ impl Heap {
         }
     }
 
+    /// # Safety
+    /// The caller holds the arena lock; `c` is a free chunk off every list.
     #[inline]
     unsafe fn bin_insert(&mut self, c: usize, size: usize) {
         let i = bins::index(size);
@@ -134,6 +153,9 @@ impl Heap {
 impl Arena {
     /// Makes `c` (header, footer and resident estimate already written) a
     /// member of a bin.
+    ///
+    /// # Safety
+    /// As `bin_insert`.
     unsafe fn insert_free(&self, heap: &mut Heap, c: usize, size: usize) {
         // SAFETY: caller holds the lock; c is free.
         unsafe { heap.bin_insert(c, size) };
@@ -141,6 +163,9 @@ impl Arena {
     }
 
     /// Takes free chunk `c` off whichever list holds it.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock; `c` is free and listed.
     unsafe fn remove_free(&self, heap: &mut Heap, c: usize) {
         // SAFETY: c is free, so it is on a bin or the deferred list.
         let size = unsafe {
@@ -156,6 +181,9 @@ impl Arena {
     }
 
     /// A free chunk of at least `size` bytes, unlinked, or 0.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock.
     unsafe fn find_fit(&self, heap: &mut Heap, size: usize) -> usize {
         let i = bins::index(size);
         let mut c = *heap.bin(i).0;
@@ -220,6 +248,10 @@ impl Arena {
 
     /// Marks the unlinked free chunk `c` allocated with `size` bytes and
     /// returns any remainder to a bin. `resident` is the estimate `c` had.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock; `c` is free, unlinked, at least
+    /// `size` bytes.
     unsafe fn carve(&self, heap: &mut Heap, c: usize, size: usize, resident: usize) {
         // SAFETY: c is a free unlinked chunk of this heap, at least size long.
         unsafe {
@@ -272,6 +304,9 @@ impl Arena {
 
     /// Merges every deferred chunk with its free neighbours, returns empty
     /// regions and large resident free ranges to the OS, and bins the rest.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock.
     unsafe fn coalesce(&self, heap: &mut Heap) {
         // SAFETY: the caller holds the lock; all chunks visited are this heap's.
         unsafe {
@@ -332,6 +367,9 @@ impl Arena {
 
     /// Maps a new region able to hold a `size`-byte chunk; returns its one
     /// free chunk, unlinked, or 0.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock.
     unsafe fn grow(&self, heap: &mut Heap, size: usize) -> usize {
         let doubling = (heap.region_count / 2).min(5);
         let want = (REGION_MIN_BYTES << doubling).max(size + FIRST_CHUNK_OFFSET + FENCE_FROM_END);
@@ -363,6 +401,9 @@ impl Arena {
         first
     }
 
+    /// # Safety
+    /// The caller holds the arena lock; the region holds one free chunk,
+    /// off every list.
     unsafe fn unmap_region(&self, heap: &mut Heap, region: usize) {
         // SAFETY: the region holds one free chunk, already off every list.
         unsafe {
@@ -580,6 +621,9 @@ impl Parts {
 
     /// Releases the resident parts of the merged free chunk `c`, keeping
     /// its header words and footer.
+    ///
+    /// # Safety
+    /// `c` is a free chunk of `size` bytes whose contents nobody needs.
     unsafe fn release(&self, c: usize, size: usize) {
         let (lo, hi) = (c + (RESIDENT_WORD + 1) * WORD, c + size - WORD);
         if self.overflow {

@@ -125,6 +125,8 @@ pub fn take_page(class: usize, owner: usize) -> *mut Page {
     page
 }
 
+/// # Safety
+/// The caller holds `LOCK`.
 unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
     // SAFETY: the caller holds the lock; pages and segments reached from
     // the state are mapped and belong to this layer.
@@ -178,6 +180,9 @@ pub unsafe fn free_page(page: &mut Page) {
     LOCK.unlock();
 }
 
+/// # Safety
+/// The caller holds `LOCK`; `page` is in use, has no block out
+/// (`used == 0`) and is on no list.
 unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
     page.owner.store(NO_OWNER, Relaxed);
     page.block_size = 0;
@@ -229,6 +234,9 @@ pub unsafe fn abandon_page(page: &mut Page, class: usize) {
 }
 
 /// Maps a segment, aligned to its size, and links it first.
+///
+/// # Safety
+/// The caller holds `LOCK`.
 unsafe fn map_segment(st: &mut State) -> *mut Segment {
     let raw = os::map(2 * SEGMENT_BYTES) as usize;
     if raw == 0 {
@@ -272,6 +280,8 @@ unsafe fn map_segment(st: &mut State) -> *mut Segment {
     segment
 }
 
+/// # Safety
+/// The caller holds `LOCK`; every page of `seg` is free.
 unsafe fn unmap_segment(st: &mut State, seg: &mut Segment) {
     for page in &seg.pages[1..] {
         if page.touched > page.start {

@@ -64,6 +64,8 @@ impl SmallHeap {
         }
     }
 
+    /// # Safety
+    /// `page` is one of this heap's pages, on the list its `state` names.
     #[inline(never)]
     unsafe fn unlink(&mut self, page: &mut Page, class: usize) {
         // SAFETY: listed pages of this heap are owned by it.
@@ -91,6 +93,9 @@ impl SmallHeap {
 
     /// Links `page` first in list `state` (first in `partial` makes it the
     /// page `malloc` uses).
+    ///
+    /// # Safety
+    /// `page` is one of this heap's pages (or just taken), on no list.
     unsafe fn push_front(&mut self, page: &mut Page, class: usize, state: u8) {
         let list = self.list(state, class);
         page.prev = null_mut();
@@ -126,6 +131,9 @@ impl SmallHeap {
 
     /// Links `page` second in `partial`: it has room again, but the current
     /// page stays current.
+    ///
+    /// # Safety
+    /// As `push_front`.
     unsafe fn push_second(&mut self, page: &mut Page, class: usize) {
         let head = self.partial[class % CLASS_SLOTS];
         if head.is_null() {
@@ -163,6 +171,9 @@ impl SmallHeap {
     }
 
     /// Pops a free block of `page`, which has one.
+    ///
+    /// # Safety
+    /// `page` is owned by the caller and has a free block.
     #[inline(always)]
     unsafe fn pop(page: &mut Page) -> *mut u8 {
         let block = page.free;
@@ -220,6 +231,9 @@ impl SmallHeap {
     /// Looks through a few full pages of `class` for blocks other threads
     /// freed; a page that has some becomes current. Pages with none move
     /// to the back, so the next look starts elsewhere.
+    ///
+    /// # Safety
+    /// Only the heap's owner may call this.
     unsafe fn reclaim_full(&mut self, class: usize) -> Option<&'static mut Page> {
         for _ in 0..FULL_PAGES_SCANNED {
             let head = self.full[class % CLASS_SLOTS];
@@ -240,6 +254,8 @@ impl SmallHeap {
         None
     }
 
+    /// # Safety
+    /// As `push_front`.
     unsafe fn push_back_full(&mut self, page: &mut Page, class: usize) {
         let mut last = self.full[class];
         if last.is_null() {
