@@ -611,13 +611,25 @@ impl<'a> Session<'a> {
 
     /// Stops the agent a lost connection left running on the board (it
     /// would run on beside the run made again, skewing it), if `pid` is
-    /// still `program`. SIGKILL to the agent alone: its launcher sees it
-    /// die and kills the measured child's group. Returns what was done,
-    /// for the incident line.
+    /// still `program`; with pid 0 (the connection died before the board
+    /// said the pid), every process running `program`, the agent in this
+    /// board's work dir, of which no other run of the campaign is in
+    /// flight. SIGKILL to the agent alone: its launcher sees it die and
+    /// kills the measured child's group. Returns what was done, for the
+    /// incident line.
     fn stop_orphan(&mut self, pid: u32, program: &str) -> Option<String> {
-        const SCRIPT: &str = r#"exe=$(readlink "/proc/$1/exe" 2>/dev/null) || exit 0
-[ "$exe" = "$(readlink -f "$2")" ] || exit 0
-kill -s KILL "$1" && echo stopped"#;
+        // Without a pid, only a program of our own work dir is looked for:
+        // never a system binary other people's processes run.
+        if pid == 0 && !program.starts_with(&format!("{}/", self.work_dir)) {
+            return None;
+        }
+        const SCRIPT: &str = r#"target=$(readlink -f "$2") || exit 0
+if [ "$1" = 0 ]; then pids=$(cd /proc && ls -d [0-9]*); else pids=$1; fi
+for p in $pids; do
+  exe=$(readlink "/proc/$p/exe" 2>/dev/null) || continue
+  [ "$exe" = "$target" ] && kill -s KILL "$p" && echo "stopped $p"
+done
+exit 0"#;
         let argv = vec![
             "sh".to_string(),
             "-c".to_string(),
@@ -630,9 +642,17 @@ kill -s KILL "$1" && echo stopped"#;
             .transport
             .exec(&argv, &[], Duration::from_secs(30))
             .ok()?;
-        String::from_utf8_lossy(&out.stdout)
-            .contains("stopped")
-            .then(|| format!(" (its agent, pid {pid}, still ran on the board: stopped)"))
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        let stopped: Vec<&str> = said
+            .lines()
+            .filter_map(|l| l.strip_prefix("stopped "))
+            .collect();
+        (!stopped.is_empty()).then(|| {
+            format!(
+                " (its agent, pid {}, still ran on the board: stopped)",
+                stopped.join(", ")
+            )
+        })
     }
 
     /// `why` the board failed during `key`, unless the board itself is

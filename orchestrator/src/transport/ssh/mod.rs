@@ -50,7 +50,7 @@ pub struct SshTransport {
     /// Set when the connection is known to be dead (or closed): why.
     broken: Option<String>,
     /// The command whose connection died while it ran, as (remote pid,
-    /// program), when the board had said its pid: it may still run there.
+    /// program); pid 0 if the board had not said it yet. It may still run.
     lost: Option<(u32, String)>,
 }
 
@@ -215,9 +215,12 @@ impl SshTransport {
             }
             Err((kind, detail)) => {
                 if kind == ErrorKind::Disconnected {
-                    if let (Some(pid), _) = split_pid(&partial) {
-                        self.lost = Some((pid, argv[0].clone()));
-                    }
+                    // Pid 0 when the pid line had not arrived yet (the
+                    // connection can die before lwm has read it): the
+                    // program is still known, and whoever stops an orphan
+                    // then looks for it by its executable.
+                    let pid = split_pid(&partial).0.unwrap_or(0);
+                    self.lost = Some((pid, argv[0].clone()));
                 }
                 let e = self.err(kind, format!("running {}: {detail}", argv[0]));
                 Err(self.note(e))
