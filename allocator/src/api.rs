@@ -30,13 +30,8 @@ pub unsafe fn malloc(n: usize) -> *mut u8 {
             let page = *cache.small().direct.get_unchecked(class);
             if (*page).free != 0 {
                 // Not EMPTY_PAGE (it has no free block): one of our pages.
-                let page = &mut *(page as *mut Page);
-                let block = page.free;
-                page.free = *(block as *const usize);
-                *((block + WORD) as *mut usize) = 0;
-                page.used += 1;
                 cache.counters.call(Call::Malloc);
-                return block as *mut u8;
+                return (*(page as *mut Page)).pop();
             }
         }
     }
@@ -129,10 +124,7 @@ pub unsafe fn free(p: *mut u8) {
                 let page = &mut *page;
                 let cache = thread::slot(id);
                 cache.counters.call(Call::Free);
-                *(block as *mut usize) = page.free;
-                *((block + WORD) as *mut usize) = page.key();
-                page.free = block;
-                page.used -= 1;
+                page.push(block);
                 if page.used == 0 && page.state != LISTED_CURRENT {
                     cache.small().after_free(page);
                 }

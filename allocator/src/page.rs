@@ -144,6 +144,39 @@ impl Page {
         self.owner.store(owner, Release);
     }
 
+    /// Takes a block off `free`, which has one: the allocation fast path.
+    ///
+    /// # Safety
+    /// The caller owns the page and `free` is not empty.
+    #[inline(always)]
+    pub unsafe fn pop(&mut self) -> *mut u8 {
+        let block = self.free;
+        // SAFETY: a free block's first two words are the link and the key.
+        unsafe {
+            self.free = *(block as *const usize);
+            *((block + WORD) as *mut usize) = 0;
+        }
+        self.used += 1;
+        block as *mut u8
+    }
+
+    /// Puts the live block `block` back on `free`, marked with the key:
+    /// the owner's free.
+    ///
+    /// # Safety
+    /// The caller owns the page; `block` is a live block of it.
+    #[inline(always)]
+    pub unsafe fn push(&mut self, block: usize) {
+        // SAFETY: the block is the caller's to free; its first two words
+        // become the link and the key.
+        unsafe {
+            *(block as *mut usize) = self.free;
+            *((block + WORD) as *mut usize) = self.key();
+        }
+        self.free = block;
+        self.used -= 1;
+    }
+
     /// Carves never-used blocks onto `free`; false if the page has none.
     ///
     /// # Safety
@@ -263,32 +296,28 @@ impl Page {
         // One look at the remote list: other threads may push while we
         // walk, but only in front of this head.
         let remote = self.thread_free.load(Acquire);
-        let mut free = 0;
-        for list in [self.free, remote] {
+        // Blocks on each list; both together cannot exceed the carved ones.
+        let mut counts = [0usize; 2];
+        for (list, count) in [self.free, remote].into_iter().zip(&mut counts) {
             let mut b = list;
             while b != 0 {
                 if !self.is_block(b) {
                     return Err("small page free list holds a foreign block");
                 }
-                free += 1;
-                if free > carved {
+                *count += 1;
+                if *count > carved {
                     return Err("small page free list is cyclic");
                 }
                 // SAFETY: b is a carved block of this page.
                 b = unsafe { *(b as *const usize) };
             }
         }
-        let pending = {
-            let mut n = 0;
-            let mut b = remote;
-            while b != 0 {
-                n += 1;
-                // SAFETY: as above.
-                b = unsafe { *(b as *const usize) };
-            }
-            n
-        };
-        if free - pending + self.used as usize != carved {
+        let [free, pending] = counts;
+        if free + pending > carved {
+            return Err("small page free list is cyclic");
+        }
+        // Remote-freed blocks still count as used until collected.
+        if free + self.used as usize != carved {
             return Err("small page used count disagrees with its free list");
         }
         Ok(())

@@ -35,8 +35,11 @@ pub struct SmallHeap {
     pub direct: [*const Page; CLASS_SLOTS],
     /// Owned pages that may have free blocks (doubly linked, head first).
     partial: [*mut Page; CLASS_SLOTS],
-    /// Owned pages found full.
+    /// Owned pages found full (doubly linked, newest first).
     full: [*mut Page; CLASS_SLOTS],
+    /// The last page of each `full` list (null when empty), so that a
+    /// page looked through goes to the back in O(1).
+    full_tail: [*mut Page; CLASS_SLOTS],
 }
 
 impl SmallHeap {
@@ -45,6 +48,7 @@ impl SmallHeap {
             direct: [null_mut(); CLASS_SLOTS],
             partial: [null_mut(); CLASS_SLOTS],
             full: [null_mut(); CLASS_SLOTS],
+            full_tail: [null_mut(); CLASS_SLOTS],
         }
     }
 
@@ -77,6 +81,8 @@ impl SmallHeap {
             }
             if !page.next.is_null() {
                 (*page.next).prev = page.prev;
+            } else if page.state == LISTED_FULL {
+                self.full_tail[class % CLASS_SLOTS] = page.prev;
             }
         }
         let was_current = page.state == LISTED_CURRENT;
@@ -97,14 +103,15 @@ impl SmallHeap {
     /// # Safety
     /// `page` is one of this heap's pages (or just taken), on no list.
     unsafe fn push_front(&mut self, page: &mut Page, class: usize, state: u8) {
-        let list = self.list(state, class);
         page.prev = null_mut();
-        page.next = *list;
+        page.next = *self.list(state, class);
         if !page.next.is_null() {
             // SAFETY: listed pages are owned by this heap.
             unsafe { (*page.next).prev = page };
+        } else if state == LISTED_FULL {
+            self.full_tail[class % CLASS_SLOTS] = page;
         }
-        *list = page;
+        *self.list(state, class) = page;
         page.state = state;
         page.set_full_mark(state == LISTED_FULL);
         if state == LISTED_PARTIAL {
@@ -164,26 +171,10 @@ impl SmallHeap {
         // block and is never written.
         unsafe {
             if (*page).free != 0 {
-                return Self::pop(&mut *(page as *mut Page));
+                return (*(page as *mut Page)).pop();
             }
             self.alloc_slow(class, id)
         }
-    }
-
-    /// Pops a free block of `page`, which has one.
-    ///
-    /// # Safety
-    /// `page` is owned by the caller and has a free block.
-    #[inline(always)]
-    unsafe fn pop(page: &mut Page) -> *mut u8 {
-        let block = page.free;
-        // SAFETY: a free block's first two words are the link and the key.
-        unsafe {
-            page.free = *(block as *const usize);
-            *((block + WORD) as *mut usize) = 0;
-        }
-        page.used += 1;
-        block as *mut u8
     }
 
     /// Allocates a block of `class` when `direct[class]` had none free:
@@ -203,13 +194,13 @@ impl SmallHeap {
                 }
                 let page = &mut *head;
                 if page.free != 0 || page.collect() != 0 || page.carve() {
-                    return Self::pop(page);
+                    return page.pop();
                 }
                 self.unlink(page, class);
                 self.push_front(page, class, LISTED_FULL);
             }
             if let Some(page) = self.reclaim_full(class) {
-                return Self::pop(page);
+                return page.pop();
             }
             loop {
                 let page = segment::take_page(class, id);
@@ -219,7 +210,7 @@ impl SmallHeap {
                 let page = &mut *page;
                 if page.free != 0 || page.carve() {
                     self.push_front(page, class, LISTED_PARTIAL);
-                    return Self::pop(page);
+                    return page.pop();
                 }
                 // An adopted page with every block still live: ours now,
                 // among the full ones.
@@ -257,18 +248,14 @@ impl SmallHeap {
     /// # Safety
     /// As `push_front`.
     unsafe fn push_back_full(&mut self, page: &mut Page, class: usize) {
-        let mut last = self.full[class];
+        let last = self.full_tail[class % CLASS_SLOTS];
         if last.is_null() {
             // SAFETY: forwarded.
             return unsafe { self.push_front(page, class, LISTED_FULL) };
         }
-        // SAFETY: listed pages are owned by this heap.
-        unsafe {
-            while !(*last).next.is_null() {
-                last = (*last).next;
-            }
-            (*last).next = page;
-        }
+        // SAFETY: the tail is a listed page of this heap.
+        unsafe { (*last).next = page };
+        self.full_tail[class % CLASS_SLOTS] = page;
         page.prev = last;
         page.next = null_mut();
         page.state = LISTED_FULL;
@@ -376,12 +363,7 @@ pub unsafe fn free_block(
                 crate::os::fatal(function, "double free");
             }
             // SAFETY: the block is live and ours to free.
-            unsafe {
-                *(block as *mut usize) = page.free;
-                *((block + WORD) as *mut usize) = page.key();
-            }
-            page.free = block;
-            page.used -= 1;
+            unsafe { page.push(block) };
             // SAFETY: we own the page.
             unsafe { heap.after_free(page) };
         }
