@@ -285,20 +285,20 @@ unsafe fn alloc_raw(cache: Cache, n: usize) -> *mut u8 {
         return null_mut();
     }
     let size = round_up(n + WORD, GRAIN);
-    if size >= large::mmap_threshold() {
-        return large::map_chunk(n, ALIGN);
-    }
+    let grow = size < large::mmap_threshold();
     let arena = lock_any(preferred_arena(cache));
     // SAFETY: we hold the arena lock.
-    let chunk = unsafe { arena.heap_alloc(size) };
+    let chunk = unsafe { arena.heap_alloc(size, grow) };
     arena.lock.unlock();
     if let Some(c) = cache {
         c.set_arena(arena.index());
     }
-    if chunk == 0 {
+    if chunk != 0 {
+        (chunk + WORD) as *mut u8
+    } else if grow {
         null_mut()
     } else {
-        (chunk + WORD) as *mut u8
+        large::map_chunk(n, ALIGN)
     }
 }
 
@@ -581,7 +581,7 @@ unsafe fn aligned_raw(cache: Cache, align: usize, n: usize) -> *mut u8 {
     // SAFETY: we hold the arena lock; every chunk touched is the one just
     // allocated, cut into a free lead, the aligned chunk and a free tail.
     let user = unsafe {
-        let chunk = arena.heap_alloc(span);
+        let chunk = arena.heap_alloc(span, true);
         if chunk == 0 {
             arena.lock.unlock();
             return null_mut();

@@ -9,7 +9,10 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use crate::config::{BIN_MAP_WORDS, MAX_ARENAS, NUM_BINS};
 use crate::lock::Mutex;
 
-#[repr(C, align(64))]
+/// Aligned to a power of two at least its size, so `index()` is a shift
+/// (a division by 448 is a call to a 440-byte helper on ARMv6).
+#[cfg_attr(target_pointer_width = "64", repr(C, align(1024)))]
+#[cfg_attr(not(target_pointer_width = "64"), repr(C, align(512)))]
 pub struct Arena {
     pub lock: Mutex,
     /// Bytes of heap regions this arena holds (statistics, read racily).
@@ -81,6 +84,8 @@ impl Arena {
     }
 }
 
+const _: () = assert!(core::mem::size_of::<Arena>().is_power_of_two());
+
 pub static ARENAS: [Arena; MAX_ARENAS] = [const { Arena::new() }; MAX_ARENAS];
 
 /// How many arenas are in use: one per CPU, up to `MAX_ARENAS`; set once at
@@ -91,7 +96,13 @@ pub static ARENA_COUNT: AtomicUsize = AtomicUsize::new(1);
 static NEXT_ARENA: AtomicUsize = AtomicUsize::new(0);
 
 pub fn assign_arena() -> usize {
-    NEXT_ARENA.fetch_add(1, Relaxed) % ARENA_COUNT.load(Relaxed).max(1)
+    let count = ARENA_COUNT.load(Relaxed).max(1);
+    let mut next = NEXT_ARENA.fetch_add(1, Relaxed) & (MAX_ARENAS - 1);
+    // A remainder without a division (count <= MAX_ARENAS).
+    while next >= count {
+        next -= count;
+    }
+    next
 }
 
 /// Locks the preferred arena, or any idle one if it is busy; returns it.
@@ -100,11 +111,13 @@ pub fn lock_any(preferred: usize) -> &'static Arena {
     // exceed: no bounds check, no panic path.
     let count = ARENA_COUNT.load(Relaxed).max(1);
     let preferred = if preferred < count { preferred } else { 0 };
-    for step in 0..count {
-        let arena = &ARENAS[(preferred + step) % count & (MAX_ARENAS - 1)];
+    let mut i = preferred;
+    for _ in 0..count {
+        let arena = &ARENAS[i & (MAX_ARENAS - 1)];
         if arena.lock.try_lock() {
             return arena;
         }
+        i = if i + 1 == count { 0 } else { i + 1 };
     }
     let arena = &ARENAS[preferred & (MAX_ARENAS - 1)];
     arena.lock.lock();

@@ -103,15 +103,28 @@ pub const ADDRESS_BITS: u32 = if WORD == 8 { 48 } else { 32 };
 /// workloads' peak RSS was a few percent higher and no faster.
 pub const DIRTY_PAGES_MAX: usize = 4;
 
-/// A free heap chunk holds header, two links, a resident-byte estimate and
-/// a footer.
-pub const MIN_HEAP_CHUNK: usize = round_up(5 * WORD, GRAIN);
+/// A free heap chunk holds header, two links and a footer.
+pub const MIN_HEAP_CHUNK: usize = round_up(4 * WORD, GRAIN);
 
 /// Upper bound on arenas (the arena index lives in 4 header bits on 32-bit).
 pub const MAX_ARENAS: usize = 16;
 
-/// Smallest heap region mapped at once.
-pub const REGION_MIN_BYTES: usize = 1 << 20;
+/// Address space each heap region reserves, committed as the heap grows:
+/// 1 GiB on 64-bit targets, where address space is plentiful; 64 MiB on
+/// 32-bit ones (a Pi Zero's 512 MB fits eight). A heap that outgrows it
+/// takes another region; a process whose address space is limited gets a
+/// region of exactly what it needs instead.
+pub const REGION_RESERVE_BYTES: usize = if WORD == 8 { 1 << 30 } else { 64 << 20 };
+
+/// Bytes committed beyond a request when a region grows, so that a heap
+/// growing a little at a time makes a system call per 64 KiB, not per
+/// request. Commit alone costs no memory until the pages are touched.
+pub const GROW_PAD_BYTES: usize = 64 * 1024;
+
+/// Free bytes kept committed at the top of a region when it is trimmed
+/// (glibc's M_TOP_PAD default), so a program that frees and allocates
+/// around the top does not give pages back and fault them in each time.
+pub const TOP_KEEP_BYTES: usize = 128 * 1024;
 
 /// Requests of at least this size start out as their own mapping; the
 /// threshold rises (as glibc's does) when such a mapping is freed, so
@@ -136,6 +149,28 @@ pub const NUM_BINS: usize = 96;
 
 /// Words of the non-empty-bin bitmap.
 pub const BIN_MAP_WORDS: usize = NUM_BINS / 32;
+
+/// `n / d` (`d > 0`) for the slow paths. On 32-bit ARM a `/` by a
+/// run-time divisor calls the compiler's division helpers (ARMv6 has no
+/// divide instruction), 440 bytes of the 20 KB budget; shift and subtract
+/// is a few instructions.
+#[inline(never)]
+pub fn div(n: usize, d: usize) -> usize {
+    if WORD == 8 {
+        return n / d;
+    }
+    let (mut q, mut r) = (0, 0);
+    let mut bit = usize::BITS;
+    while bit > 0 {
+        bit -= 1;
+        r = r << 1 | (n >> bit & 1);
+        if r >= d {
+            r -= d;
+            q |= 1 << bit;
+        }
+    }
+    q
+}
 
 pub const fn round_up(n: usize, to: usize) -> usize {
     (n + to - 1) & !(to - 1)

@@ -143,7 +143,7 @@ impl Totals {
         if heap == 0 {
             0
         } else {
-            (free as u32 * 1000) / heap as u32
+            crate::config::div(free as usize * 1000, heap as usize) as u32
         }
     }
 }

@@ -8,10 +8,7 @@
 //!   multiple); the word below the header holds the distance from the
 //!   mapping start.
 //!
-//! A heap chunk's header is written by its arena under the arena lock,
-//! except that a thread cache flips `ALLOC`/`CACHED` of chunks it holds
-//! without it; so the arena sets and clears a neighbour's `PREV_FREE` with
-//! atomic read-modify-write (`heap::hdr_update`), and so does the cache.
+//! A heap chunk's header is written only by its arena, under the arena lock.
 
 use crate::config::WORD;
 
@@ -19,12 +16,6 @@ pub const ALLOC: usize = 1;
 pub const MMAP: usize = 4;
 /// Heap chunk: the chunk below is free (its footer holds its size).
 pub const PREV_FREE: usize = 8;
-/// A heap chunk with `MMAP` set and `ALLOC` clear sits in a thread cache:
-/// freed for its user, still taken for its arena. Mapped chunks always have
-/// `ALLOC` set, so the two never mix.
-pub const CACHED: usize = MMAP;
-/// Heap chunks with either bit are not free for their arena.
-pub const BUSY: usize = ALLOC | CACHED;
 pub const FLAGS: usize = 15;
 
 pub const ARENA_SHIFT: u32 = WORD as u32 * 8 - 4;

@@ -22,21 +22,29 @@ use crate::{counters, large, os};
 
 /// Region header. Its first three words have the layout of a free chunk's
 /// links, so regions go on the same intrusive lists.
+///
+/// A region is a reservation of `reserved` bytes of which the first `len`
+/// are committed (readable and writable) and the rest inaccessible: the
+/// heap grows by moving its fence up (as glibc's heaps grow by `brk` or
+/// mprotect), so a buffer freed at the top merges with whatever is freed
+/// below it and the next bigger buffer reuses both, and it shrinks by
+/// moving the fence down, which gives the pages back and uncommits them.
 #[repr(C)]
 #[allow(dead_code)] // the link words are reached through `push`/`unlink`
 struct Region {
     _unused: usize,
     next: usize,
     pprev: usize,
+    /// Committed bytes from the region start, a page multiple; the fence
+    /// ends them. `len <= reserved`.
     len: usize,
+    /// Reserved bytes from the region start, a page multiple.
+    reserved: usize,
     first: usize,
 }
 
 const FIRST_CHUNK_OFFSET: usize = round_up(core::mem::size_of::<Region>() + WORD, GRAIN) - WORD;
 const FENCE_FROM_END: usize = GRAIN + WORD;
-
-/// Resident-byte estimate of a free chunk lives in its fourth word.
-const RESIDENT_WORD: usize = 3;
 
 /// # Safety
 /// None to call; the pointer is valid only where `addr` is.
@@ -58,27 +66,6 @@ pub unsafe fn set_hdr(c: usize, h: usize) {
     // SAFETY: as for hdr.
     unsafe { *(c as *mut usize) = h }
 }
-/// Atomically `h = (h & keep) ^ flip` on the header of chunk `c`: for
-/// words a thread cache may flip at the same time (see header.rs).
-///
-/// # Safety
-/// As `set_hdr`.
-#[inline(always)]
-pub unsafe fn hdr_update(c: usize, keep: usize, flip: usize) {
-    // SAFETY: c is a chunk header, aligned and live; all concurrent
-    // writers of it use atomic read-modify-write.
-    let word = unsafe { core::sync::atomic::AtomicUsize::from_ptr(c as *mut usize) };
-    let mut old = word.load(core::sync::atomic::Ordering::Relaxed);
-    while let Err(now) = word.compare_exchange_weak(
-        old,
-        (old & keep) ^ flip,
-        core::sync::atomic::Ordering::Relaxed,
-        core::sync::atomic::Ordering::Relaxed,
-    ) {
-        old = now;
-    }
-}
-
 /// # Safety
 /// `c` is a free chunk of `size` bytes the caller may write.
 #[inline(always)]
@@ -186,42 +173,34 @@ impl Arena {
     /// The caller holds the arena lock.
     unsafe fn find_fit(&self, heap: &mut Heap, size: usize) -> usize {
         let i = bins::index(size);
-        let mut c = *heap.bin(i).0;
-        let mut looked = 0;
         // SAFETY: lists hold only free chunks of this heap.
         unsafe {
-            while c != 0 && looked < 16 {
-                if heap_size(hdr(c)) >= size {
-                    self.remove_free(heap, c);
-                    return c;
-                }
-                c = *word(c, 1);
-                looked += 1;
-            }
-            let Some(j) = bins::first_set(&heap.bin_map, i + 1) else {
-                return 0;
-            };
-            c = heap.bins[j];
-            if j == NUM_BINS - 1 {
-                // The last bin is unbounded: first fit.
-                while c != 0 && heap_size(hdr(c)) < size {
-                    c = *word(c, 1);
-                }
+            let mut c = best_fit(*heap.bin(i).0, size);
+            if c == 0 {
+                // Every chunk of a higher bin fits, but the last bin is
+                // unbounded: best_fit checks.
+                let Some(j) = bins::first_set(&heap.bin_map, i + 1) else {
+                    return 0;
+                };
+                c = best_fit(heap.bins[j], size);
                 if c == 0 {
                     return 0;
                 }
             }
             self.remove_free(heap, c);
+            c
         }
-        c
     }
 
     /// Allocates a heap chunk of exactly `size` bytes (a multiple of GRAIN,
-    /// at least MIN_HEAP_CHUNK) and returns its address, or 0.
+    /// at least MIN_HEAP_CHUNK) and returns its address, or 0. With `grow`
+    /// false only free chunks serve: a request above the mmap threshold
+    /// takes one if there is one (as glibc's does), and a mapping of its
+    /// own otherwise.
     ///
     /// # Safety
     /// The caller holds the lock.
-    pub unsafe fn heap_alloc(&self, size: usize) -> usize {
+    pub unsafe fn heap_alloc(&self, size: usize, grow: bool) -> usize {
         // SAFETY: the caller holds the lock.
         unsafe {
             let heap = self.heap();
@@ -231,28 +210,26 @@ impl Arena {
                 self.coalesce(heap);
                 c = self.find_fit(heap, size);
             }
-            let resident;
-            if c == 0 {
-                c = self.grow(heap, size);
+            if c == 0 && grow {
+                c = self.extend(heap, heap.regions, size);
                 if c == 0 {
-                    return 0;
+                    c = self.new_region(heap, size);
                 }
-                resident = 0;
-            } else {
-                resident = *word(c, RESIDENT_WORD);
             }
-            self.carve(heap, c, size, resident);
+            if c != 0 {
+                self.carve(heap, c, size);
+            }
             c
         }
     }
 
     /// Marks the unlinked free chunk `c` allocated with `size` bytes and
-    /// returns any remainder to a bin. `resident` is the estimate `c` had.
+    /// returns any remainder to a bin.
     ///
     /// # Safety
     /// The caller holds the arena lock; `c` is free, unlinked, at least
     /// `size` bytes.
-    unsafe fn carve(&self, heap: &mut Heap, c: usize, size: usize, resident: usize) {
+    unsafe fn carve(&self, heap: &mut Heap, c: usize, size: usize) {
         // SAFETY: c is a free unlinked chunk of this heap, at least size long.
         unsafe {
             let h = hdr(c);
@@ -262,12 +239,11 @@ impl Arena {
                 set_hdr(c, heap_header(size, self.index(), ALLOC | (h & PREV_FREE)));
                 let r = c + size;
                 set_hdr(r, heap_header(rest, self.index(), 0));
-                *word(r, RESIDENT_WORD) = rest.min(resident);
                 set_footer(r, rest);
                 self.insert_free(heap, r, rest);
             } else {
                 set_hdr(c, heap_header(total, self.index(), ALLOC | (h & PREV_FREE)));
-                hdr_update(c + total, !PREV_FREE, 0);
+                set_hdr(c + total, hdr(c + total) & !PREV_FREE);
             }
         }
     }
@@ -286,14 +262,17 @@ impl Arena {
             let n = c + size;
             let hn = hdr(n);
             set_hdr(c, heap_header(size, self.index(), h & PREV_FREE));
-            *word(c, RESIDENT_WORD) = size;
             set_footer(c, size);
-            hdr_update(n, !PREV_FREE, PREV_FREE);
-            if h & PREV_FREE != 0 || hn & BUSY == 0 || size >= large::trim_threshold() {
+            set_hdr(n, hn | PREV_FREE);
+            // Freed at the top of a region (below the fence, or below the
+            // free chunk there): merged at once, so the top can be trimmed.
+            let at_top =
+                heap_size(hn) == 0 || hn & ALLOC == 0 && heap_size(hdr(n + heap_size(hn))) == 0;
+            if h & PREV_FREE != 0 || hn & ALLOC == 0 || size >= large::trim_threshold() {
                 push(&mut heap.deferred, c);
                 self.count_free(size);
                 heap.deferred_bytes += size;
-                if heap.deferred_bytes > DEFER_LIMIT_BYTES {
+                if at_top || heap.deferred_bytes > DEFER_LIMIT_BYTES {
                     self.coalesce(heap);
                 }
             } else {
@@ -302,8 +281,9 @@ impl Arena {
         }
     }
 
-    /// Merges every deferred chunk with its free neighbours, returns empty
-    /// regions and large resident free ranges to the OS, and bins the rest.
+    /// Merges every deferred chunk with its free neighbours, gives back
+    /// empty regions and the free top of a region beyond the trim
+    /// threshold, and bins the rest.
     ///
     /// # Safety
     /// The caller holds the arena lock.
@@ -314,91 +294,191 @@ impl Arena {
                 let mut c = heap.deferred;
                 self.remove_free(heap, c);
                 let mut size = heap_size(hdr(c));
-                let mut parts = Parts::new(c, size, *word(c, RESIDENT_WORD));
                 while hdr(c) & PREV_FREE != 0 {
                     let prev_size = *((c - WORD) as *const usize);
                     c -= prev_size;
                     self.remove_free(heap, c);
-                    parts.add(c, prev_size, *word(c, RESIDENT_WORD));
                     size += prev_size;
                 }
                 loop {
                     let hn = hdr(c + size);
-                    if hn & BUSY != 0 {
+                    if hn & ALLOC != 0 {
                         break;
                     }
                     self.remove_free(heap, c + size);
-                    parts.add(c + size, heap_size(hn), *word(c + size, RESIDENT_WORD));
                     size += heap_size(hn);
                 }
                 set_hdr(c, heap_header(size, self.index(), 0));
                 set_footer(c, size);
                 let fence = c + size;
-                let ends_region = heap_size(hdr(fence)) == 0;
-                if ends_region && heap.region_count > 1 {
-                    // An empty region goes back, unless the arena's empty
-                    // regions stay within the trim threshold: after the
-                    // threshold has risen (a program cycling big buffers),
-                    // unmapping would only mean mapping again for the next
-                    // buffer.
+                if heap_size(hdr(fence)) == 0 {
                     let region = *word(fence, 1);
-                    if (*(region as *const Region)).first == c {
-                        let len = (*(region as *const Region)).len;
-                        if empty_region_bytes(heap, region) + len > large::trim_threshold() {
-                            self.unmap_region(heap, region);
-                            continue;
-                        }
+                    if heap.region_count > 1 && (*(region as *const Region)).first == c {
+                        self.unmap_region(heap, region);
+                        continue;
+                    }
+                    if size > large::trim_threshold() {
+                        size = self.trim(region, c, size);
                     }
                 }
-                // Like glibc's top trimming: only the free end of a region
-                // goes back. Free chunks inside a region are the ones about
-                // to be reused; releasing them costs a page fault per page.
-                let mut resident = parts.resident;
-                if ends_region && resident >= large::trim_threshold() {
-                    parts.release(c, size);
-                    resident = 0;
-                }
-                *word(c, RESIDENT_WORD) = resident.min(size);
                 self.insert_free(heap, c, size);
             }
             heap.deferred_bytes = 0;
         }
     }
 
-    /// Maps a new region able to hold a `size`-byte chunk; returns its one
-    /// free chunk, unlinked, or 0.
+    /// Moves the fence of `region` down to `TOP_KEEP_BYTES` above the free
+    /// chunk `c` of `size` bytes that ends it, giving the pages above back;
+    /// returns the chunk's new size.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock; `c` is free, unlinked, and ends
+    /// `region`.
+    unsafe fn trim(&self, region: usize, c: usize, size: usize) -> usize {
+        let r = region as *mut Region;
+        let keep = round_up(
+            c + TOP_KEEP_BYTES + FENCE_FROM_END - region,
+            os::page_size(),
+        );
+        // SAFETY: the region is live; the range given back lies above the
+        // kept part, in the free chunk and the old fence.
+        unsafe {
+            let len = (*r).len;
+            if keep >= len {
+                return size;
+            }
+            os::decommit(region + keep, len - keep);
+            self.uncommitted(len - keep);
+            (*r).len = keep;
+            let fence = region + keep - FENCE_FROM_END;
+            self.place_fence(region, fence);
+            let size = fence - c;
+            set_hdr(c, heap_header(size, self.index(), 0));
+            set_footer(c, size);
+            size
+        }
+    }
+
+    /// Commits more of the reservation of `region` (0: none) so that its
+    /// top free chunk holds at least `size` bytes; returns that chunk,
+    /// unlinked, or 0 when the reservation is too small or the kernel
+    /// refuses.
+    ///
+    /// # Safety
+    /// The caller holds the arena lock; `region` is 0 or one of this heap's.
+    unsafe fn extend(&self, heap: &mut Heap, region: usize, size: usize) -> usize {
+        if region == 0 {
+            return 0;
+        }
+        let r = region as *mut Region;
+        // SAFETY: the region is live; everything written lies inside its
+        // reservation, committed first.
+        unsafe {
+            let len = (*r).len;
+            let fence = region + len - FENCE_FROM_END;
+            let (top, flags) = if hdr(fence) & PREV_FREE != 0 {
+                let top = fence - *((fence - WORD) as *const usize);
+                (top, hdr(top) & PREV_FREE)
+            } else {
+                (fence, 0)
+            };
+            let page = os::page_size();
+            let Some(end) = (top - region).checked_add(size + FENCE_FROM_END + GROW_PAD_BYTES)
+            else {
+                return 0;
+            };
+            let new_len = round_up(end, page).min((*r).reserved);
+            if top + size + FENCE_FROM_END > region + new_len
+                || !os::commit(region + len, new_len - len)
+            {
+                return 0;
+            }
+            self.committed(new_len - len);
+            if top != fence {
+                self.remove_free(heap, top);
+            }
+            (*r).len = new_len;
+            let fence = region + new_len - FENCE_FROM_END;
+            self.place_fence(region, fence);
+            set_hdr(top, heap_header(fence - top, self.index(), flags));
+            set_footer(top, fence - top);
+            top
+        }
+    }
+
+    /// Reserves a new region able to hold a `size`-byte chunk; returns its
+    /// one free chunk, unlinked, or 0.
     ///
     /// # Safety
     /// The caller holds the arena lock.
-    unsafe fn grow(&self, heap: &mut Heap, size: usize) -> usize {
-        let doubling = (heap.region_count / 2).min(5);
-        let want = (REGION_MIN_BYTES << doubling).max(size + FIRST_CHUNK_OFFSET + FENCE_FROM_END);
-        let len = round_up(want, os::page_size());
-        let base = os::map(len) as usize;
+    unsafe fn new_region(&self, heap: &mut Heap, size: usize) -> usize {
+        let page = os::page_size();
+        let len = round_up(
+            size + FIRST_CHUNK_OFFSET + FENCE_FROM_END + GROW_PAD_BYTES,
+            page,
+        );
+        let mut reserved = len.max(REGION_RESERVE_BYTES);
+        let mut base = os::reserve(reserved) as usize;
         if base == 0 {
+            // No room for a reservation (an address-space limit): exactly
+            // what is needed, committed, still grown in place if the
+            // kernel happens to have room above it.
+            reserved = len;
+            base = os::reserve(len) as usize;
+        }
+        // SAFETY: [base, base + len) lies in the fresh reservation.
+        if base == 0 || !unsafe { os::commit(base, len) } {
+            if base != 0 {
+                // SAFETY: the reservation is ours and unused.
+                unsafe { os::unmap(base as *mut u8, reserved) };
+            }
             return 0;
         }
-        large::forget_unmapped(base, len);
-        counters::mapped(len);
-        self.heap_bytes
-            .fetch_add(len, core::sync::atomic::Ordering::Relaxed);
+        os::no_huge_pages(base, reserved);
+        large::forget_unmapped(base, reserved);
+        self.committed(len);
         let first = base + FIRST_CHUNK_OFFSET;
         let fence = base + len - FENCE_FROM_END;
-        // SAFETY: the fresh mapping is ours; all offsets lie inside it.
+        // SAFETY: the committed part is ours; all offsets lie inside it.
         unsafe {
             let region = base as *mut Region;
             (*region).len = len;
+            (*region).reserved = reserved;
             (*region).first = first;
             push(&mut heap.regions, base);
             heap.region_count += 1;
-            set_hdr(fence, heap_header(0, self.index(), ALLOC | PREV_FREE));
-            *word(fence, 1) = base;
+            self.place_fence(base, fence);
             let chunk = fence - first;
             set_hdr(first, heap_header(chunk, self.index(), 0));
-            *word(first, RESIDENT_WORD) = 0;
             set_footer(first, chunk);
         }
         first
+    }
+
+    /// Writes the fence of `region` at `fence`: an allocated chunk of size
+    /// 0 whose second word names the region, above a free chunk.
+    ///
+    /// # Safety
+    /// `fence` is `FENCE_FROM_END` below the committed end of `region`.
+    unsafe fn place_fence(&self, region: usize, fence: usize) {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            set_hdr(fence, heap_header(0, self.index(), ALLOC | PREV_FREE));
+            *word(fence, 1) = region;
+        }
+    }
+
+    fn committed(&self, bytes: usize) {
+        counters::mapped(bytes);
+        self.heap_bytes
+            .fetch_add(bytes, core::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn uncommitted(&self, bytes: usize) {
+        counters::unmapped(bytes);
+        counters::returned(bytes);
+        self.heap_bytes
+            .fetch_sub(bytes, core::sync::atomic::Ordering::Relaxed);
     }
 
     /// # Safety
@@ -407,19 +487,18 @@ impl Arena {
     unsafe fn unmap_region(&self, heap: &mut Heap, region: usize) {
         // SAFETY: the region holds one free chunk, already off every list.
         unsafe {
-            let len = (*(region as *const Region)).len;
+            let r = &*(region as *const Region);
+            let (len, reserved) = (r.len, r.reserved);
             unlink(region);
             heap.region_count -= 1;
-            os::unmap(region as *mut u8, len);
-            counters::unmapped(len);
-            counters::returned(len);
-            self.heap_bytes
-                .fetch_sub(len, core::sync::atomic::Ordering::Relaxed);
+            os::unmap(region as *mut u8, reserved);
+            self.uncommitted(len);
         }
     }
 
     /// Tries to make allocated chunk `c` at least `size` bytes long without
-    /// moving it, by taking the free chunk after it. Returns success.
+    /// moving it, by taking the free chunk after it, and by growing the
+    /// region when `c` is its last chunk. Returns success.
     ///
     /// # Safety
     /// The caller holds the lock; `c` is an allocated chunk of this arena.
@@ -431,15 +510,25 @@ impl Arena {
             let have = heap_size(h);
             let n = c + have;
             let hn = hdr(n);
-            if hn & BUSY != 0 || have + heap_size(hn) < size {
+            let free_next = if hn & ALLOC == 0 { heap_size(hn) } else { 0 };
+            let after = n + free_next;
+            if have + free_next >= size {
+                self.remove_free(heap, n);
+            } else if heap_size(hdr(after)) != 0
+                // `after` is the fence: c is (or with n is) the region's top.
+                || self.extend(heap, *word(after, 1), size - have) == 0
+            {
                 return false;
             }
-            self.remove_free(heap, n);
-            let total = have + heap_size(hn);
-            let resident = *word(n, RESIDENT_WORD);
-            // Present c as one free chunk of `total` bytes, then carve it.
-            set_hdr(c, heap_header(total, self.index(), h & PREV_FREE));
-            self.carve(heap, c, size, resident);
+            // glibc would have moved a buffer grown this big to a mapping,
+            // whose free raises the thresholds: raised now instead.
+            large::freed_big(size);
+            // Present c as one free chunk of both, then carve it.
+            set_hdr(
+                c,
+                heap_header(have + heap_size(hdr(n)), self.index(), h & PREV_FREE),
+            );
+            self.carve(heap, c, size);
             true
         }
     }
@@ -479,6 +568,9 @@ impl Arena {
             while region != 0 {
                 regions += 1;
                 let r = &*(region as *const Region);
+                if r.len > r.reserved || (r.len | r.reserved) & (os::page_size() - 1) != 0 {
+                    return Err("region committed beyond its reservation");
+                }
                 let fence = region + r.len - FENCE_FROM_END;
                 let mut c = r.first;
                 let mut prev_free = false;
@@ -497,7 +589,7 @@ impl Arena {
                     if (c + WORD) % ALIGN != 0 {
                         return Err("chunk misaligned");
                     }
-                    prev_free = h & BUSY == 0;
+                    prev_free = h & ALLOC == 0;
                     if prev_free {
                         free_in_regions += size;
                         free_chunks += 1;
@@ -525,7 +617,7 @@ impl Arena {
                 let mut pprev = &heap.bins[i] as *const usize as usize;
                 while c != 0 {
                     let size = heap_size(hdr(c));
-                    if hdr(c) & BUSY != 0 || bins::index(size) != i || *word(c, 2) != pprev {
+                    if hdr(c) & ALLOC != 0 || bins::index(size) != i || *word(c, 2) != pprev {
                         return Err("bin holds a wrong chunk or broken links");
                     }
                     listed += size;
@@ -536,7 +628,7 @@ impl Arena {
             }
             let mut c = heap.deferred;
             while c != 0 {
-                if hdr(c) & BUSY != 0 {
+                if hdr(c) & ALLOC != 0 {
                     return Err("deferred list holds an allocated chunk");
                 }
                 listed += heap_size(hdr(c));
@@ -551,102 +643,33 @@ impl Arena {
     }
 }
 
-/// Whether the region at `region` holds one free chunk and nothing else.
+/// The smallest chunk of at least `size` bytes among the first 16 of the
+/// list starting at `c`, or 0: a best fit, as glibc's sorted large bins
+/// give, leaves the big free chunks whole for the big requests to come.
 ///
 /// # Safety
-/// `region` is a live region of an arena whose lock the caller holds.
-unsafe fn region_is_empty(region: usize) -> bool {
-    // SAFETY: guaranteed by the caller.
+/// `c` starts a list of free chunks of a heap whose lock the caller holds.
+unsafe fn best_fit(mut c: usize, size: usize) -> usize {
+    let (mut best, mut best_size) = (0, usize::MAX);
+    let mut looked = 0;
+    // SAFETY: listed chunks are free, with valid headers and links.
     unsafe {
-        let r = &*(region as *const Region);
-        let h = hdr(r.first);
-        h & BUSY == 0 && r.first + heap_size(h) == region + r.len - FENCE_FROM_END
-    }
-}
-
-/// Bytes of the empty regions of `heap` other than `except`.
-///
-/// # Safety
-/// The caller holds the heap's arena lock.
-unsafe fn empty_region_bytes(heap: &Heap, except: usize) -> usize {
-    let mut total = 0;
-    let mut region = heap.regions;
-    while region != 0 {
-        // SAFETY: regions on the list are live; the lock is held.
-        unsafe {
-            if region != except && region_is_empty(region) {
-                total += (*(region as *const Region)).len;
+        while c != 0 && looked < 16 {
+            let s = heap_size(hdr(c));
+            if s >= size && s < best_size {
+                (best, best_size) = (c, s);
+                if s == size {
+                    break;
+                }
             }
-            region = *word(region, 1);
+            c = *word(c, 1);
+            looked += 1;
         }
     }
-    total
+    best
 }
 
-/// The free chunks merged into one, remembered so that only those that
-/// were resident are handed back: walking the pages of a big neighbour
-/// released earlier would cost more than the merge saved.
-struct Parts {
-    ranges: [(usize, usize); 4],
-    count: usize,
-    /// Some resident part did not fit in `ranges`: release everything.
-    overflow: bool,
-    resident: usize,
-}
-
-impl Parts {
-    fn new(c: usize, size: usize, resident: usize) -> Self {
-        let mut parts = Parts {
-            ranges: [(0, 0); 4],
-            count: 0,
-            overflow: false,
-            resident: 0,
-        };
-        parts.add(c, size, resident);
-        parts
-    }
-
-    fn add(&mut self, c: usize, size: usize, resident: usize) {
-        if resident == 0 {
-            return;
-        }
-        self.resident += resident;
-        if self.count < self.ranges.len() {
-            self.ranges[self.count] = (c, c + size);
-            self.count += 1;
-        } else {
-            self.overflow = true;
-        }
-    }
-
-    /// Releases the resident parts of the merged free chunk `c`, keeping
-    /// its header words and footer.
-    ///
-    /// # Safety
-    /// `c` is a free chunk of `size` bytes whose contents nobody needs.
-    unsafe fn release(&self, c: usize, size: usize) {
-        let (lo, hi) = (c + (RESIDENT_WORD + 1) * WORD, c + size - WORD);
-        if self.overflow {
-            release_range(lo, hi);
-            return;
-        }
-        for &(start, end) in self.ranges.iter().take(self.count) {
-            release_range(start.max(lo), end.min(hi));
-        }
-    }
-}
-
-/// Gives the whole pages inside `[lo, hi)` back to the OS.
-fn release_range(lo: usize, hi: usize) {
-    let page = os::page_size();
-    let start = round_up(lo, page);
-    let end = hi & !(page - 1);
-    if end > start {
-        // SAFETY: callers pass ranges inside free chunks, off their header words.
-        unsafe { os::release(start as *mut u8, end - start) };
-        counters::returned(end - start);
-    }
-}
-
-const _: () = assert!(MIN_HEAP_CHUNK >= (RESIDENT_WORD + 2) * WORD);
+const _: () = assert!(MIN_HEAP_CHUNK >= 4 * WORD);
 const _: () = assert!((FIRST_CHUNK_OFFSET + WORD) % GRAIN == 0);
+// A region's free chunk can span it all: its size must fit the header.
+const _: () = assert!(REGION_RESERVE_BYTES < SIZE_MASK);

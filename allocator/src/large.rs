@@ -61,6 +61,18 @@ pub fn trim_threshold() -> usize {
     TRIM_THRESHOLD.load(Relaxed)
 }
 
+/// A block of `len` bytes was freed: one bigger than the mmap threshold
+/// raises it (as glibc's does), so a program that keeps recycling buffers
+/// of that size gets them from the heap, and the heap keeps twice that
+/// free before trimming.
+#[inline]
+pub fn freed_big(len: usize) {
+    if len > mmap_threshold() && len <= MMAP_THRESHOLD_MAX {
+        MMAP_THRESHOLD.store(len, Relaxed);
+        TRIM_THRESHOLD.store(2 * len, Relaxed);
+    }
+}
+
 /// A fresh mapping holding `n` usable bytes aligned to `align`; null if
 /// the kernel refuses.
 pub fn map_chunk(n: usize, align: usize) -> *mut u8 {
@@ -101,7 +113,7 @@ unsafe fn mapping_of(user: usize, h: usize, function: &str) -> (usize, usize) {
     // SAFETY: a mapped chunk's offset word sits just below its header.
     let offset = unsafe { *((user - 2 * WORD) as *const usize) };
     let base = (user - WORD).wrapping_sub(offset);
-    if offset >= len || base % os::page_size() != 0 || len % os::page_size() != 0 {
+    if offset >= len || (base | len) & (os::page_size() - 1) != 0 {
         fatal_invalid(function);
     }
     (base, len)
@@ -127,10 +139,7 @@ pub unsafe fn usable(user: usize, h: usize) -> usize {
 pub unsafe fn unmap_chunk(user: usize, h: usize, function: &str) {
     // SAFETY: forwarded contract.
     let (base, len) = unsafe { mapping_of(user, h, function) };
-    if len > mmap_threshold() && len <= MMAP_THRESHOLD_MAX {
-        MMAP_THRESHOLD.store(len, Relaxed);
-        TRIM_THRESHOLD.store(2 * len, Relaxed);
-    }
+    freed_big(len);
     // Recorded before the unmap: until munmap returns the kernel cannot
     // give the address to anyone else, and whoever maps it next clears it.
     RECENTLY_UNMAPPED[NEXT_RECENT.fetch_add(1, Relaxed) % RECENT].store(user, Relaxed);

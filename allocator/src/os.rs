@@ -110,6 +110,40 @@ pub fn map(len: usize) -> *mut u8 {
     address_or_null(unsafe { syscall(SYS_MMAP, 0, len, prot, flags, usize::MAX, 0) })
 }
 
+/// Address space for `len` bytes, inaccessible and not charged against
+/// the commit limit until `commit`ted; null if the kernel refuses (an
+/// RLIMIT_AS, for one).
+pub fn reserve(len: usize) -> *mut u8 {
+    let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE) as usize;
+    // SAFETY: an anonymous private mapping touches no existing memory.
+    address_or_null(unsafe { syscall(SYS_MMAP, 0, len, 0, flags, usize::MAX, 0) })
+}
+
+/// Makes `[p, p + len)` of a reservation readable and writable; false if
+/// the kernel refuses (the commit limit under strict overcommit).
+///
+/// # Safety
+/// The range must lie inside a reservation of the caller's.
+pub unsafe fn commit(p: usize, len: usize) -> bool {
+    let prot = (libc::PROT_READ | libc::PROT_WRITE) as usize;
+    // SAFETY: guaranteed by the caller; only its reservation changes.
+    unsafe { syscall(libc::SYS_mprotect as usize, p, len, prot, 0, 0, 0) == 0 }
+}
+
+/// Returns `[p, p + len)` to the reserved state: its pages are freed and
+/// no longer charged. One call (a fixed mapping over it), where
+/// MADV_DONTNEED and mprotect would take two.
+///
+/// # Safety
+/// The range must be page-aligned, inside a reservation of the caller's,
+/// and hold nothing anyone needs.
+pub unsafe fn decommit(p: usize, len: usize) {
+    let flags =
+        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED) as usize;
+    // SAFETY: guaranteed by the caller; MAP_FIXED replaces only that range.
+    unsafe { syscall(SYS_MMAP, p, len, 0, flags, usize::MAX, 0) };
+}
+
 /// # Safety
 /// `[p, p + len)` must be a mapping (or part of one) that nothing uses any more.
 pub unsafe fn unmap(p: *mut u8, len: usize) {

@@ -135,7 +135,7 @@ impl Page {
         // floor((2^32 - 1) / size) + 1: floor(2^32 / size) + 1 for every
         // size but powers of two, where it is 2^32 / size, exact as well;
         // a 32-bit division (a 64-bit one needs a big helper on ARM).
-        self.reciprocal = u32::MAX / size as u32 + 1;
+        self.reciprocal = div(u32::MAX as usize, size) as u32 + 1;
         self.state = LISTED_NONE;
         self.bump = self.start;
         self.thread_free.store(0, Relaxed);
@@ -187,7 +187,7 @@ impl Page {
         if size == 0 || self.bump + size > end {
             return false;
         }
-        let count = (CARVE_BYTES / size).min((end - self.bump) / size).max(1);
+        let count = div(CARVE_BYTES.min(end - self.bump), size).max(1);
         let key = self.key();
         let mut block = self.bump + (count - 1) * size;
         let mut next = 0;
@@ -292,7 +292,7 @@ impl Page {
         {
             return Err("small page carve pointer out of range");
         }
-        let carved = (self.bump - self.start) / size;
+        let carved = div(self.bump - self.start, size);
         // One look at the remote list: other threads may push while we
         // walk, but only in front of this head.
         let remote = self.thread_free.load(Acquire);

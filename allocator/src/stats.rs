@@ -32,6 +32,7 @@ pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
     // pairs would cost a relocation per name in the shared library.
     const NAMES: &str = "pid malloc free realloc calloc aligned live mapped peak_mapped \
                          returned heap free_heap fragmentation";
+    let whole = crate::config::div(frag as usize, 10);
     let values = [
         pid,
         t.calls(Call::Malloc),
@@ -45,7 +46,7 @@ pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
         t.returned,
         t.heap,
         t.free_heap,
-        (frag / 10) as u64,
+        whole as u64,
     ];
     out.str("lwmalloc:");
     let mut rest = NAMES.as_bytes();
@@ -58,5 +59,7 @@ pub fn summary_line(t: &Totals, pid: u64, out: &mut crate::fmt::Line) {
         );
         rest = rest.get(end + 1..).unwrap_or(&[]);
     }
-    out.str(".").num((frag % 10) as u64).str("%\n");
+    out.str(".")
+        .num((frag as usize - whole * 10) as u64)
+        .str("%\n");
 }

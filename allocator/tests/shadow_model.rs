@@ -18,13 +18,15 @@ enum Op {
 }
 
 /// Sizes spread over every path: tiny, small classes, large heap chunks,
-/// around the mmap threshold, and mapped.
+/// around the mmap threshold, and mapped (whose frees raise the threshold,
+/// so later ones come from the heap, grow its regions and trim them).
 fn size() -> impl Strategy<Value = usize> {
     prop_oneof![
         4 => 0usize..=64,
         4 => 65usize..=600,
         2 => 600usize..=20_000,
         1 => 100_000usize..=300_000,
+        1 => 300_000usize..=2_500_000,
     ]
 }
 
