@@ -131,8 +131,11 @@ pub const TOP_KEEP_BYTES: usize = 128 * 1024;
 /// programs that cycle large buffers stop paying a page fault per byte.
 pub const MMAP_THRESHOLD_DEFAULT: usize = 128 * 1024;
 
-/// Ceiling of the dynamic mmap threshold (glibc's values).
-pub const MMAP_THRESHOLD_MAX: usize = if WORD == 8 { 32 << 20 } else { 16 << 20 };
+/// Ceiling of the dynamic mmap threshold: glibc's values, 32 MiB on 64-bit
+/// targets and 512 KiB on 32-bit ones, where a buffer above it is mapped
+/// and unmapped rather than kept in a heap: on a 512 MB board, peak RSS
+/// matters more than the page faults of re-mapping big buffers.
+pub const MMAP_THRESHOLD_MAX: usize = if WORD == 8 { 32 << 20 } else { 512 << 10 };
 
 /// Largest request at all: glibc refuses anything above `PTRDIFF_MAX`.
 pub const MAX_REQUEST: usize = isize::MAX as usize - 4 * 4096;

@@ -5,8 +5,9 @@
 //! tells a small block from a heap chunk without reading memory around it.
 //!
 //! Pages not owned by a heap belong to this layer, under `LOCK`: free pages
-//! (kept resident up to `DIRTY_PAGES_MAX`, given back with MADV_DONTNEED
-//! beyond that), and pages abandoned by exited threads, per class, which
+//! (kept resident up to a sixteenth of the pages in use, on one list taken
+//! from first; given back with MADV_DONTNEED beyond that, on their
+//! segment's list), and pages abandoned by exited threads, per class, which
 //! the next thread needing that class adopts. A segment whose pages are
 //! all free is unmapped, except the last one, kept for the next burst.
 
@@ -40,10 +41,11 @@ pub struct Segment {
     /// One entry per page; entry 0 describes this metadata page and is
     /// never in use.
     pub pages: [Page; PAGES_PER_SEGMENT],
-    /// Free pages of this segment, the last freed first (the likeliest to
-    /// be resident still), linked through `Page::next`.
+    /// Free pages of this segment that are not resident (given back, or
+    /// never touched), linked through `Page::next`.
     free_pages: *mut Page,
-    /// Pages of this segment on `free_pages`.
+    /// Free pages of this segment: those on `free_pages` and those of it
+    /// on `State::dirty_pages`.
     free_count: usize,
     /// Links in `State::segments`.
     next: *mut Segment,
@@ -54,8 +56,15 @@ pub struct Segment {
 struct State {
     /// Every mapped segment.
     segments: *mut Segment,
-    /// Free pages still resident, in all segments.
+    /// Free pages still resident, of every segment, the last freed first,
+    /// linked through `Page::next`: taken before any other free page, so
+    /// a program whose use of pages rises again does not fault them in
+    /// while some are resident, and its peak RSS is not raised by them.
+    dirty_pages: *mut Page,
+    /// Pages on `dirty_pages`.
     dirty: usize,
+    /// Pages taken by heaps (in use or abandoned), in all segments.
+    in_use: usize,
     /// Pages of exited threads with live blocks, per class (via `Page::next`).
     abandoned: [*mut Page; CLASS_SLOTS],
 }
@@ -66,7 +75,9 @@ unsafe impl Sync for Guarded {}
 
 static STATE: Guarded = Guarded(core::cell::UnsafeCell::new(State {
     segments: core::ptr::null_mut(),
+    dirty_pages: core::ptr::null_mut(),
     dirty: 0,
+    in_use: 0,
     abandoned: [core::ptr::null_mut(); CLASS_SLOTS],
 }));
 
@@ -147,23 +158,28 @@ unsafe fn take_page_locked(class: usize, owner: usize) -> *mut Page {
             page.owner.store(owner, Release);
             return page;
         }
-        let mut segment = st.segments;
-        while !segment.is_null() && (*segment).free_count == 0 {
-            segment = (*segment).next;
-        }
-        if segment.is_null() {
-            segment = map_segment(st);
-            if segment.is_null() {
-                return core::ptr::null_mut();
+        let page = if st.dirty_pages.is_null() {
+            let mut segment = st.segments;
+            while !segment.is_null() && (*segment).free_pages.is_null() {
+                segment = (*segment).next;
             }
-        }
-        let seg = &mut *segment;
-        let page = &mut *seg.free_pages;
-        seg.free_pages = page.next;
-        seg.free_count -= 1;
-        if page.touched > page.start {
+            if segment.is_null() {
+                segment = map_segment(st);
+                if segment.is_null() {
+                    return core::ptr::null_mut();
+                }
+            }
+            let page = &mut *(*segment).free_pages;
+            (*segment).free_pages = page.next;
+            page
+        } else {
+            let page = &mut *st.dirty_pages;
+            st.dirty_pages = page.next;
             st.dirty -= 1;
-        }
+            page
+        };
+        segment_of(page).free_count -= 1;
+        st.in_use += 1;
         page.init(class, owner);
         page
     }
@@ -186,22 +202,32 @@ pub unsafe fn free_page(page: &mut Page) {
 unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
     page.owner.store(NO_OWNER, Relaxed);
     page.block_size = 0;
-    // SAFETY: a page belongs to the segment it lies in, which is mapped.
-    let seg = unsafe { &mut *((page.start & !(SEGMENT_BYTES - 1)) as *mut Segment) };
-    if page.touched > page.start {
-        if st.dirty < DIRTY_PAGES_MAX {
-            st.dirty += 1;
-        } else {
-            release(page);
-        }
+    let seg = segment_of(page);
+    st.in_use -= 1;
+    // Resident free pages are kept up to a sixteenth of the pages in use
+    // (at least DIRTY_PAGES_MAX), so that what "free" gives back follows
+    // the program's size.
+    if page.touched > page.start && st.dirty < DIRTY_PAGES_MAX.max(st.in_use / 16) {
+        st.dirty += 1;
+        page.next = st.dirty_pages;
+        st.dirty_pages = page;
+    } else {
+        release(page);
+        page.next = seg.free_pages;
+        seg.free_pages = page;
     }
-    page.next = seg.free_pages;
-    seg.free_pages = page;
     seg.free_count += 1;
     if seg.free_count == PAGES_PER_SEGMENT - 1 && !(seg.next.is_null() && seg.prev.is_null()) {
         // SAFETY: every page of the segment is free: nothing points into it.
         unsafe { unmap_segment(st, seg) };
     }
+}
+
+/// The segment `page` lies in.
+fn segment_of(page: &Page) -> &'static mut Segment {
+    // SAFETY: a page belongs to the segment it lies in, which is mapped
+    // while the page is reachable; the caller holds `LOCK`.
+    unsafe { &mut *((page.start & !(SEGMENT_BYTES - 1)) as *mut Segment) }
 }
 
 /// Gives the resident part of a free page back to the OS.
@@ -283,9 +309,18 @@ unsafe fn map_segment(st: &mut State) -> *mut Segment {
 /// # Safety
 /// The caller holds `LOCK`; every page of `seg` is free.
 unsafe fn unmap_segment(st: &mut State, seg: &mut Segment) {
-    for page in &seg.pages[1..] {
-        if page.touched > page.start {
-            st.dirty -= 1;
+    // Its resident pages leave the dirty list.
+    let mut link = &raw mut st.dirty_pages;
+    // SAFETY: the dirty list holds free pages of mapped segments.
+    unsafe {
+        while !(*link).is_null() {
+            let page = &mut **link;
+            if core::ptr::eq(segment_of(page), seg) {
+                *link = page.next;
+                st.dirty -= 1;
+            } else {
+                link = &raw mut page.next;
+            }
         }
     }
     // SAFETY: linked segments are mapped.
@@ -358,14 +393,18 @@ pub fn check() -> Result<(), &'static str> {
                 break;
             }
             let mut free = 0;
-            let mut p = s.free_pages;
-            while !p.is_null() {
-                if (*p).owner.load(Relaxed) != NO_OWNER {
-                    result = Err("segment free-page list holds a page in use");
-                    break 'segments;
+            for list in [s.free_pages, state().dirty_pages] {
+                let mut p = list;
+                while !p.is_null() {
+                    if (*p).owner.load(Relaxed) != NO_OWNER {
+                        result = Err("free-page list holds a page in use");
+                        break 'segments;
+                    }
+                    if core::ptr::eq(segment_of(&*p), s) {
+                        free += 1;
+                    }
+                    p = (*p).next;
                 }
-                free += 1;
-                p = (*p).next;
             }
             if free != s.free_count {
                 result = Err("segment free-page count disagrees with its list");
