@@ -114,9 +114,10 @@ pub struct EvalArgs {
     /// Workload size multiplier (1.0: about 10-30 s per workload on a Pi 4).
     #[arg(long, default_value_t = 0.2)]
     pub scale: f64,
-    /// Threads for multi-threaded workloads (1 to 1024).
-    #[arg(long, default_value_t = 4)]
-    pub threads: u32,
+    /// Threads for multi-threaded workloads (1 to 1024; default: each
+    /// board's CPU count, as its agent reports it).
+    #[arg(long)]
+    pub threads: Option<u32>,
     /// Seed of every workload's random choices.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::manifest::Manifest;
 use crate::report::format::{self, Metric};
 use crate::report::{load_run, Cell, CellKey, RunData};
 use crate::stats::{self, Verdict};
@@ -165,9 +166,7 @@ fn header(out: &mut String, a: &RunData, b: &RunData, noise: f64) {
     if sa.scale != sb.scale {
         differ.push(format!("scale {} vs {}", sa.scale, sb.scale));
     }
-    if sa.threads != sb.threads {
-        differ.push(format!("threads {} vs {}", sa.threads, sb.threads));
-    }
+    differ.extend(thread_differences(&a.manifest, &b.manifest));
     if sa.seed != sb.seed {
         differ.push(format!("seed {} vs {}", sa.seed, sb.seed));
     }
@@ -178,6 +177,20 @@ fn header(out: &mut String, a: &RunData, b: &RunData, noise: f64) {
             differ.join(", ")
         );
     }
+}
+
+/// Boards of both runs whose workloads ran with different thread counts
+/// (a default that follows the CPU count makes this per board).
+fn thread_differences(a: &Manifest, b: &Manifest) -> Vec<String> {
+    a.boards
+        .iter()
+        .filter_map(|ba| {
+            let bb = b.boards.iter().find(|bb| bb.name == ba.name)?;
+            let ta = ba.threads_used(&a.settings)?;
+            let tb = bb.threads_used(&b.settings)?;
+            (ta != tb).then(|| format!("threads on {} {ta} vs {tb}", ba.name))
+        })
+        .collect()
 }
 
 fn values(cell: &Cell, metric: Metric) -> Vec<f64> {

@@ -31,6 +31,25 @@ pub const KNOWN_WORKLOADS: &[&str] = &[
 /// `lwm-workload --threads` accepts 1 to this (workloads/src/main.rs).
 pub const MAX_THREADS: u32 = 1024;
 
+fn thread_count_ok(t: u32) -> bool {
+    (1..=MAX_THREADS).contains(&t)
+}
+
+/// Checks the thread count recorded per board in a manifest read back.
+pub fn check_board_threads(boards: &[crate::manifest::BoardEntry]) -> Result<(), String> {
+    match boards
+        .iter()
+        .find(|b| b.threads.is_some_and(|t| !thread_count_ok(t)))
+    {
+        Some(b) => Err(format!(
+            "boards[{}].threads: {} is not a thread count from 1 to {MAX_THREADS}",
+            b.name,
+            b.threads.unwrap_or_default()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// Repetitions (and warm-ups) per workload and allocator: more would take
 /// days on a Pi and is surely a typo.
 pub const MAX_REPS: u32 = 10_000;
@@ -112,13 +131,12 @@ pub fn check_numbers(s: &Settings) -> Result<(), BadSetting> {
             format!("{} is not a positive number up to {MAX_SCALE}", s.scale),
         ));
     }
-    if s.threads == 0 || s.threads > MAX_THREADS {
+    if let Some(t) = s.threads.filter(|t| !thread_count_ok(*t)) {
         return Err(BadSetting::new(
             "--threads",
             "threads",
             format!(
-                "{} is not a thread count from 1 to {MAX_THREADS} (what the workloads accept)",
-                s.threads
+                "{t} is not a thread count from 1 to {MAX_THREADS} (what the workloads accept)"
             ),
         ));
     }
@@ -212,7 +230,7 @@ mod tests {
             target_ci: None,
             max_reps: 5,
             scale: 0.2,
-            threads: 4,
+            threads: Some(4),
             seed: 1,
             noise_threshold: 0.02,
         }
@@ -229,8 +247,8 @@ mod tests {
         assert_eq!(check_settings(&settings()), Ok(()));
         assert_eq!(flag_of(|s| s.noise_threshold = f64::NAN), "--noise");
         assert_eq!(flag_of(|s| s.noise_threshold = -1.0), "--noise");
-        assert_eq!(flag_of(|s| s.threads = 0), "--threads");
-        assert_eq!(flag_of(|s| s.threads = 100_000), "--threads");
+        assert_eq!(flag_of(|s| s.threads = Some(0)), "--threads");
+        assert_eq!(flag_of(|s| s.threads = Some(100_000)), "--threads");
         assert_eq!(flag_of(|s| s.scale = f64::INFINITY), "--scale");
         assert_eq!(flag_of(|s| s.reps = 0), "--reps");
         assert_eq!(

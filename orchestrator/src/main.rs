@@ -66,13 +66,17 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Command::Report { run } => match lwm::report::write_reports(&run_path(&results, &run)) {
-            Ok(table) => {
-                print!("{table}");
-                exit_code::OK
+        Command::Report { run } => {
+            let dir = run_path(&results, &run);
+            match lwm::report::write_reports_of(&dir) {
+                Ok(written) => {
+                    print!("{}", written.table);
+                    print_headlines(&written, &dir);
+                    exit_code::OK
+                }
+                Err(e) => fail(e),
             }
-            Err(e) => fail(e),
-        },
+        }
         Command::Boards => boards(&boards_dir),
     };
     ExitCode::from(code)
@@ -129,9 +133,9 @@ fn eval(
         Err(e) => return fail(e),
     };
     let dir = outcome.run_dir.display().to_string();
-    let report = lwm::report::write_reports(&outcome.run_dir);
+    let report = lwm::report::write_reports_of(&outcome.run_dir);
     match &report {
-        Ok(table) => print!("{table}"),
+        Ok(written) => print!("{}", written.table),
         Err(e) => eprintln!("lwm: reports not written: {e:#} (raw results are in {dir})"),
     }
     // Whether `--resume` has something to do once the cause is fixed: a
@@ -165,17 +169,29 @@ fn eval(
     eprintln!("lwm: results in {dir}");
     if outcome.interrupted() {
         eprintln!("lwm: continue with: lwm eval --resume {id}");
-        return exit_code::INTERRUPTED;
-    }
-    if resumable && outcome.first_write_error.is_none() {
+    } else if resumable && outcome.first_write_error.is_none() {
         eprintln!(
             "lwm: runs are missing; once the board is fixed, make them with: lwm eval --resume {id}"
         );
+    }
+    if let Ok(written) = &report {
+        print_headlines(written, &outcome.run_dir);
+    }
+    if outcome.interrupted() {
+        return exit_code::INTERRUPTED;
     }
     if outcome.all_ok() && report.is_ok() {
         exit_code::OK
     } else {
         exit_code::FAILED
+    }
+}
+
+/// The closing line per board (the headline and where the report is), on
+/// stderr with the other closing lines, so that stdout stays report.txt.
+fn print_headlines(written: &lwm::report::Written, run_dir: &Path) {
+    for line in lwm::report::board_headlines(&written.summary, run_dir) {
+        eprintln!("lwm: {line}");
     }
 }
 

@@ -19,7 +19,23 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
-pub const MANIFEST_VERSION: u32 = 1;
+/// The version this lwm writes. Any change to a field's name, type or
+/// meaning bumps it (the rule of agent/SCHEMA.md); orchestrator/SCHEMA.md
+/// lists what each version changed.
+pub const MANIFEST_VERSION: u32 = 2;
+/// Versions this lwm reads: version 1 is version 2 with `settings.threads`
+/// always a number and no `boards[].threads`, which these types read as
+/// they are (a version-1 run used `settings.threads` on every board).
+pub const READABLE_MANIFEST_VERSIONS: [u32; 2] = [1, MANIFEST_VERSION];
+
+/// `v1 and v2`, for messages refusing another version.
+pub fn readable_versions_text() -> String {
+    let v: Vec<String> = READABLE_MANIFEST_VERSIONS
+        .iter()
+        .map(|n| format!("v{n}"))
+        .collect();
+    v.join(" and ")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -67,7 +83,9 @@ pub struct Settings {
     /// Cap on repetitions when adaptive.
     pub max_reps: u32,
     pub scale: f64,
-    pub threads: u32,
+    /// Threads of the multi-threaded workloads (`--threads`); null: each
+    /// board's CPU count, recorded per board as `BoardEntry::threads`.
+    pub threads: Option<u32>,
     pub seed: u64,
     /// Relative change below which a difference is called noise (0.02 = 2 %).
     pub noise_threshold: f64,
@@ -100,6 +118,12 @@ pub struct BoardEntry {
     /// never mixes sizes on a board).
     #[serde(default = "unit_scale")]
     pub workload_scale: f64,
+    /// The thread count this board's workloads ran with: `--threads`, or
+    /// the CPU count its agent reported. Set when the board is checked and
+    /// kept on resume, so one campaign never mixes thread counts on a
+    /// board. Absent before that, and in version-1 manifests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u32>,
     /// Allocator name -> path on the board (`system` -> null).
     pub allocators: BTreeMap<String, Option<String>>,
     pub artifacts: Vec<ArtifactEntry>,
@@ -114,6 +138,13 @@ pub struct BoardEntry {
     /// connection lost and made again. Absent when there is none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub incidents: Vec<String>,
+}
+
+impl BoardEntry {
+    /// The thread count the board's workloads ran with, where known.
+    pub fn threads_used(&self, settings: &Settings) -> Option<u32> {
+        self.threads.or(settings.threads)
+    }
 }
 
 fn unit_scale() -> f64 {

@@ -199,6 +199,38 @@ fn different_workload_settings_are_warned_about() {
     cleanup(&b);
 }
 
+/// The default thread count follows each board's CPU count, so runs are
+/// compared on the count each board used: a version-1 run (4 threads
+/// everywhere) against a run whose pi4 used its 2 CPUs did different work;
+/// `--threads 2` against the CPU count 2 did the same.
+#[test]
+fn thread_counts_are_compared_per_board() {
+    let a = run("cmp-thr-a", 0, &WORKLOADS, &same);
+    let b = run("cmp-thr-b", 0, &WORKLOADS, &same);
+    let edit = |dir: &std::path::Path, f: &dyn Fn(&mut lwm::manifest::Manifest)| {
+        let path = dir.join("manifest.json");
+        let mut m: lwm::manifest::Manifest =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        f(&mut m);
+        write_json(&path, &m);
+    };
+    edit(&a, &|m| {
+        m.schema_version = 1;
+        m.settings.threads = Some(4);
+        m.boards[0].threads = None;
+    });
+    let (text, _) = compare(&a, &b, 0.02).unwrap();
+    assert!(
+        text.contains("warning: workload settings differ (threads on pi4 4 vs 2)"),
+        "{text}"
+    );
+    edit(&a, &|m| m.settings.threads = Some(2));
+    let (text, _) = compare(&a, &b, 0.02).unwrap();
+    assert!(!text.contains("settings differ"), "{text}");
+    cleanup(&a);
+    cleanup(&b);
+}
+
 #[test]
 fn failures_new_in_b_are_regressions() {
     let a = run("cmp-fail-a", 0, &WORKLOADS, &same);

@@ -163,7 +163,10 @@ fn resume_refuses_flags_that_would_change_the_campaign() {
             &["--reps", "9", "--workloads", "sqlite"],
             &["--reps 9", "--workloads sqlite", "--extend"],
         ),
-        (&["--threads", "8"], &["--threads 8 (the run has 2)"]),
+        (
+            &["--threads", "8"],
+            &["--threads 8 (the run has each board's CPU count)"],
+        ),
         (&["--board", "local"], &["--board local (the run has pi4)"]),
         (&["--run-id", "other"], &["--run-id other"]),
         // --extend adds repetitions, never changes what they measure.

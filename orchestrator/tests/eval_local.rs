@@ -133,6 +133,9 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
 
     let m = manifest(&run_dir);
     assert_eq!(m["boards"][0]["status"], "done");
+    // --threads given: the board used it whatever its CPU count.
+    assert_eq!(m["settings"]["threads"], 2);
+    assert_eq!(m["boards"][0]["threads"], 2);
     assert!(m["ended_unix_ms"].is_u64());
     assert!(m["project_commit"].is_string());
     assert!(m["boards"][0]["environment"]["kernel"].is_object());
@@ -167,6 +170,63 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     // The same run compared with itself has no regression.
     let cmp = run(&results, &["compare", "first", "first"]);
     assert_eq!(cmp.status.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&results);
+}
+
+/// Without --threads, the workloads run with the board's CPU count as its
+/// agent reported it; the count is in the manifest, every run and the
+/// report, and the terminal ends with the board's headline.
+#[test]
+fn the_default_thread_count_is_the_boards_cpu_count() {
+    let results = scratch("threads");
+    let args = [
+        "eval",
+        "--workloads",
+        "larson",
+        "--allocators",
+        "lwmalloc,system",
+        "--reps",
+        "1",
+        "--warmup",
+        "0",
+        "--scale",
+        "0.01",
+        "--no-progress",
+        "--run-id",
+        "cpus",
+    ];
+    let out = run(&results, &args);
+    assert!(out.status.success(), "lwm eval failed");
+    let run_dir = results.join("cpus");
+    let doctor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("boards/local/doctor.json")).unwrap())
+            .unwrap();
+    let cpu = &doctor["environment"]["cpu"];
+    let cpus = cpu["cores_allowed"]
+        .as_u64()
+        .or(cpu["cores_online"].as_u64())
+        .unwrap();
+    let m = manifest(&run_dir);
+    assert_eq!(m["schema_version"], lwm::manifest::MANIFEST_VERSION);
+    assert!(m["settings"]["threads"].is_null(), "{}", m["settings"]);
+    assert_eq!(m["boards"][0]["threads"], cpus);
+    let docs = raw_files(&run_dir);
+    assert_eq!(docs.len(), 2, "{:?}", docs.keys());
+    for (path, bytes) in &docs {
+        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
+        let report = doc.runs[0].workload_report.as_ref().unwrap();
+        assert_eq!(report["threads_requested"], cpus, "{path}");
+    }
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains(&format!("| threads {cpus} |")), "{table}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("lwm: local: lwmalloc/system geomean time ")
+            && last.contains(", peak RSS ")
+            && last.ends_with("cpus/report.html"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(&results);
 }
 

@@ -29,7 +29,9 @@ fn terminal_table_shows_ratios_intervals_and_verdicts() {
     println!("{table}");
 
     assert!(
-        table.contains("== board pi4 | cpu cortex-a72 | emulation none | reps 5 | 30 ok, 1 failed"),
+        table.contains(
+            "== board pi4 | cpu cortex-a72 | emulation none | reps 5 | threads 2 | 30 ok, 1 failed"
+        ),
         "{table}"
     );
     assert!(
@@ -66,9 +68,11 @@ fn terminal_table_shows_ratios_intervals_and_verdicts() {
     let geo_t = line_with(&table, "time:", "geomean");
     assert!(geo_t.contains("0.80x ["), "{geo_t}");
 
-    // The planted outlier is listed with its value; it did not move the median.
+    // The planted outlier is summarised with its value; it did not move the median.
     assert!(
-        table.contains("small-burst/jemalloc wall time rep 2 (2.976 s, median 1.006 s)"),
+        table.contains(
+            "\n  small-burst/jemalloc: 1 outlier; worst: wall time rep 2, 2.976 s (median 1.006 s, +196 %)\n"
+        ),
         "{table}"
     );
     // The failure is listed with its one-line error.

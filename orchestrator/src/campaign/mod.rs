@@ -11,6 +11,7 @@ mod provenance;
 pub mod resume;
 mod session;
 pub mod store;
+mod threads;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -296,6 +297,8 @@ fn board_entry(b: &BoardProfile) -> BoardEntry {
         cpu: b.cpu.clone(),
         emulation: b.emulation.as_str().into(),
         workload_scale: b.workload_scale,
+        // Known once the board's agent reports its CPUs (or --threads).
+        threads: None,
         allocators: BTreeMap::new(),
         artifacts: Vec::new(),
         environment: None,
@@ -361,6 +364,9 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         );
     }
     store.update_manifest(|m| {
+        // Written back in this lwm's version, which reads the older ones
+        // as they are (see READABLE_MANIFEST_VERSIONS).
+        m.schema_version = MANIFEST_VERSION;
         m.settings = settings;
         m.resumed_unix_ms.push(unix_ms());
         m.ended_unix_ms = None;

@@ -45,7 +45,7 @@ pub fn changes(
             "--target-ci" => (opt(given.target_ci), opt(r.target_ci)),
             "--max-reps" => (given.max_reps.to_string(), r.max_reps.to_string()),
             "--scale" => (given.scale.to_string(), r.scale.to_string()),
-            "--threads" => (given.threads.to_string(), r.threads.to_string()),
+            "--threads" => (threads_text(given.threads), threads_text(r.threads)),
             "--seed" => (given.seed.to_string(), r.seed.to_string()),
             "--noise" => (
                 given.noise_threshold.to_string(),
@@ -108,6 +108,12 @@ pub fn apply(
     }
     settings.max_reps = settings.max_reps.max(settings.reps);
     Ok(true)
+}
+
+/// A thread-count setting as `--threads` would give it.
+fn threads_text(t: Option<u32>) -> String {
+    t.map(|n| n.to_string())
+        .unwrap_or_else(|| "each board's CPU count".into())
 }
 
 fn opt(x: Option<f64>) -> String {

@@ -16,6 +16,7 @@ use crate::transport::{self, PushFile, Transport, TransportError};
 
 use super::plan::{self, AllocatorChoice};
 use super::store::{RunKey, RunKind, Store};
+use super::threads::board_threads;
 
 /// Everything one board's thread needs.
 pub struct BoardJob {
@@ -226,6 +227,8 @@ struct Session<'a> {
     work_dir: String,
     workloads: Vec<String>,
     allocators: Vec<AllocatorChoice>,
+    /// `--threads` of every workload run on this board.
+    threads: u32,
     runs: u32,
     failed_runs: u32,
     /// Failed runs that left no agent document.
@@ -323,7 +326,21 @@ impl<'a> Session<'a> {
                 );
             }
         }
+        let recorded_threads = job
+            .store
+            .manifest()
+            .boards
+            .iter()
+            .find(|b| b.name == board.name)
+            .and_then(|b| b.threads);
+        let threads = board_threads(
+            job.settings.threads,
+            recorded_threads,
+            doctor.get("environment"),
+        )
+        .map_err(|e| format!("board {}: {e}", board.name))?;
         let _ = job.store.update_board(&board.name, |b| {
+            b.threads = Some(threads);
             b.environment = doctor.get("environment").cloned();
             b.allocators = allocators
                 .iter()
@@ -342,6 +359,7 @@ impl<'a> Session<'a> {
             work_dir,
             workloads,
             allocators,
+            threads,
             runs: 0,
             failed_runs: 0,
             no_result: 0,
@@ -701,7 +719,7 @@ exit 0"#;
             "--scale".into(),
             board_scale(s.scale, self.job.board.workload_scale).to_string(),
             "--threads".into(),
-            s.threads.to_string(),
+            self.threads.to_string(),
             "--allocator".into(),
             allocator,
             "--reps".into(),

@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use anyhow::{bail, Context};
 use serde_json::json;
 
-use crate::manifest::{BoardEntry, Manifest, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use crate::manifest::{BoardEntry, Manifest, MANIFEST_SCHEMA, READABLE_MANIFEST_VERSIONS};
 
 use super::clock::unix_ms;
 
@@ -437,14 +437,17 @@ pub fn read_manifest(run_dir: &Path) -> anyhow::Result<Manifest> {
     let m: Manifest = serde_json::from_str(&text).map_err(|e| {
         anyhow::anyhow!("{}:{}: not a valid manifest: {e}", path.display(), e.line())
     })?;
-    if m.schema != MANIFEST_SCHEMA || m.schema_version != MANIFEST_VERSION {
+    if m.schema != MANIFEST_SCHEMA || !READABLE_MANIFEST_VERSIONS.contains(&m.schema_version) {
         bail!(
-            "{}: manifest schema {} v{} (this lwm reads {MANIFEST_SCHEMA} v{MANIFEST_VERSION})",
+            "{}: manifest schema {} v{} (this lwm reads {MANIFEST_SCHEMA} {})",
             path.display(),
             m.schema,
-            m.schema_version
+            m.schema_version,
+            crate::manifest::readable_versions_text()
         );
     }
+    crate::limits::check_board_threads(&m.boards)
+        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
     crate::limits::check_numbers(&m.settings)
         .map_err(|b| anyhow::anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
     Ok(m)

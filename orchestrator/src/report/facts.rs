@@ -5,7 +5,7 @@
 
 use super::format;
 use super::Summary;
-use crate::manifest::BoardEntry;
+use crate::manifest::{BoardEntry, Settings};
 
 /// Run-level facts, in display order.
 pub fn run_facts(s: &Summary) -> Vec<(&'static str, String)> {
@@ -62,7 +62,12 @@ pub fn run_facts(s: &Summary) -> Vec<(&'static str, String)> {
             "workload parameters",
             format!(
                 "scale {}, threads {}, seed {}",
-                st.scale, st.threads, st.seed
+                st.scale,
+                match st.threads {
+                    Some(t) => t.to_string(),
+                    None => "each board's CPU count".into(),
+                },
+                st.seed
             ),
         ),
         ("noise threshold", format::percent(st.noise_threshold)),
@@ -70,7 +75,7 @@ pub fn run_facts(s: &Summary) -> Vec<(&'static str, String)> {
 }
 
 /// One board's facts.
-pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
+pub fn board_facts(b: &BoardEntry, settings: &Settings) -> Vec<(&'static str, String)> {
     let mut rows = vec![
         ("description", b.description.clone()),
         ("profile file", b.file.clone()),
@@ -79,6 +84,7 @@ pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
         ("cpu", b.cpu.clone()),
         ("emulation", b.emulation.clone()),
         ("status", b.status.clone()),
+        ("workload threads", threads_fact(b, settings)),
     ];
     if b.workload_scale != 1.0 {
         rows.push((
@@ -122,6 +128,15 @@ pub fn board_facts(b: &BoardEntry) -> Vec<(&'static str, String)> {
         rows.push(("agent detected", what));
     }
     rows
+}
+
+/// The thread count of a board's workloads and where it came from.
+fn threads_fact(b: &BoardEntry, settings: &Settings) -> String {
+    match (b.threads_used(settings), settings.threads) {
+        (Some(t), Some(_)) => format!("{t} (--threads)"),
+        (Some(t), None) => format!("{t} (the board's CPU count)"),
+        (None, _) => "not known (the board was never checked)".into(),
+    }
 }
 
 /// One artifact as `[name, sha256, size, board path, gate]`.

@@ -196,7 +196,7 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
     }
     if let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) {
         out.push_str("<h3>Board facts</h3>\n");
-        facts_table(out, &facts::board_facts(entry));
+        facts_table(out, &facts::board_facts(entry, &s.manifest.settings));
         if !entry.artifacts.is_empty() {
             out.push_str("<table class=\"artifacts\">\n<tr>");
             for h in facts::ARTIFACT_HEADER {

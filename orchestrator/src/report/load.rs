@@ -149,14 +149,16 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
             MANIFEST_SCHEMA
         );
     }
-    if m.schema_version != crate::manifest::MANIFEST_VERSION {
+    if !crate::manifest::READABLE_MANIFEST_VERSIONS.contains(&m.schema_version) {
         bail!(
             "{}: schema_version {} is not supported (this lwm reads {})",
             path.display(),
             m.schema_version,
-            crate::manifest::MANIFEST_VERSION
+            crate::manifest::readable_versions_text()
         );
     }
+    crate::limits::check_board_threads(&m.boards)
+        .map_err(|why| anyhow!("{}: {why}", path.display()))?;
     crate::limits::check_numbers(&m.settings)
         .map_err(|b| anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
     Ok(m)

@@ -173,7 +173,7 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
         table(
             out,
             &["fact", "value"],
-            facts::board_facts(entry)
+            facts::board_facts(entry, &s.manifest.settings)
                 .into_iter()
                 .map(|(k, v)| vec![k.to_string(), esc(&v)])
                 .collect(),

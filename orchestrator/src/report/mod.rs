@@ -6,13 +6,16 @@
 //! formats the [`Summary`].
 
 mod check;
+mod column_groups;
 mod csv;
 mod facts;
 pub mod format;
+mod headline;
 mod html;
 mod json;
 mod load;
 mod markdown;
+mod outlier_summary;
 mod summary;
 mod svg;
 mod terminal;
@@ -23,6 +26,7 @@ use anyhow::anyhow;
 
 pub use check::check_run_document;
 pub use csv::Csv;
+pub use headline::{board_headlines, HEADLINE_ALLOCATOR};
 pub use html::Html;
 pub use json::Json;
 pub use load::{
@@ -58,6 +62,20 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
 /// statistics and writes report.{txt,json,csv,md,html} into it. Returns the
 /// terminal table.
 pub fn write_reports(run_dir: &Path) -> anyhow::Result<String> {
+    write_reports_of(run_dir).map(|w| w.table)
+}
+
+/// What writing a run's reports gives the terminal.
+pub struct Written {
+    /// The terminal table (report.txt).
+    pub table: String,
+    /// The statistics the reports were made from.
+    pub summary: Summary,
+}
+
+/// As [`write_reports`], also returning the statistics (for the closing
+/// [`board_headlines`]).
+pub fn write_reports_of(run_dir: &Path) -> anyhow::Result<Written> {
     let summary = summarize(&load_run(run_dir)?);
     let mut table = String::new();
     for exporter in exporters() {
@@ -74,5 +92,5 @@ pub fn write_reports(run_dir: &Path) -> anyhow::Result<String> {
             table = text;
         }
     }
-    Ok(table)
+    Ok(Written { table, summary })
 }

@@ -10,7 +10,9 @@ use crate::manifest::{BoardEntry, Manifest};
 use crate::stats::{self, Interval, Verdict};
 
 pub const REPORT_SCHEMA: &str = "lwm.report";
-pub const REPORT_VERSION: u32 = 1;
+/// Bumped on any change to a field's name, type or meaning; see
+/// orchestrator/SCHEMA.md.
+pub const REPORT_VERSION: u32 = 2;
 /// The allocator every ratio is taken against.
 pub const BASELINE: &str = "system";
 /// Memory timelines are thinned to at most this many points per line.
@@ -51,6 +53,9 @@ pub struct BoardSummary {
     pub target: String,
     /// `none`, `qemu-system`, `qemu-user` (`unknown` for a board missing from the manifest).
     pub emulation: String,
+    /// `--threads` of the board's workload runs (the board's CPU count
+    /// unless `--threads` was given); null when the board was never checked.
+    pub threads: Option<u32>,
     /// What a reader must keep in mind for an emulated board.
     pub emulation_note: Option<String>,
     /// Whether the peak-RSS figures describe the program as it runs on the
@@ -360,6 +365,7 @@ fn summarize_board(
         target: entry
             .map(|e| e.target.clone())
             .unwrap_or_else(|| "unknown".into()),
+        threads: entry.and_then(|e| e.threads_used(settings)),
         emulation_note: emulation_note(&emulation),
         memory_representative: memory_representative(&emulation),
         time_representative: emulation == "none",

@@ -1,16 +1,18 @@
 //! report.txt: the table `lwm report` prints. Per board: a header line
-//! (CPU, emulation, repetitions, failures), then a time block and a memory
-//! block with one row per workload: system's absolute median, and each
-//! other allocator's ratio to system with its 95 % interval and verdict.
-//! Allocators go three per block so a line stays within 100 columns.
+//! (CPU, emulation, repetitions, workload threads, failures), then a time
+//! block and a memory block with one row per workload: system's absolute
+//! median, and each other allocator's ratio to system with its 95 %
+//! interval and verdict. Allocator columns that do not fit in 100 columns go to a further block
+//! (`column_groups`); outliers get one line per workload and allocator
+//! (`outlier_summary`).
 
 use super::format::{self, pad, pad_left, Metric};
+use super::{column_groups, outlier_summary};
 use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Terminal;
 
-/// Non-system allocators per block.
-const ALLOCATORS_PER_BLOCK: usize = 3;
+/// Columns of the terminal: every line of the table fits.
 const WIDTH: usize = 100;
 
 impl Exporter for Terminal {
@@ -72,8 +74,12 @@ fn reps_text(s: &Summary) -> String {
 }
 
 fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
+    let threads = b
+        .threads
+        .map(|t| format!("threads {t}"))
+        .unwrap_or_else(|| "threads -".into());
     out.push_str(&format!(
-        "== board {} | cpu {} | emulation {} | {} | {} ok, {} failed\n",
+        "== board {} | cpu {} | emulation {} | {} | {threads} | {} ok, {} failed\n",
         b.name,
         b.cpu,
         b.emulation,
@@ -91,12 +97,23 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
         out.push_str(&format!("   incident: {i}\n"));
     }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
-    for metric in Metric::BOTH {
-        if others.is_empty() {
-            block(out, b, metric, &[]);
+    let tables: Vec<(Metric, Vec<Vec<String>>)> = Metric::BOTH
+        .into_iter()
+        .map(|metric| (metric, rows(b, metric, &others)))
+        .collect();
+    // One grouping for both metrics, so the time and memory tables of an
+    // allocator line up the same way.
+    let widths = column_widths(tables.iter().flat_map(|(_, rows)| rows));
+    let leading = widths.first().copied().unwrap_or(0)
+        + column_groups::GAP
+        + widths.get(1).copied().unwrap_or(0);
+    let groups = column_groups::group_columns(leading, widths.get(2..).unwrap_or(&[]), WIDTH);
+    for (metric, rows) in &tables {
+        if groups.is_empty() {
+            block(out, b, *metric, rows, 0..0);
         }
-        for chunk in others.chunks(ALLOCATORS_PER_BLOCK) {
-            block(out, b, metric, chunk);
+        for g in &groups {
+            block(out, b, *metric, rows, g.clone());
         }
     }
     outliers(out, b);
@@ -116,8 +133,10 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     }
 }
 
-/// One table: rows of workloads, columns system + `allocators`.
-fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&String]) {
+/// A metric's table with every allocator: a header, one row per workload
+/// and the geomean row; columns workload, system's median, then each of
+/// `allocators`' ratio to system.
+fn rows(b: &BoardSummary, metric: Metric, allocators: &[&String]) -> Vec<Vec<String>> {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut header = vec!["workload".to_string(), "system".to_string()];
     header.extend(allocators.iter().map(|a| a.to_string()));
@@ -154,16 +173,36 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
         geo.push(format::ratio_cell(g, metric));
     }
     rows.push(geo);
+    rows
+}
 
-    let columns = rows[0].len();
-    let widths: Vec<usize> = (0..columns)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+/// The widest text of each column over `rows` (all of the same length).
+fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> {
+    let mut widths: Vec<usize> = Vec::new();
+    for r in rows {
+        widths.resize(widths.len().max(r.len()), 0);
+        for (w, text) in widths.iter_mut().zip(r) {
+            *w = (*w).max(text.chars().count());
+        }
+    }
+    widths
+}
+
+/// One table: the workload and system columns, then the allocator
+/// columns in `group` (indices among the allocators).
+fn block(
+    out: &mut String,
+    b: &BoardSummary,
+    metric: Metric,
+    rows: &[Vec<String>],
+    group: std::ops::Range<usize>,
+) {
+    let columns: Vec<usize> = [0, 1].into_iter().chain(group.map(|i| i + 2)).collect();
+    let picked: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|&c| r[c].clone()).collect())
         .collect();
-    // Two spaces between columns; between the ratio columns one when two
-    // would not fit in 100 columns.
-    let fixed = widths[0] + 2 + widths[1];
-    let ratios: usize = widths[2..].iter().map(|w| w + 2).sum();
-    let ratio_gap = if fixed + ratios <= WIDTH { "  " } else { " " };
+    let widths = column_widths(picked.iter());
     out.push_str(&format!(
         "{}: median; allocator/system [95 % CI]\n",
         match metric {
@@ -174,13 +213,12 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
             Metric::Memory => "peak RSS".to_string(),
         }
     ));
-    for (i, r) in rows.iter().enumerate() {
+    let gap = " ".repeat(column_groups::GAP);
+    for (i, r) in picked.iter().enumerate() {
         let mut line = String::new();
         for (j, text) in r.iter().enumerate() {
-            if j > 2 {
-                line.push_str(ratio_gap);
-            } else if j > 0 {
-                line.push_str("  ");
+            if j > 0 {
+                line.push_str(&gap);
             }
             // The absolute column is right-aligned so units line up.
             if j == 1 && i > 0 {
@@ -194,39 +232,17 @@ fn block(out: &mut String, b: &BoardSummary, metric: Metric, allocators: &[&Stri
     }
 }
 
+/// One line per workload and allocator with outliers; every outlier is
+/// in the other reports.
 fn outliers(out: &mut String, b: &BoardSummary) {
-    let mut lines = Vec::new();
-    for w in &b.workloads {
-        for c in &w.cells {
-            for (metric, m) in [(Metric::Time, &c.time), (Metric::Memory, &c.memory)] {
-                let Some(m) = m else { continue };
-                for rep in &m.outlier_reps {
-                    let value = c
-                        .samples
-                        .iter()
-                        .find(|s| s.rep == *rep)
-                        .and_then(|s| match metric {
-                            Metric::Time => Some(s.wall_s),
-                            Metric::Memory => s.peak_rss_kib.map(|k| k as f64),
-                        })
-                        .map(|v| metric.value(v))
-                        .unwrap_or_default();
-                    lines.push(format!(
-                        "{}/{} {} rep {} ({value}, median {})",
-                        w.name,
-                        c.allocator,
-                        metric.title(),
-                        rep,
-                        metric.value(m.median)
-                    ));
-                }
-            }
-        }
+    let cells = outlier_summary::per_cell(b);
+    if cells.is_empty() {
+        return;
     }
-    if !lines.is_empty() {
-        out.push_str("outliers (flagged, kept in the statistics):\n");
-        for l in lines {
-            out.push_str(&format!("  {l}\n"));
-        }
+    out.push_str(
+        "outliers (flagged, kept in the statistics; each one in report.md/.html/.json):\n",
+    );
+    for c in cells {
+        out.push_str(&format::wrap(&c.line(), WIDTH, "  ", "    "));
     }
 }

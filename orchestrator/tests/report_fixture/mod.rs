@@ -181,7 +181,8 @@ pub fn write_run(dir: &Path, run_id: &str, boards: &[BoardSpec]) {
             target_ci: None,
             max_reps: first.reps,
             scale: 1.0,
-            threads: 2,
+            // The default: each board's CPU count, recorded per board.
+            threads: None,
             seed: 42,
             noise_threshold: 0.02,
         },
@@ -213,6 +214,7 @@ fn board_entry(b: &BoardSpec) -> BoardEntry {
         cpu: "cortex-a72".into(),
         emulation: b.emulation.into(),
         workload_scale: 1.0,
+        threads: Some(2),
         allocators,
         artifacts: vec![ArtifactEntry {
             name: "liblwmalloc.so".into(),
