@@ -418,19 +418,24 @@ impl Arena {
             page,
         );
         let mut reserved = len.max(REGION_RESERVE_BYTES);
-        let mut base = os::reserve(reserved) as usize;
-        if base == 0 {
+        // A guard page below the region: the reservation's length is then
+        // no multiple of 2 MiB, so the kernel does not align its start, and
+        // a 2 MiB thread stack placed below it is no huge page (segment.rs
+        // says why that matters).
+        let mut raw = os::reserve(reserved + page) as usize;
+        if raw == 0 {
             // No room for a reservation (an address-space limit): exactly
             // what is needed, committed, still grown in place if the
             // kernel happens to have room above it.
             reserved = len;
-            base = os::reserve(len) as usize;
+            raw = os::reserve(len + page) as usize;
         }
+        let base = raw + page;
         // SAFETY: [base, base + len) lies in the fresh reservation.
-        if base == 0 || !unsafe { os::commit(base, len) } {
-            if base != 0 {
+        if raw == 0 || !unsafe { os::commit(base, len) } {
+            if raw != 0 {
                 // SAFETY: the reservation is ours and unused.
-                unsafe { os::unmap(base as *mut u8, reserved) };
+                unsafe { os::unmap(raw as *mut u8, reserved + page) };
             }
             return 0;
         }
@@ -491,7 +496,8 @@ impl Arena {
             let (len, reserved) = (r.len, r.reserved);
             unlink(region);
             heap.region_count -= 1;
-            os::unmap(region as *mut u8, reserved);
+            let guard = os::page_size();
+            os::unmap((region - guard) as *mut u8, reserved + guard);
             self.uncommitted(len);
         }
     }

@@ -268,18 +268,26 @@ unsafe fn map_segment(st: &mut State) -> *mut Segment {
     if raw == 0 {
         return core::ptr::null_mut();
     }
-    let base = round_up(raw, SEGMENT_BYTES);
+    // One page of the mapping stays below the segment, never touched, so
+    // that the mapping does not start on a 2 MiB boundary: a thread stack
+    // of 2 MiB placed right below it would then be aligned, and a kernel
+    // with transparent huge pages "always" (before 6.7) backs it with one
+    // huge page when the thread first touches it (seen on qemu-pi4:
+    // 2 MiB more RSS in every threaded run).
+    let guard = os::page_size();
+    let base = round_up(raw + guard, SEGMENT_BYTES);
     // SAFETY: both trimmed ranges are parts of the fresh mapping, unused.
     unsafe {
-        if base > raw {
-            os::unmap(raw as *mut u8, base - raw);
+        if base - guard > raw {
+            os::unmap(raw as *mut u8, base - guard - raw);
         }
         let tail = raw + 2 * SEGMENT_BYTES - (base + SEGMENT_BYTES);
         if tail > 0 {
             os::unmap((base + SEGMENT_BYTES) as *mut u8, tail);
         }
     }
-    os::no_huge_pages(base, SEGMENT_BYTES);
+    // The guard too: marked, it cannot merge with a stack mapped below.
+    os::no_huge_pages(base - guard, SEGMENT_BYTES + guard);
     crate::large::forget_unmapped(base, SEGMENT_BYTES);
     counters::mapped(SEGMENT_BYTES);
     let segment = base as *mut Segment;
@@ -336,8 +344,9 @@ unsafe fn unmap_segment(st: &mut State, seg: &mut Segment) {
     }
     let base = seg as *mut Segment as usize;
     set_mapped(base, false);
-    // SAFETY: no page of the segment is in use.
-    unsafe { os::unmap(base as *mut u8, SEGMENT_BYTES) };
+    let guard = os::page_size();
+    // SAFETY: no page of the segment is in use; the page below is its guard.
+    unsafe { os::unmap((base - guard) as *mut u8, SEGMENT_BYTES + guard) };
     counters::unmapped(SEGMENT_BYTES);
     counters::returned(SEGMENT_BYTES);
 }
