@@ -109,12 +109,18 @@ pub const MIN_HEAP_CHUNK: usize = round_up(4 * WORD, GRAIN);
 /// Upper bound on arenas (the arena index lives in 4 header bits on 32-bit).
 pub const MAX_ARENAS: usize = 16;
 
-/// Address space each heap region reserves, committed as the heap grows:
-/// 1 GiB on 64-bit targets, where address space is plentiful; 64 MiB on
-/// 32-bit ones (a Pi Zero's 512 MB fits eight). A heap that outgrows it
-/// takes another region; a process whose address space is limited gets a
-/// region of exactly what it needs instead.
-pub const REGION_RESERVE_BYTES: usize = if WORD == 8 { 1 << 30 } else { 64 << 20 };
+/// Address space the first heap region of an arena reserves, committed
+/// as the heap grows: 64 MiB, as glibc's heaps of threads. Each further
+/// region reserves twice the one before, up to `REGION_RESERVE_MAX_SHIFT`
+/// doublings (1 GiB on 64-bit targets, 128 MiB on 32-bit ones, whose
+/// address space is small): a small program keeps one small reservation,
+/// a big heap is cut into few regions (free space does not merge across
+/// them). A process whose address space is limited gets a region of
+/// exactly what it needs instead. (A first reservation of 1 GiB made
+/// every fork under qemu-user slow enough to starve a process forking
+/// in a signal handler: qemu copies its own map of the guest's pages.)
+pub const REGION_RESERVE_BYTES: usize = 64 << 20;
+pub const REGION_RESERVE_MAX_SHIFT: usize = if WORD == 8 { 4 } else { 1 };
 
 /// Bytes committed beyond a request when a region grows, so that a heap
 /// growing a little at a time makes a system call per 64 KiB, not per

@@ -417,7 +417,8 @@ impl Arena {
             size + FIRST_CHUNK_OFFSET + FENCE_FROM_END + GROW_PAD_BYTES,
             page,
         );
-        let mut reserved = len.max(REGION_RESERVE_BYTES);
+        let doublings = heap.region_count.min(REGION_RESERVE_MAX_SHIFT);
+        let mut reserved = len.max(REGION_RESERVE_BYTES << doublings);
         // A guard page below the region: the reservation's length is then
         // no multiple of 2 MiB, so the kernel does not align its start, and
         // a 2 MiB thread stack placed below it is no huge page (segment.rs
@@ -678,4 +679,4 @@ unsafe fn best_fit(mut c: usize, size: usize) -> usize {
 const _: () = assert!(MIN_HEAP_CHUNK >= 4 * WORD);
 const _: () = assert!((FIRST_CHUNK_OFFSET + WORD) % GRAIN == 0);
 // A region's free chunk can span it all: its size must fit the header.
-const _: () = assert!(REGION_RESERVE_BYTES < SIZE_MASK);
+const _: () = assert!(REGION_RESERVE_BYTES << REGION_RESERVE_MAX_SHIFT < SIZE_MASK);

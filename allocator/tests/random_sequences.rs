@@ -209,7 +209,10 @@ fn seeded_sequences_across_threads_keep_every_block_and_invariant() {
         .parse()
         .expect("LWM_SEQUENCE_OPS is a number");
     for seed in env_or("LWM_SEQUENCE_SEEDS", "1,2").split(',') {
-        let seed: u64 = seed.trim().parse().expect("LWM_SEQUENCE_SEEDS lists numbers");
+        let seed: u64 = seed
+            .trim()
+            .parse()
+            .expect("LWM_SEQUENCE_SEEDS lists numbers");
         eprintln!("random sequences: seed {seed}, {ops} operations per thread");
         run(seed, ops);
     }
