@@ -204,17 +204,26 @@ unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
     page.block_size = 0;
     let seg = segment_of(page);
     st.in_use -= 1;
-    // Resident free pages are kept up to a sixteenth of the pages in use
-    // (at least DIRTY_PAGES_MAX), so that what "free" gives back follows
-    // the program's size.
-    if page.touched > page.start && st.dirty < DIRTY_PAGES_MAX.max(st.in_use / 16) {
-        st.dirty += 1;
+    if page.touched > page.start {
         page.next = st.dirty_pages;
         st.dirty_pages = page;
+        st.dirty += 1;
     } else {
-        release(page);
         page.next = seg.free_pages;
         seg.free_pages = page;
+    }
+    // Resident free pages are kept up to a sixteenth of the pages in use
+    // (at least DIRTY_PAGES_MAX): what "free" gives back follows the
+    // program's size, also as it shrinks.
+    while st.dirty > DIRTY_PAGES_MAX.max(st.in_use / 16) {
+        // SAFETY: the dirty list holds st.dirty free pages of mapped segments.
+        let resident = unsafe { &mut *st.dirty_pages };
+        st.dirty_pages = resident.next;
+        st.dirty -= 1;
+        release(resident);
+        let home = segment_of(resident);
+        resident.next = home.free_pages;
+        home.free_pages = resident;
     }
     seg.free_count += 1;
     if seg.free_count == PAGES_PER_SEGMENT - 1 && !(seg.next.is_null() && seg.prev.is_null()) {
