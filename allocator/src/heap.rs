@@ -66,13 +66,6 @@ pub unsafe fn set_hdr(c: usize, h: usize) {
     // SAFETY: as for hdr.
     unsafe { *(c as *mut usize) = h }
 }
-/// # Safety
-/// `c` is a free chunk of `size` bytes the caller may write.
-#[inline(always)]
-unsafe fn set_footer(c: usize, size: usize) {
-    // SAFETY: the last word of a free chunk belongs to it.
-    unsafe { *((c + size - WORD) as *mut usize) = size }
-}
 
 /// Pushes chunk `c` on the list whose head word is at `head`.
 ///
@@ -138,8 +131,7 @@ impl Heap {
 }
 
 impl Arena {
-    /// Makes `c` (header, footer and resident estimate already written) a
-    /// member of a bin.
+    /// Makes `c` (header and footer already written) a member of a bin.
     ///
     /// # Safety
     /// As `bin_insert`.
@@ -238,8 +230,7 @@ impl Arena {
             if rest >= MIN_HEAP_CHUNK {
                 set_hdr(c, heap_header(size, self.index(), ALLOC | (h & PREV_FREE)));
                 let r = c + size;
-                set_hdr(r, heap_header(rest, self.index(), 0));
-                set_footer(r, rest);
+                self.mark_free(r, rest, 0);
                 self.insert_free(heap, r, rest);
             } else {
                 set_hdr(c, heap_header(total, self.index(), ALLOC | (h & PREV_FREE)));
@@ -261,8 +252,7 @@ impl Arena {
             let size = heap_size(h);
             let n = c + size;
             let hn = hdr(n);
-            set_hdr(c, heap_header(size, self.index(), h & PREV_FREE));
-            set_footer(c, size);
+            self.mark_free(c, size, h & PREV_FREE);
             set_hdr(n, hn | PREV_FREE);
             // Freed at the top of a region (below the fence, or below the
             // free chunk there): merged at once, so the top can be trimmed.
@@ -308,8 +298,7 @@ impl Arena {
                     self.remove_free(heap, c + size);
                     size += heap_size(hn);
                 }
-                set_hdr(c, heap_header(size, self.index(), 0));
-                set_footer(c, size);
+                self.mark_free(c, size, 0);
                 let fence = c + size;
                 if heap_size(hdr(fence)) == 0 {
                     let region = *word(fence, 1);
@@ -353,8 +342,7 @@ impl Arena {
             let fence = region + keep - FENCE_FROM_END;
             self.place_fence(region, fence);
             let size = fence - c;
-            set_hdr(c, heap_header(size, self.index(), 0));
-            set_footer(c, size);
+            self.mark_free(c, size, 0);
             size
         }
     }
@@ -400,8 +388,7 @@ impl Arena {
             (*r).len = new_len;
             let fence = region + new_len - FENCE_FROM_END;
             self.place_fence(region, fence);
-            set_hdr(top, heap_header(fence - top, self.index(), flags));
-            set_footer(top, fence - top);
+            self.mark_free(top, fence - top, flags);
             top
         }
     }
@@ -419,10 +406,11 @@ impl Arena {
         );
         let doublings = heap.region_count.min(REGION_RESERVE_MAX_SHIFT);
         let mut reserved = len.max(REGION_RESERVE_BYTES << doublings);
-        // A guard page below the region: the reservation's length is then
-        // no multiple of 2 MiB, so the kernel does not align its start, and
-        // a 2 MiB thread stack placed below it is no huge page (segment.rs
-        // says why that matters).
+        // A guard page below the region, inaccessible, so a thread stack
+        // mapped below cannot merge with it; and the reservation's length
+        // is then no multiple of 2 MiB, which kernels that align only such
+        // mappings leave unaligned, so a 2 MiB stack placed right below it
+        // is no huge page either (segment.rs says why that matters).
         let mut raw = os::reserve(reserved + page) as usize;
         if raw == 0 {
             // No room for a reservation (an address-space limit): exactly
@@ -459,10 +447,23 @@ impl Arena {
             heap.region_count += 1;
             self.place_fence(base, fence);
             let chunk = fence - first;
-            set_hdr(first, heap_header(chunk, self.index(), 0));
-            set_footer(first, chunk);
+            self.mark_free(first, chunk, 0);
         }
         first
+    }
+
+    /// Writes the header and footer of a free chunk of this arena: `c`,
+    /// `size` bytes, `flags` (PREV_FREE or 0).
+    ///
+    /// # Safety
+    /// `c` starts `size` bytes the caller may write, inside a region.
+    #[inline(always)]
+    unsafe fn mark_free(&self, c: usize, size: usize, flags: usize) {
+        // SAFETY: guaranteed by the caller; the footer is the last word.
+        unsafe {
+            set_hdr(c, heap_header(size, self.index(), flags));
+            *((c + size - WORD) as *mut usize) = size;
+        }
     }
 
     /// Writes the fence of `region` at `fence`: an allocated chunk of size

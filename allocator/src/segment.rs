@@ -202,15 +202,13 @@ pub unsafe fn free_page(page: &mut Page) {
 unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
     page.owner.store(NO_OWNER, Relaxed);
     page.block_size = 0;
-    let seg = segment_of(page);
     st.in_use -= 1;
     if page.touched > page.start {
         page.next = st.dirty_pages;
         st.dirty_pages = page;
         st.dirty += 1;
     } else {
-        page.next = seg.free_pages;
-        seg.free_pages = page;
+        park_released(page);
     }
     // Resident free pages are kept up to a sixteenth of the pages in use
     // (at least DIRTY_PAGES_MAX): what "free" gives back follows the
@@ -221,15 +219,21 @@ unsafe fn free_page_locked(st: &mut State, page: &mut Page) {
         st.dirty_pages = resident.next;
         st.dirty -= 1;
         release(resident);
-        let home = segment_of(resident);
-        resident.next = home.free_pages;
-        home.free_pages = resident;
+        park_released(resident);
     }
+    let seg = segment_of(page);
     seg.free_count += 1;
     if seg.free_count == PAGES_PER_SEGMENT - 1 && !(seg.next.is_null() && seg.prev.is_null()) {
         // SAFETY: every page of the segment is free: nothing points into it.
         unsafe { unmap_segment(st, seg) };
     }
+}
+
+/// Puts the free, non-resident `page` on its segment's list.
+fn park_released(page: &mut Page) {
+    let seg = segment_of(page);
+    page.next = seg.free_pages;
+    seg.free_pages = page;
 }
 
 /// The segment `page` lies in.
