@@ -326,7 +326,7 @@ impl Arena {
     unsafe fn trim(&self, region: usize, c: usize, size: usize) -> usize {
         let r = region as *mut Region;
         let keep = round_up(
-            c + TOP_KEEP_BYTES + FENCE_FROM_END - region,
+            c - region + TOP_KEEP_BYTES + FENCE_FROM_END,
             os::page_size(),
         );
         // SAFETY: the region is live; the range given back lies above the
@@ -370,15 +370,11 @@ impl Arena {
             } else {
                 (fence, 0)
             };
-            let page = os::page_size();
-            let Some(end) = (top - region).checked_add(size + FENCE_FROM_END + GROW_PAD_BYTES)
+            let Some(new_len) = grown_len(top - region, size, (*r).reserved, os::page_size())
             else {
                 return 0;
             };
-            let new_len = round_up(end, page).min((*r).reserved);
-            if top + size + FENCE_FROM_END > region + new_len
-                || !os::commit(region + len, new_len - len)
-            {
+            if !os::commit(region + len, new_len - len) {
                 return 0;
             }
             self.committed(new_len - len);
@@ -589,7 +585,7 @@ impl Arena {
                 while c != fence {
                     let h = hdr(c);
                     let size = heap_size(h);
-                    if size < MIN_HEAP_CHUNK || size % GRAIN != 0 || c + size > fence {
+                    if size < MIN_HEAP_CHUNK || size % GRAIN != 0 || size > fence - c {
                         return Err("chunk size out of range");
                     }
                     if heap_arena(h) != self.index() || h & MMAP != 0 && h & ALLOC != 0 {
@@ -655,6 +651,21 @@ impl Arena {
     }
 }
 
+/// The committed length a region needs for a free chunk of `size` bytes at
+/// offset `top` (plus the fence), with `GROW_PAD_BYTES` more where the
+/// reservation has them; None if its `reserved` bytes cannot hold it.
+///
+/// Offsets, never addresses: under qemu-user a 32-bit guest owns the
+/// address space up to 0xffff0000, a region can end there, and `top + size`
+/// then wraps round, which once passed a too-short chunk as big enough
+/// (and `carve` wrote its remainder's header past 4 GiB).
+fn grown_len(top: usize, size: usize, reserved: usize, page: usize) -> Option<usize> {
+    let need = top.checked_add(size)?.checked_add(FENCE_FROM_END)?;
+    let padded = need.checked_add(GROW_PAD_BYTES + page - 1)? & !(page - 1);
+    let len = padded.min(reserved);
+    (need <= len).then_some(len)
+}
+
 /// The smallest chunk of at least `size` bytes among the first 16 of the
 /// list starting at `c`, or 0: a best fit, as glibc's sorted large bins
 /// give, leaves the big free chunks whole for the big requests to come.
@@ -685,3 +696,49 @@ const _: () = assert!(MIN_HEAP_CHUNK >= 4 * WORD);
 const _: () = assert!((FIRST_CHUNK_OFFSET + WORD) % GRAIN == 0);
 // A region's free chunk can span it all: its size must fit the header.
 const _: () = assert!(REGION_RESERVE_BYTES << REGION_RESERVE_MAX_SHIFT < SIZE_MASK);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: usize = 4096;
+    const RESERVED: usize = 1 << 20;
+
+    /// A region ending 1 MiB below the top of the address space, as one
+    /// ending at qemu-user's 0xffff0000 is on 32-bit.
+    fn high_region() -> usize {
+        usize::MAX - 2 * RESERVED + 1
+    }
+
+    #[test]
+    fn growth_past_the_reservation_is_refused_even_where_addresses_wrap() {
+        let region = high_region();
+        let top = RESERVED - (64 << 10);
+        let size = 2 * RESERVED;
+        // The comparison this replaced, on addresses, wrapped and accepted.
+        assert!(
+            (region + top).wrapping_add(size + FENCE_FROM_END) < region + RESERVED,
+            "the case must be one where address arithmetic wraps"
+        );
+        assert_eq!(grown_len(top, size, RESERVED, PAGE), None);
+        assert_eq!(grown_len(top, usize::MAX - top, RESERVED, PAGE), None);
+    }
+
+    #[test]
+    fn growth_inside_the_reservation_commits_whole_pages_with_padding() {
+        let top = 4 * PAGE + 8;
+        let len = grown_len(top, 3 * PAGE, RESERVED, PAGE).unwrap();
+        assert_eq!(len % PAGE, 0);
+        assert!(len >= top + 3 * PAGE + FENCE_FROM_END + GROW_PAD_BYTES);
+        assert!(len <= RESERVED);
+        // Near the end of the reservation the padding is dropped, not the
+        // growth.
+        let near_end = RESERVED - 2 * PAGE;
+        assert_eq!(grown_len(near_end, PAGE, RESERVED, PAGE), Some(RESERVED));
+        assert_eq!(
+            grown_len(near_end, 2 * PAGE, RESERVED, PAGE),
+            None,
+            "no room for the fence"
+        );
+    }
+}
