@@ -23,11 +23,10 @@ use crate::{init, large, os, segment, shared, tls};
 pub unsafe fn malloc(n: usize) -> *mut u8 {
     let id = tls::get();
     if n <= SMALL_MAX_REQUEST && thread::has_slot(id) {
-        // SAFETY: the TLS word names our slot; class < NUM_CLASSES.
+        // SAFETY: the TLS word names our slot; the index < DIRECT_SLOTS.
         unsafe {
             let cache = thread::slot(id);
-            let class = class_of(n);
-            let page = *cache.small().direct.get_unchecked(class);
+            let page = *cache.small().direct.get_unchecked(direct_index(n));
             if (*page).free != 0 {
                 // Not EMPTY_PAGE (it has no free block): one of our pages.
                 cache.counters.call(Call::Malloc);

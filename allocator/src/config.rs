@@ -71,6 +71,26 @@ pub const CLASS_SIZES: [u16; NUM_CLASSES] = {
 
 const CLASS_OF_LEN: usize = SMALL_MAX / ALIGN + 1;
 
+/// Entries of a thread's `direct` table: one per request size in ALIGN
+/// steps (0..=SMALL_MAX), so `malloc` finds its page without the class.
+pub const DIRECT_SLOTS: usize = CLASS_OF_LEN;
+
+/// `direct` entry of a request of `n <= SMALL_MAX_REQUEST` bytes.
+#[inline(always)]
+pub const fn direct_index(n: usize) -> usize {
+    (n + ALIGN - 1) / ALIGN
+}
+
+/// The `direct` entries whose requests fall in class `c`: first and last.
+pub const fn direct_range(c: usize) -> (usize, usize) {
+    let first = if c == 0 {
+        0
+    } else {
+        class_size(c - 1) / ALIGN + 1
+    };
+    (first, class_size(c) / ALIGN)
+}
+
 /// Class of a request, indexed by the request rounded up to ALIGN steps.
 pub const CLASS_OF: [u8; CLASS_OF_LEN] = {
     let mut of = [0u8; CLASS_OF_LEN];
@@ -221,10 +241,14 @@ const _: () = {
 };
 const _: () = assert!(class_of(SMALL_MAX_REQUEST) == NUM_CLASSES - 1);
 const _: () = assert!(class_size(NUM_CLASSES - 1) == SMALL_MAX);
+const _: () = assert!(direct_index(SMALL_MAX_REQUEST) < DIRECT_SLOTS);
 // A free small block stores its link and the double-free key.
 const _: () = assert!(class_size(0) >= 2 * WORD);
 // Block offsets in a page fit the 32-bit reciprocal division (page.rs).
 const _: () = assert!(PAGE_BYTES <= 1 << 16 && SEGMENT_BYTES % PAGE_BYTES == 0);
+// `Page::is_block_start`: a block start's remainder (at most PAGE_BYTES)
+// stays below the smallest reciprocal, and no other offset's wraps round.
+const _: () = assert!((u32::MAX as usize) / SMALL_MAX > PAGE_BYTES + SMALL_MAX);
 const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0);
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
 const _: () = assert!(THREAD_SLOTS.is_power_of_two() && MAX_ARENAS.is_power_of_two());

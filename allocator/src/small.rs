@@ -29,10 +29,14 @@ pub static EMPTY_PAGE: Page = Page::unused(0);
 
 #[repr(C)]
 pub struct SmallHeap {
-    /// Per class, the page `malloc` takes blocks from: the head of
-    /// `partial`, or `EMPTY_PAGE`. Kept first, for the fast path. Null
-    /// before `activate` (so that the slot table is all zeros, in .bss).
-    pub direct: [*const Page; CLASS_SLOTS],
+    /// Per request size in ALIGN steps (`direct_index`), the page `malloc`
+    /// takes blocks from: the head of `partial` of the size's class, or
+    /// `EMPTY_PAGE`; every entry of a class (`direct_range`) holds the
+    /// same. Indexed by size, not class, so the fast path needs no class
+    /// table (mimalloc's `pages_free_direct`). Kept first, for the fast
+    /// path. Null before `activate` (so the slot table is all zeros, in
+    /// .bss).
+    pub direct: [*const Page; DIRECT_SLOTS],
     /// Owned pages that may have free blocks (doubly linked, head first).
     partial: [*mut Page; CLASS_SLOTS],
     /// Owned pages found full (doubly linked, newest first).
@@ -45,7 +49,7 @@ pub struct SmallHeap {
 impl SmallHeap {
     pub const fn new() -> Self {
         SmallHeap {
-            direct: [null_mut(); CLASS_SLOTS],
+            direct: [null_mut(); DIRECT_SLOTS],
             partial: [null_mut(); CLASS_SLOTS],
             full: [null_mut(); CLASS_SLOTS],
             full_tail: [null_mut(); CLASS_SLOTS],
@@ -55,7 +59,7 @@ impl SmallHeap {
     /// Makes the heap usable by the fast path.
     pub fn activate(&mut self) {
         if self.direct[0].is_null() {
-            self.direct = [&EMPTY_PAGE; CLASS_SLOTS];
+            self.direct = [&EMPTY_PAGE; DIRECT_SLOTS];
         }
     }
 
@@ -123,16 +127,21 @@ impl SmallHeap {
         }
     }
 
-    /// Points `direct[class]` at the head of `partial`, marked current.
+    /// Points the `direct` entries of `class` at the head of `partial`,
+    /// marked current.
     fn make_current(&mut self, class: usize) {
-        let class = class % CLASS_SLOTS;
-        let head = self.partial[class];
-        if head.is_null() {
-            self.direct[class] = &EMPTY_PAGE;
+        let head = self.partial[class % CLASS_SLOTS];
+        let page: *const Page = if head.is_null() {
+            &EMPTY_PAGE
         } else {
             // SAFETY: listed pages are owned by this heap.
             unsafe { (*head).state = LISTED_CURRENT };
-            self.direct[class] = head;
+            head
+        };
+        let (first, last) = direct_range(class);
+        // An iterator, not a slice: no bounds check, no panic path.
+        for entry in self.direct.iter_mut().skip(first).take(last + 1 - first) {
+            *entry = page;
         }
     }
 
@@ -166,12 +175,12 @@ impl SmallHeap {
     /// Only the heap's owner may call this; `id` is the heap's id.
     #[inline]
     pub unsafe fn take(&mut self, class: usize, id: usize) -> *mut u8 {
-        let page = self.direct[class % CLASS_SLOTS];
-        // SAFETY: direct pages are ours, or EMPTY_PAGE, which has no free
-        // block and is never written.
+        // The current page of the class is the head of `partial`.
+        let page = self.partial[class % CLASS_SLOTS];
+        // SAFETY: listed pages are ours.
         unsafe {
-            if (*page).free != 0 {
-                return (*(page as *mut Page)).pop();
+            if !page.is_null() && (*page).free != 0 {
+                return (*page).pop();
             }
             self.alloc_slow(class, id)
         }
@@ -311,7 +320,7 @@ impl SmallHeap {
                     }
                 }
             }
-            self.direct[class] = &EMPTY_PAGE;
+            self.make_current(class);
         }
     }
 
