@@ -9,7 +9,12 @@
  *   fork_signal    fork from a signal handler that interrupts malloc, in a
  *                  process that never created a thread;
  *   errno_kept     errno unchanged by successful calls under contention;
- *   errno_map_limit  and by free() when munmap fails at the map-count limit.
+ *   errno_map_limit  and by free() when munmap fails at the map-count limit;
+ *   fork_slot_reuse  (our own, coverage rather than a rebuilt failure) a
+ *                  fork child whose short-lived threads, one after another,
+ *                  reuse per-thread slots and free the blocks of a thread
+ *                  the fork left behind, keeping blocks of their own whose
+ *                  contents are checked at the end.
  *
  * Hangs are caught by alarm(), which names the group. */
 #include "harness.h"
@@ -423,6 +428,101 @@ static void errno_map_limit(void)
     errno_at_map_limit();
 }
 
+/* ---- fork_slot_reuse ---------------------------------------------------- */
+
+#define HELD_BLOCKS 2048
+#define CHILD_THREADS 72
+#define KEPT_PER_THREAD 32
+static void *held[HELD_BLOCKS];
+static unsigned char *kept[CHILD_THREADS][KEPT_PER_THREAD];
+static atomic_int holder_ready, holder_release;
+
+static void *hold_blocks(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < HELD_BLOCKS; i++) {
+        held[i] = malloc(48);
+        if (held[i] == NULL)
+            abort();
+        memset(held[i], 0x5a, 48);
+    }
+    atomic_store(&holder_ready, 1);
+    while (!atomic_load(&holder_release))
+        usleep(1000);
+    for (int i = 0; i < HELD_BLOCKS; i++)
+        free(held[i]);
+    return NULL;
+}
+
+/* Child side: no stdio; the exit code says what went wrong. */
+static void *child_thread(void *arg)
+{
+    int n = (int)(intptr_t)arg;
+    for (int j = 0; j < KEPT_PER_THREAD; j++) {
+        kept[n][j] = malloc(48);
+        if (kept[n][j] == NULL)
+            _exit(10);
+        memset(kept[n][j], n, 48);
+    }
+    for (int i = n; i < HELD_BLOCKS; i += CHILD_THREADS) {
+        unsigned char *b = held[i];
+        for (int k = 0; k < 48; k++)
+            if (b[k] != 0x5a)
+                _exit(11);
+        free(b);
+    }
+    return NULL;
+}
+
+static void fork_slot_reuse(void)
+{
+    guard("fork_slot_reuse", 60);
+    pthread_t holder;
+    CHECK(pthread_create(&holder, NULL, hold_blocks, NULL) == 0, "pthread_create failed");
+    while (!atomic_load(&holder_ready))
+        usleep(1000);
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        alarm(30);
+        /* One thread at a time: each takes the lowest free slot. */
+        for (int n = 0; n < CHILD_THREADS; n++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, child_thread, (void *)(intptr_t)n) != 0)
+                _exit(12);
+            pthread_join(t, NULL);
+        }
+        /* Blocks handed out twice would have been overwritten. */
+        for (int n = 0; n < CHILD_THREADS; n++)
+            for (int j = 0; j < KEPT_PER_THREAD; j++)
+                for (int k = 0; k < 48; k++)
+                    if (kept[n][j][k] != (unsigned char)n)
+                        _exit(13);
+        for (int i = 0; i < HELD_BLOCKS; i++) {
+            unsigned char *b = malloc(48);
+            if (b == NULL)
+                _exit(14);
+            memset(b, 0xa5, 48);
+            held[i] = b;
+        }
+        for (int n = 0; n < CHILD_THREADS; n++)
+            for (int j = 0; j < KEPT_PER_THREAD; j++)
+                for (int k = 0; k < 48; k++)
+                    if (kept[n][j][k] != (unsigned char)n)
+                        _exit(15);
+        _exit(0);
+    }
+    atomic_store(&holder_release, 1);
+    pthread_join(holder, NULL);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "fork child failed (exit %d, signal %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ok("%d threads of a fork child, one after another, freed %d blocks of a thread lost to fork",
+       CHILD_THREADS, HELD_BLOCKS);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -432,6 +532,7 @@ int main(int argc, char **argv)
         {"fork_signal", fork_signal},
         {"errno_kept", errno_kept},
         {"errno_map_limit", errno_map_limit},
+        {"fork_slot_reuse", fork_slot_reuse},
     };
     return run_test_groups("regressions", argc, argv, groups, sizeof groups / sizeof groups[0]);
 }
