@@ -24,12 +24,13 @@ const UNCLAIMED: usize = 0;
 /// TLS word of a thread whose exit handler has run: no cache any more.
 const EXITED: usize = 1;
 
-/// Slots are aligned to this, and a thread's TLS word is its slot's
-/// address plus the slot's generation modulo this: the id that marks the
-/// small pages it owns, changed each time the slot is given back, a
-/// defence against a stale id naming the slot's next owner. (Slots of
-/// threads lost to fork, whose pages keep their ids, are never given back:
-/// see `forget_other_threads`.)
+/// Slots are aligned to this (a cache line). A thread's TLS word is its
+/// slot's address: the id that marks the small pages it owns, and the slot
+/// itself, with no arithmetic on the fast paths. A slot is given back only
+/// after its thread has handed every page over (abandoned or freed), so no
+/// page keeps the id of a slot's former owner; slots of threads lost to
+/// fork, whose pages do keep it, are never given back (see
+/// `forget_other_threads`).
 const SLOT_ALIGN: usize = 64;
 
 /// Whether TLS word `word` names a slot (else UNCLAIMED or EXITED).
@@ -44,9 +45,9 @@ pub fn has_slot(word: usize) -> bool {
 /// `has_slot(word)`, and `word` is the calling thread's TLS word.
 #[inline(always)]
 pub unsafe fn slot(word: usize) -> &'static ThreadCache {
-    // SAFETY: a TLS word with a slot is the slot's address plus less than
-    // SLOT_ALIGN (see `claim`); the slot is static.
-    unsafe { &*((word & !(SLOT_ALIGN - 1)) as *const ThreadCache) }
+    // SAFETY: a TLS word with a slot is the slot's address (see `claim`);
+    // the slot is static.
+    unsafe { &*(word as *const ThreadCache) }
 }
 
 #[repr(C, align(64))]
@@ -57,8 +58,6 @@ pub struct ThreadCache {
     /// Set while a live thread owns the slot (its TLS word points here);
     /// only that thread touches the fields below, except `counters`.
     taken: AtomicBool,
-    /// Bumped each time the slot is freed; part of the owner's id.
-    generation: AtomicUsize,
     /// Arena this thread refills from and allocates large chunks in.
     arena: UnsafeCell<usize>,
     /// Call and byte counters, written only by the owner, read by anyone.
@@ -72,7 +71,6 @@ static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
     ThreadCache {
         small: UnsafeCell::new(SmallHeap::new()),
         taken: AtomicBool::new(false),
-        generation: AtomicUsize::new(0),
         arena: UnsafeCell::new(0),
         counters: Counters::new(),
     }
@@ -146,8 +144,8 @@ fn claim() -> Option<&'static ThreadCache> {
         (*slot.small.get()).activate();
         *slot.arena.get() = arena::assign_arena();
     }
-    // Even: page.rs keeps a mark in bit 0 of its owner word.
-    let id = slot as *const ThreadCache as usize + slot.generation.load(Relaxed) * 2 % SLOT_ALIGN;
+    // Even (64-aligned): page.rs keeps a mark in bit 0 of its owner word.
+    let id = slot as *const ThreadCache as usize;
     tls::set(id);
     // After the TLS word: pthread_setspecific may allocate (keys past the
     // first 32), and that call must find the slot already ours.
@@ -165,7 +163,6 @@ fn claim() -> Option<&'static ThreadCache> {
 /// Frees a slot whose owner is gone or done with it.
 fn release(slot: &ThreadCache) {
     slot.counters.retire();
-    slot.generation.fetch_add(1, Relaxed);
     slot.taken.store(false, Release);
     FREE_SLOTS.fetch_add(1, Relaxed);
 }
@@ -221,10 +218,9 @@ pub extern "C" fn on_thread_exit(slot: *mut libc::c_void) {
 /// retired, never claimed again in this process. Their pages and cached
 /// chunks stay unused (a bounded leak) rather than be walked, since those
 /// threads may have stopped in mid-update; and a slot claimed again would
-/// give its new owner, once its generation came round (32 claims), the id
-/// those pages still carry.
+/// give its new owner the id those pages still carry.
 pub fn forget_other_threads() {
-    let mine = tls::get() & !(SLOT_ALIGN - 1);
+    let mine = tls::get();
     for slot in &SLOTS {
         if slot.taken.load(Relaxed) && slot as *const ThreadCache as usize != mine {
             // SAFETY: the owner does not exist in this process; the slot
