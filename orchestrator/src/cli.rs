@@ -61,7 +61,7 @@ pub struct Cli {
 pub enum Command {
     /// Build, push, run every workload under every allocator, report.
     #[command(allow_negative_numbers = true, after_help = EXIT_STATUS_HELP)]
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Build allocator, agent and workloads for targets and print their footprint.
     Build {
         /// Target triple (repeatable); default: the host.

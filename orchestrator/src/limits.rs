@@ -82,7 +82,7 @@ impl BadSetting {
 pub fn check_settings(s: &Settings) -> Result<(), BadSetting> {
     check_numbers(s)?;
     // User commands may run alone (then no workload is named).
-    if !(s.workloads.is_empty() && !s.commands.is_empty()) {
+    if !s.workloads.is_empty() || s.commands.is_empty() {
         check_workloads(&s.workloads)?;
     }
     check_allocator_tokens(&s.allocators)
