@@ -25,6 +25,7 @@ eval_packages=(
 test_packages=(
   binutils        # strip, nm, readelf for the footprint and symbol checks
   python3 perl    # real-program tests under LD_PRELOAD
+  sqlite3         # lwm eval of a user command: the sqlite3 CLI (tests/eval_user_commands.rs)
   coreutils       # sort in the real-program tests, sha256sum in the agent tests
   openssh-server openssh-client   # the orchestrator's SSH tests run a real sshd on 127.0.0.1
   chromium                        # the HTML report is checked in headless Chromium

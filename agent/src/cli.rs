@@ -26,6 +26,7 @@ run options:
   --tail BYTES             bytes of the child's stdout and stderr kept in the JSON (default 16384)
   --quiet-child            do not pass the child's stderr through to ours (still captured)
   --quiet                  no progress lines on stderr
+  --cwd DIR                every run starts in DIR, made if missing (default: the agent's)
   -o, --output FILE        write the JSON document to FILE instead of stdout
 
 Output: one JSON document (schema lwm-agent.run, version see SCHEMA.md). Exit status:
@@ -82,6 +83,7 @@ fn parse_run(argv: Vec<String>, args: &mut Args) -> Result<RunOptions, String> {
         tail_bytes: 16384,
         forward_stderr: true,
         quiet: false,
+        cwd: None,
         target: Target::Command(Vec::new()),
     };
     let mut workload = None;
@@ -138,6 +140,7 @@ fn parse_run(argv: Vec<String>, args: &mut Args) -> Result<RunOptions, String> {
             }
             "--quiet-child" => o.forward_stderr = false,
             "--quiet" => o.quiet = true,
+            "--cwd" => o.cwd = Some(val(args)?),
             _ => return Err(format!("run: unknown option '{a}' (see lwm-agent --help)")),
         }
     }
@@ -319,6 +322,8 @@ mod tests {
         assert!(o.timeout.is_none());
         assert_eq!(o.reps, 5);
         assert!(matches!(o.target, Target::Command(ref c) if c == &["ls", "--reps", "9"]));
+        let o = parse(&["lwm-agent", "run", "--cwd", "/tmp/in", "--", "ls"]).unwrap();
+        assert_eq!(o.cwd.as_deref(), Some("/tmp/in"));
         assert!(parse(&["lwm-agent", "run"])
             .unwrap_err()
             .contains("nothing to run"));

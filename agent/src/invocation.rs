@@ -22,6 +22,9 @@ pub struct RunOptions {
     pub tail_bytes: usize,
     pub forward_stderr: bool,
     pub quiet: bool,
+    /// Directory every run starts in (`--cwd`, made if missing): lwm runs a user's command
+    /// beside the input files it pushed there.
+    pub cwd: Option<String>,
     pub target: Target,
 }
 
@@ -291,6 +294,12 @@ pub fn execute(opts: &RunOptions, launcher: Option<Launcher>) -> Result<RunDocum
         Some(l) => l,
         None => Launcher::start().map_err(|e| format!("cannot start the launcher process: {e}"))?,
     };
+    if let Some(dir) = &opts.cwd {
+        // The children inherit it; a relative program path resolves in it.
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::env::set_current_dir(dir))
+            .map_err(|e| format!("option --cwd {dir}: {e}"))?;
+    }
     let (cfg, workload) = prepare(opts)?;
     let started_unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -38,6 +38,9 @@ pub struct RunConfig {
 struct Capture {
     tail: Vec<u8>,
     total: u64,
+    /// Hash of the whole stream, not only the tail: lwm compares a user
+    /// command's output across allocators.
+    sha256: crate::sha256::Sha256,
     /// Lines worth keeping whole whatever the tail size: the allocator's
     /// counter line and the dynamic loader's errors.
     special: Vec<String>,
@@ -47,6 +50,7 @@ fn read_pipe(mut pipe: impl Read, keep: usize, forward: bool, tx: mpsc::Sender<C
     let mut c = Capture {
         tail: Vec::new(),
         total: 0,
+        sha256: crate::sha256::Sha256::new(),
         special: Vec::new(),
     };
     let mut line = Vec::new();
@@ -63,6 +67,7 @@ fn read_pipe(mut pipe: impl Read, keep: usize, forward: bool, tx: mpsc::Sender<C
             let _ = std::io::stderr().write_all(chunk);
         }
         c.total += n as u64;
+        c.sha256.update(chunk);
         c.tail.extend_from_slice(chunk);
         if c.tail.len() > keep.saturating_mul(2).max(8192) {
             let cut = c.tail.len() - keep;
@@ -101,11 +106,13 @@ fn tail_of(c: &Option<Capture>) -> OutputTail {
             total_bytes: c.total,
             truncated: c.total > c.tail.len() as u64,
             tail: String::from_utf8_lossy(&c.tail).into_owned(),
+            sha256: Some(c.sha256.clone().finish_hex()),
         },
         None => OutputTail {
             total_bytes: 0,
             truncated: false,
             tail: String::new(),
+            sha256: None,
         },
     }
 }

@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// Run-document versions `lwm` reads: version 1 is version 2 without
+/// `stdout.sha256`/`stderr.sha256` (they read as null).
+pub const READABLE_RUN_VERSIONS: [u32; 2] = [1, SCHEMA_VERSION];
 pub const RUN_SCHEMA: &str = "lwm-agent.run";
 pub const DOCTOR_SCHEMA: &str = "lwm-agent.doctor";
 pub const ENVIRONMENT_SCHEMA: &str = "lwm-agent.environment";
@@ -192,6 +195,10 @@ pub struct OutputTail {
     pub truncated: bool,
     /// The last bytes (lossy UTF-8).
     pub tail: String,
+    /// SHA-256 of every byte written (lower-case hex); null when the
+    /// stream was not read (the child never started) or in version 1.
+    #[serde(default)]
+    pub sha256: Option<String>,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]

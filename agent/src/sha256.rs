@@ -53,29 +53,89 @@ fn compress(h: &mut [u32; 8], block: &[u8]) {
 
 /// Lower-case hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let mut h: [u32; 8] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
-        0x5be0cd19,
-    ];
-    let mut chunks = data.chunks_exact(64);
-    for block in &mut chunks {
-        compress(&mut h, block);
+    let mut s = Sha256::new();
+    s.update(data);
+    s.finish_hex()
+}
+
+/// SHA-256 fed piece by piece: a child's output is hashed as it streams
+/// through the agent, which keeps only its tail.
+#[derive(Clone)]
+pub struct Sha256 {
+    h: [u32; 8],
+    /// Bytes of the current, incomplete block.
+    pending: Vec<u8>,
+    total: u64,
+}
+
+impl Default for Sha256 {
+    fn default() -> Self {
+        Self::new()
     }
-    let rem = chunks.remainder();
-    let mut last = [0u8; 128];
-    last[..rem.len()].copy_from_slice(rem);
-    last[rem.len()] = 0x80;
-    let total = if rem.len() < 56 { 64 } else { 128 };
-    last[total - 8..total].copy_from_slice(&((data.len() as u64) * 8).to_be_bytes());
-    for block in last[..total].chunks_exact(64) {
-        compress(&mut h, block);
+}
+
+impl Sha256 {
+    pub fn new() -> Sha256 {
+        Sha256 {
+            h: [
+                0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab,
+                0x5be0cd19,
+            ],
+            pending: Vec::with_capacity(64),
+            total: 0,
+        }
     }
-    h.iter().map(|x| format!("{x:08x}")).collect()
+
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.total += data.len() as u64;
+        if !self.pending.is_empty() {
+            let take = (64 - self.pending.len()).min(data.len());
+            self.pending.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if self.pending.len() < 64 {
+                return;
+            }
+            let block = std::mem::take(&mut self.pending);
+            compress(&mut self.h, &block);
+            self.pending = block;
+            self.pending.clear();
+        }
+        let mut chunks = data.chunks_exact(64);
+        for block in &mut chunks {
+            compress(&mut self.h, block);
+        }
+        self.pending.extend_from_slice(chunks.remainder());
+    }
+
+    pub fn finish_hex(mut self) -> String {
+        let rem = std::mem::take(&mut self.pending);
+        let mut last = [0u8; 128];
+        last[..rem.len()].copy_from_slice(&rem);
+        last[rem.len()] = 0x80;
+        let total = if rem.len() < 56 { 64 } else { 128 };
+        last[total - 8..total].copy_from_slice(&(self.total * 8).to_be_bytes());
+        for block in last[..total].chunks_exact(64) {
+            compress(&mut self.h, block);
+        }
+        self.h.iter().map(|x| format!("{x:08x}")).collect()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::sha256_hex;
+    use super::{sha256_hex, Sha256};
+
+    #[test]
+    fn fed_in_pieces_is_the_same_hash() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for step in [1, 3, 63, 64, 65, 200] {
+            let mut s = Sha256::new();
+            for piece in data.chunks(step) {
+                s.update(piece);
+            }
+            assert_eq!(s.finish_hex(), sha256_hex(&data), "pieces of {step}");
+        }
+    }
 
     #[test]
     fn known_vectors() {

@@ -8,6 +8,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::campaign::plan::DEFAULT_ALLOCATORS;
+use crate::commands::{self, UserCommand};
 use crate::limits::{self, DEFAULT_MAX_REPS};
 use crate::manifest::Settings;
 
@@ -60,7 +61,7 @@ pub struct Cli {
 pub enum Command {
     /// Build, push, run every workload under every allocator, report.
     #[command(allow_negative_numbers = true, after_help = EXIT_STATUS_HELP)]
-    Eval(EvalArgs),
+    Eval(Box<EvalArgs>),
     /// Build allocator, agent and workloads for targets and print their footprint.
     Build {
         /// Target triple (repeatable); default: the host.
@@ -90,9 +91,28 @@ pub struct EvalArgs {
     /// Board to evaluate on (repeatable); default: local.
     #[arg(long = "board")]
     pub boards: Vec<String>,
-    /// Workloads, comma-separated, or `all`.
+    /// Workloads, comma-separated, or `all`. With user commands (`--`,
+    /// --command, --suite) only those run, unless --workloads is given too.
     #[arg(long, value_delimiter = ',', default_value = "all")]
     pub workloads: Vec<String>,
+    /// A program of yours, measured like a workload (repeatable):
+    /// NAME=CMD, CMD split into words as a POSIX shell would.
+    #[arg(long = "command", value_name = "NAME=CMD")]
+    pub commands: Vec<String>,
+    /// An input file copied beside the commands given on the command line
+    /// (`--` and --command), in their directory on the board, where they
+    /// run (repeatable).
+    #[arg(long = "push", value_name = "PATH")]
+    pub push: Vec<String>,
+    /// A TOML file listing commands (name, command, push, env, timeout_s).
+    #[arg(long, value_name = "FILE")]
+    pub suite: Option<PathBuf>,
+    /// The program to measure and its arguments, named after the program.
+    #[arg(last = true, value_name = "PROGRAM [ARGS]")]
+    pub program: Vec<String>,
+    /// Whether --workloads was given (set by `parse`).
+    #[arg(skip)]
+    pub workloads_given: bool,
     /// Allocators, comma-separated: lwmalloc, system, names from the board
     /// profile, NAME=/path/lib.so, or `available` (the profile's allocators
     /// installed on the board).
@@ -145,6 +165,10 @@ pub struct EvalArgs {
 pub const CAMPAIGN_FLAGS: &[(&str, &str)] = &[
     ("boards", "--board"),
     ("workloads", "--workloads"),
+    ("commands", "--command"),
+    ("push", "--push"),
+    ("suite", "--suite"),
+    ("program", "-- PROGRAM"),
     ("allocators", "--allocators"),
     ("reps", "--reps"),
     ("warmup", "--warmup"),
@@ -172,11 +196,14 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let matches = Cli::command().try_get_matches_from(args)?;
-    let cli = Cli::from_arg_matches(&matches)?;
+    let mut cli = Cli::from_arg_matches(&matches)?;
     let explicit_eval_flags = match matches.subcommand() {
         Some(("eval", m)) => explicit(m),
         _ => Vec::new(),
     };
+    if let Command::Eval(a) = &mut cli.command {
+        a.workloads_given = explicit_eval_flags.contains(&"--workloads");
+    }
     Ok(Parsed {
         cli,
         explicit_eval_flags,
@@ -198,8 +225,15 @@ impl EvalArgs {
         if self.max_reps.is_some() && self.target_ci.is_none() {
             return Err("--max-reps: means nothing without --target-ci".into());
         }
+        let commands = self.user_commands()?;
+        // User commands replace the workloads unless both were asked for.
+        let workloads = if commands.is_empty() || self.workloads_given {
+            self.workloads.clone()
+        } else {
+            Vec::new()
+        };
         let settings = Settings {
-            workloads: self.workloads.clone(),
+            workloads,
             allocators: self.allocators.clone(),
             warmup: self.warmup,
             reps: self.reps,
@@ -211,9 +245,45 @@ impl EvalArgs {
             threads: self.threads,
             seed: self.seed,
             noise_threshold: self.noise,
+            commands,
         };
         limits::check_settings(&settings).map_err(|b| format!("{}: {}", b.flag, b.why))?;
         Ok(settings)
+    }
+}
+
+impl EvalArgs {
+    /// The user commands of `--`, `--command` and `--suite`, in that order,
+    /// every file and name checked.
+    fn user_commands(&self) -> Result<Vec<UserCommand>, String> {
+        let cwd = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+        let mut out = Vec::new();
+        if !self.program.is_empty() {
+            let name = commands::default_name(&self.program);
+            let where_ = format!("-- {}", self.program.join(" "));
+            out.push(commands::make(
+                &name,
+                self.program.clone(),
+                &self.push,
+                Default::default(),
+                None,
+                &cwd,
+                &where_,
+            )?);
+        }
+        for c in &self.commands {
+            out.push(commands::parse_command_flag(c, &self.push, &cwd)?);
+        }
+        if !self.push.is_empty() && out.is_empty() {
+            return Err(
+                "--push: applies to the commands given on the command line (-- PROGRAM or --command); a suite lists its files in each command's `push`".into(),
+            );
+        }
+        if let Some(suite) = &self.suite {
+            out.extend(commands::suite::load(suite)?);
+        }
+        commands::check_unique(&out)?;
+        Ok(out)
     }
 }
 

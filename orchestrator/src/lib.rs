@@ -4,6 +4,7 @@ pub mod board;
 pub mod build;
 pub mod campaign;
 pub mod cli;
+pub mod commands;
 pub mod compare;
 pub mod container;
 pub mod gate;

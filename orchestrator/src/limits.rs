@@ -81,7 +81,10 @@ impl BadSetting {
 /// included; the first bad one is returned.
 pub fn check_settings(s: &Settings) -> Result<(), BadSetting> {
     check_numbers(s)?;
-    check_workloads(&s.workloads)?;
+    // User commands may run alone (then no workload is named).
+    if !s.workloads.is_empty() || s.commands.is_empty() {
+        check_workloads(&s.workloads)?;
+    }
     check_allocator_tokens(&s.allocators)
 }
 
@@ -233,6 +236,7 @@ mod tests {
             threads: Some(4),
             seed: 1,
             noise_threshold: 0.02,
+            commands: Vec::new(),
         }
     }
 

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         .unwrap_or_else(|| workspace.join("results"));
     let code = match cli.command {
         Command::Eval(a) => eval(
-            a,
+            *a,
             parsed.explicit_eval_flags,
             workspace,
             boards_dir,

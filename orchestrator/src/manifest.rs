@@ -22,19 +22,23 @@ pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
 /// The version this lwm writes. Any change to a field's name, type or
 /// meaning bumps it (the rule of agent/SCHEMA.md); orchestrator/SCHEMA.md
 /// lists what each version changed.
-pub const MANIFEST_VERSION: u32 = 2;
+pub const MANIFEST_VERSION: u32 = 3;
 /// Versions this lwm reads: version 1 is version 2 with `settings.threads`
 /// always a number and no `boards[].threads`, which these types read as
-/// they are (a version-1 run used `settings.threads` on every board).
-pub const READABLE_MANIFEST_VERSIONS: [u32; 2] = [1, MANIFEST_VERSION];
+/// they are (a version-1 run used `settings.threads` on every board);
+/// version 2 is version 3 without `settings.commands` (none).
+pub const READABLE_MANIFEST_VERSIONS: [u32; 3] = [1, 2, MANIFEST_VERSION];
 
-/// `v1 and v2`, for messages refusing another version.
+/// `v1, v2 and v3`, for messages refusing another version.
 pub fn readable_versions_text() -> String {
     let v: Vec<String> = READABLE_MANIFEST_VERSIONS
         .iter()
         .map(|n| format!("v{n}"))
         .collect();
-    v.join(" and ")
+    match v.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => v.join(""),
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -89,6 +93,9 @@ pub struct Settings {
     pub seed: u64,
     /// Relative change below which a difference is called noise (0.02 = 2 %).
     pub noise_threshold: f64,
+    /// Users' own commands, run like workloads after them (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<crate::commands::UserCommand>,
 }
 
 impl Settings {

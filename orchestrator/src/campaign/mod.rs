@@ -6,6 +6,7 @@
 //! Builds run first, one target at a time (cargo serialises them anyway).
 
 mod clock;
+mod command_files;
 pub mod plan;
 mod provenance;
 pub mod resume;
@@ -242,6 +243,10 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
     for b in &boards {
         plan::check_allocator_names(&opts.settings.allocators, b)
             .map_err(|e| anyhow::anyhow!("--allocators: board {}: {e}", b.name))?;
+        // A program for another machine is refused before anything runs.
+        for c in &opts.settings.commands {
+            command_files::command_files(c, b).map_err(anyhow::Error::msg)?;
+        }
     }
     let started = unix_ms();
     let run_id = match &opts.run_id {

@@ -39,6 +39,11 @@ pub fn changes(
                 (g.join(","), r.join(","))
             }
             "--workloads" => (given.workloads.join(","), r.workloads.join(",")),
+            // The run's commands are recorded whole; given again they must
+            // be the same.
+            "--command" | "--push" | "--suite" | "-- PROGRAM" => {
+                (commands_text(&given.commands), commands_text(&r.commands))
+            }
             "--allocators" => (given.allocators.join(","), r.allocators.join(",")),
             "--reps" => (given.reps.to_string(), r.reps.to_string()),
             "--warmup" => (given.warmup.to_string(), r.warmup.to_string()),
@@ -108,6 +113,19 @@ pub fn apply(
     }
     settings.max_reps = settings.max_reps.max(settings.reps);
     Ok(true)
+}
+
+/// User commands as `NAME=ARGV` for a refusal line.
+fn commands_text(c: &[crate::commands::UserCommand]) -> String {
+    let v: Vec<String> = c
+        .iter()
+        .map(|c| format!("{}={} push {:?}", c.name, c.argv.join(" "), c.push))
+        .collect();
+    if v.is_empty() {
+        "no commands".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 /// A thread-count setting as `--threads` would give it.

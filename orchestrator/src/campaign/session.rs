@@ -272,6 +272,12 @@ impl<'a> Session<'a> {
                 sha256,
             });
         }
+        for cmd in &job.settings.commands {
+            for (file, entry) in super::command_files::command_files(cmd, board)? {
+                files.push(file);
+                entries.push(entry);
+            }
+        }
         let _ = job
             .store
             .update_board(&board.name, |b| b.artifacts = entries);
@@ -290,9 +296,24 @@ impl<'a> Session<'a> {
 
         job.progress.set_message("checking the board");
         let doctor = doctor(job, transport.as_mut(), &work_dir)?;
-        let workloads = list_workloads(job, transport.as_mut(), &work_dir)?;
-        let workloads = plan::resolve_workloads(&job.settings.workloads, &workloads)
-            .map_err(|e| format!("board {}: {e}", board.name))?;
+        let builtin = list_workloads(job, transport.as_mut(), &work_dir)?;
+        // User commands alone name no workload.
+        let mut workloads = if job.settings.workloads.is_empty() {
+            Vec::new()
+        } else {
+            plan::resolve_workloads(&job.settings.workloads, &builtin)
+                .map_err(|e| format!("board {}: {e}", board.name))?
+        };
+        for cmd in &job.settings.commands {
+            if builtin.contains(&cmd.name) {
+                return Err(format!(
+                    "board {}: command name `{}` is a built-in workload's there; choose another",
+                    board.name, cmd.name
+                ));
+            }
+            // Its results sit where a workload's do.
+            workloads.push(cmd.name.clone());
+        }
         let allocators = plan::resolve_allocators(
             &job.settings.allocators,
             board,
@@ -427,7 +448,73 @@ impl<'a> Session<'a> {
             }
             round += 1;
         }
+        if self.command(workload).is_some() {
+            self.check_stdout(workload);
+        }
         Ok(())
+    }
+
+    /// The user command named `name`, if it is one (else a workload).
+    fn command(&self, name: &str) -> Option<&'a crate::commands::UserCommand> {
+        self.job.settings.commands.iter().find(|c| c.name == name)
+    }
+
+    /// Fails the repetitions of command `name` whose stdout differs from
+    /// its stdout under `system` (the report applies the same rule to the
+    /// raw documents).
+    fn check_stdout(&mut self, name: &str) {
+        use crate::commands::stdout_check::{mismatches, Output};
+        let board = self.job.board.name.clone();
+        let mut outputs: Vec<(String, u32, Option<String>)> = Vec::new();
+        for a in &self.allocators {
+            let dir = self
+                .job
+                .store
+                .dir()
+                .join("raw")
+                .join(&board)
+                .join(name)
+                .join(&a.name);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let file = e.file_name().to_string_lossy().into_owned();
+                let Some(rep) = file
+                    .strip_prefix("rep-")
+                    .and_then(|s| s.strip_suffix(".json"))
+                    .and_then(|s| s.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                let Some(doc) = std::fs::read(e.path())
+                    .ok()
+                    .and_then(|b| plan::parse_agent_output(&b).ok())
+                else {
+                    continue;
+                };
+                if let Some(run) = doc.runs.first().filter(|r| r.ok) {
+                    outputs.push((a.name.clone(), rep, run.stdout.sha256.clone()));
+                }
+            }
+        }
+        let view: Vec<Output> = outputs
+            .iter()
+            .map(|(a, rep, h)| Output {
+                allocator: a,
+                rep: *rep,
+                sha256: h.as_deref(),
+            })
+            .collect();
+        for (i, why) in mismatches(name, &view) {
+            self.failed_runs += 1;
+            self.job.store.event(
+                "stdout_differs",
+                json!({ "board": board, "command": name, "allocator": outputs[i].0,
+                        "rep": outputs[i].1, "error": why }),
+            );
+            say(&self.job.progress, format!("board {board}: {why}"));
+        }
     }
 
     fn key(&self, workload: &str, alloc: usize, kind: RunKind, index: u32) -> RunKey {
@@ -470,11 +557,20 @@ impl<'a> Session<'a> {
             return Ok(None);
         }
         let argv = self.agent_argv(alloc, workload);
-        let timeout = (self.job.board.timeouts.run + AGENT_GRACE).min(self.deadline - now);
+        let (env, run_limit) = match self.command(workload) {
+            Some(c) => (
+                c.env.clone().into_iter().collect::<Vec<_>>(),
+                c.timeout_s
+                    .map(Duration::from_secs)
+                    .unwrap_or(self.job.board.timeouts.run),
+            ),
+            None => (Vec::new(), self.job.board.timeouts.run),
+        };
+        let timeout = (run_limit + AGENT_GRACE).min(self.deadline - now);
         self.job
             .store
             .event("run_started", json!({ "run": key.to_string() }));
-        let mut result = self.transport.exec(&argv, &[], timeout);
+        let mut result = self.transport.exec(&argv, &env, timeout);
         if let Err(lost @ TransportError::Disconnected { .. }) = &result {
             // One reconnect: a board that drops a single connection (Wi-Fi,
             // a restarted sshd) is not dead, and the run is made again.
@@ -483,7 +579,7 @@ impl<'a> Session<'a> {
             self.job
                 .store
                 .event("run_started", json!({ "run": key.to_string() }));
-            result = self.transport.exec(&argv, &[], timeout);
+            result = self.transport.exec(&argv, &env, timeout);
             if let Err(again @ TransportError::Disconnected { .. }) = &result {
                 let why = format!(
                     "board {}: connection lost again after reconnecting, during {key}: {}",
@@ -707,6 +803,28 @@ exit 0"#;
             .path
             .clone()
             .unwrap_or_else(|| "system".to_string());
+        if let Some(c) = self.command(workload) {
+            let timeout = c.timeout_s.unwrap_or(self.job.board.timeouts.run.as_secs());
+            let mut argv = vec![
+                format!("{}/{AGENT_REL}", self.work_dir),
+                "run".into(),
+                "--cwd".into(),
+                format!("{}/{}", self.work_dir, c.board_dir_rel()),
+                "--allocator".into(),
+                allocator,
+                "--reps".into(),
+                "1".into(),
+                "--warmup".into(),
+                "0".into(),
+                "--timeout".into(),
+                timeout.to_string(),
+                "--quiet".into(),
+                "--quiet-child".into(),
+                "--".into(),
+            ];
+            argv.extend(c.board_argv(&self.work_dir));
+            return argv;
+        }
         vec![
             format!("{}/{AGENT_REL}", self.work_dir),
             "run".into(),

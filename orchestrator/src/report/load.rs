@@ -63,6 +63,9 @@ pub struct Sample {
     pub agent_floor_kib: Option<u64>,
     /// `workload_report.checksum`, to check every allocator did the same work.
     pub checksum: Option<serde_json::Value>,
+    /// SHA-256 of the run's whole stdout (agent schema 2): a user
+    /// command's must be the same under every allocator.
+    pub stdout_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -134,7 +137,58 @@ pub fn load_run(run_dir: &Path) -> Result<RunData> {
             }
         }
     }
+    fail_differing_stdout(&mut data);
     Ok(data)
+}
+
+/// A user command's repetitions whose stdout differs from its output under
+/// `system` become failed runs (`commands::stdout_check`).
+fn fail_differing_stdout(data: &mut RunData) {
+    use crate::commands::stdout_check::{mismatches, Output};
+    let boards: Vec<String> = data
+        .manifest
+        .boards
+        .iter()
+        .map(|b| b.name.clone())
+        .collect();
+    for command in &data.manifest.settings.commands {
+        for board in &boards {
+            let keys: Vec<CellKey> = data
+                .cells
+                .keys()
+                .filter(|k| &k.board == board && k.workload == command.name)
+                .cloned()
+                .collect();
+            let mut outputs = Vec::new();
+            for k in &keys {
+                for s in &data.cells[k].samples {
+                    outputs.push((k.clone(), s.rep, s.stdout_sha256.clone()));
+                }
+            }
+            let view: Vec<Output> = outputs
+                .iter()
+                .map(|(k, rep, h)| Output {
+                    allocator: &k.allocator,
+                    rep: *rep,
+                    sha256: h.as_deref(),
+                })
+                .collect();
+            for (i, why) in mismatches(&command.name, &view) {
+                let (key, rep, _) = &outputs[i];
+                let cell = data.cells.get_mut(key).expect("key from cells");
+                if let Some(pos) = cell.samples.iter().position(|s| s.rep == *rep) {
+                    let s = cell.samples.remove(pos);
+                    cell.failed.push(FailedRun {
+                        rep: s.rep,
+                        file: s.file,
+                        error: why,
+                        stderr_tail: String::new(),
+                    });
+                    cell.failed.sort_by_key(|f| f.rep);
+                }
+            }
+        }
+    }
 }
 
 fn read_manifest(path: &Path) -> Result<Manifest> {
@@ -282,15 +336,15 @@ fn read_run_document(path: &Path) -> Result<RunDocument> {
     let doc: RunDocument = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not an lwm-agent run document: {e}", path.display()))?;
     if doc.schema != lwm_agent::schema::RUN_SCHEMA
-        || doc.schema_version != lwm_agent::schema::SCHEMA_VERSION
+        || !lwm_agent::schema::READABLE_RUN_VERSIONS.contains(&doc.schema_version)
     {
         bail!(
-            "{}: schema {:?} version {} is not {:?} version {}",
+            "{}: schema {:?} version {} is not {:?} version {:?}",
             path.display(),
             doc.schema,
             doc.schema_version,
             lwm_agent::schema::RUN_SCHEMA,
-            lwm_agent::schema::SCHEMA_VERSION
+            lwm_agent::schema::READABLE_RUN_VERSIONS
         );
     }
     if doc.runs.len() != 1 {
@@ -360,6 +414,7 @@ fn sample_of(doc: &RunDocument, rep: u32, file: String) -> Sample {
             .as_ref()
             .and_then(|w| w.get("checksum"))
             .cloned(),
+        stdout_sha256: run.stdout.sha256.clone(),
     }
 }
 

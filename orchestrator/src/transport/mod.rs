@@ -25,7 +25,7 @@ use crate::board::BoardProfile;
 mod error;
 mod local;
 mod process;
-mod shell;
+pub(crate) mod shell;
 mod ssh;
 
 pub use error::{ErrorKind, TransportError};

@@ -185,6 +185,7 @@ pub fn write_run(dir: &Path, run_id: &str, boards: &[BoardSpec]) {
             threads: None,
             seed: 42,
             noise_threshold: 0.02,
+            commands: Vec::new(),
         },
         boards: entries,
         started_unix_ms: 1_709_301_909_000,

@@ -1,0 +1,139 @@
+//! `--suite FILE`: a team's benchmark list, kept in its own repository.
+//!
+//! ```toml
+//! [[command]]
+//! name = "parse-config"                     # a report row; not a built-in workload's name
+//! command = "python3 parse.py config.json"  # split into words as a POSIX shell would
+//! push = ["parse.py", "config.json"]        # optional: copied beside the program on the board
+//! env = { PYTHONHASHSEED = "0" }            # optional
+//! timeout_s = 120                           # optional: one run's limit (default: the board's)
+//! ```
+//!
+//! Relative paths (the program, `push`) are taken from the suite file's
+//! directory. Every error is one line naming the file and the line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::UserCommand;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuite {
+    #[serde(default)]
+    command: Vec<Spanned<RawCommand>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    name: String,
+    command: String,
+    #[serde(default)]
+    push: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    timeout_s: Option<u64>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Reads the suite at `path`.
+pub fn load(path: &Path) -> Result<Vec<UserCommand>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("--suite {}: cannot read: {e}", path.display()))?;
+    let raw: RawSuite = toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| format!(":{}", line_of(&text, s.start)))
+            .unwrap_or_default();
+        format!(
+            "{}{line}: {}",
+            path.display(),
+            e.message().replace('\n', " ").trim()
+        )
+    })?;
+    if raw.command.is_empty() {
+        return Err(format!(
+            "{}: no [[command]] entries (each needs name and command)",
+            path.display()
+        ));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut out = Vec::new();
+    for entry in raw.command {
+        let where_ = format!("{}:{}", path.display(), line_of(&text, entry.span().start));
+        let c = entry.into_inner();
+        let argv = super::split_words(&c.command)
+            .map_err(|e| format!("{where_}: command `{}`: {e}", c.name))?;
+        out.push(super::make(
+            &c.name,
+            argv,
+            &c.push,
+            c.env,
+            c.timeout_s,
+            base,
+            &where_,
+        )?);
+    }
+    super::check_unique(&out).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::load;
+
+    fn suite(tag: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("lwm-suite-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("in.txt"), b"x").unwrap();
+        let p = dir.join("suite.toml");
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    #[test]
+    fn a_suite_reads_its_commands() {
+        let p = suite(
+            "ok",
+            "[[command]]\nname = \"a\"\ncommand = \"cat in.txt\"\npush = [\"in.txt\"]\nenv = { X = \"1\" }\ntimeout_s = 9\n\n[[command]]\nname = \"b\"\ncommand = \"true\"\n",
+        );
+        let c = load(&p).unwrap();
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].argv, ["cat", "in.txt"]);
+        assert_eq!(c[0].push.len(), 1);
+        assert_eq!(c[0].env["X"], "1");
+        assert_eq!(c[0].timeout_s, Some(9));
+        assert_eq!(c[1].name, "b");
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let p = suite("typo", "[[command]]\nname = \"a\"\ncomand = \"true\"\n");
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("suite.toml:3:"), "{e}");
+        assert!(e.contains("comand"), "{e}");
+        let p = suite(
+            "clash",
+            "[[command]]\nname = \"x\"\ncommand = \"true\"\n\n[[command]]\nname = \"larson\"\ncommand = \"true\"\n",
+        );
+        let e = load(&p).unwrap_err();
+        assert!(
+            e.contains("suite.toml:5:") && e.contains("built-in workload"),
+            "{e}"
+        );
+        let p = suite(
+            "push",
+            "[[command]]\nname = \"x\"\ncommand = \"true\"\npush = [\"gone.txt\"]\n",
+        );
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("suite.toml:1:") && e.contains("gone.txt"), "{e}");
+        assert!(!e.contains('\n'));
+    }
+}
