@@ -803,30 +803,39 @@ exit 0"#;
             .path
             .clone()
             .unwrap_or_else(|| "system".to_string());
+        let agent = format!("{}/{AGENT_REL}", self.work_dir);
+        // One measured run per call: the campaign does warm-up and reps.
+        let one_run = |timeout_s: u64| -> Vec<String> {
+            [
+                "--allocator",
+                &allocator,
+                "--reps",
+                "1",
+                "--warmup",
+                "0",
+                "--timeout",
+                &timeout_s.to_string(),
+                "--quiet",
+                "--quiet-child",
+            ]
+            .map(String::from)
+            .to_vec()
+        };
         if let Some(c) = self.command(workload) {
             let timeout = c.timeout_s.unwrap_or(self.job.board.timeouts.run.as_secs());
             let mut argv = vec![
-                format!("{}/{AGENT_REL}", self.work_dir),
+                agent,
                 "run".into(),
                 "--cwd".into(),
                 format!("{}/{}", self.work_dir, c.board_dir_rel()),
-                "--allocator".into(),
-                allocator,
-                "--reps".into(),
-                "1".into(),
-                "--warmup".into(),
-                "0".into(),
-                "--timeout".into(),
-                timeout.to_string(),
-                "--quiet".into(),
-                "--quiet-child".into(),
-                "--".into(),
             ];
+            argv.extend(one_run(timeout));
+            argv.push("--".into());
             argv.extend(c.board_argv(&self.work_dir));
             return argv;
         }
-        vec![
-            format!("{}/{AGENT_REL}", self.work_dir),
+        let mut argv = vec![
+            agent,
             "run".into(),
             "--workload".into(),
             workload.into(),
@@ -838,17 +847,9 @@ exit 0"#;
             board_scale(s.scale, self.job.board.workload_scale).to_string(),
             "--threads".into(),
             self.threads.to_string(),
-            "--allocator".into(),
-            allocator,
-            "--reps".into(),
-            "1".into(),
-            "--warmup".into(),
-            "0".into(),
-            "--timeout".into(),
-            self.job.board.timeouts.run.as_secs().to_string(),
-            "--quiet".into(),
-            "--quiet-child".into(),
-        ]
+        ];
+        argv.extend(one_run(self.job.board.timeouts.run.as_secs()));
+        argv
     }
 }
 
