@@ -92,15 +92,15 @@ unsafe fn state() -> &'static mut State {
 /// Whether `address` lies in a segment (so it may be a small block).
 #[inline(always)]
 pub fn contains(address: usize) -> bool {
-    // The word index doubles as the range check (one shift, not two).
-    let word = address >> (SEGMENT_SHIFT + usize::BITS.trailing_zeros());
-    if WORD == 8 && word >= MAP_WORDS {
+    let bit = address >> SEGMENT_SHIFT;
+    if WORD == 8 && bit >= MAP_WORDS * usize::BITS as usize {
         return false;
     }
+    let word = bit / usize::BITS as usize;
     // SAFETY: word < MAP_WORDS (checked above on 64-bit; on 32-bit the map
     // covers every address).
     let bits = unsafe { SEGMENT_MAP.get_unchecked(word) }.load(Relaxed);
-    bits >> ((address >> SEGMENT_SHIFT) % usize::BITS as usize) & 1 != 0
+    bits >> (bit % usize::BITS as usize) & 1 != 0
 }
 
 /// The page metadata of `address`. It may be dereferenced when
