@@ -36,6 +36,10 @@ pub struct Heap {
     /// Heap regions, newest first.
     pub regions: usize,
     pub region_count: usize,
+    /// The most this heap has held, committed, plus the request that took
+    /// it there: growing past it is when free chunks are purged
+    /// (`purge_bins`), since only then could they raise the peak RSS.
+    pub peak_bytes: usize,
 }
 
 // SAFETY: `inner` is only reached through `heap()`, whose contract requires
@@ -55,6 +59,7 @@ impl Arena {
                 deferred_bytes: 0,
                 regions: 0,
                 region_count: 0,
+                peak_bytes: 0,
             }),
         }
     }

@@ -69,11 +69,9 @@ pub const CLASS_SIZES: [u16; NUM_CLASSES] = {
     sizes
 };
 
-const CLASS_OF_LEN: usize = SMALL_MAX / ALIGN + 1;
-
 /// Entries of a thread's `direct` table: one per request size in ALIGN
 /// steps (0..=SMALL_MAX), so `malloc` finds its page without the class.
-pub const DIRECT_SLOTS: usize = CLASS_OF_LEN;
+pub const DIRECT_SLOTS: usize = SMALL_MAX / ALIGN + 1;
 
 /// `direct` entry of a request of `n <= SMALL_MAX_REQUEST` bytes.
 #[inline(always)]
@@ -90,20 +88,6 @@ pub const fn direct_range(c: usize) -> (usize, usize) {
     };
     (first, class_size(c) / ALIGN)
 }
-
-/// Class of a request, indexed by the request rounded up to ALIGN steps.
-pub const CLASS_OF: [u8; CLASS_OF_LEN] = {
-    let mut of = [0u8; CLASS_OF_LEN];
-    let (mut i, mut c) = (0, 0);
-    while i <= SMALL_MAX / ALIGN {
-        while (CLASS_SIZES[c] as usize) < i * ALIGN {
-            c += 1;
-        }
-        of[i] = c as u8;
-        i += 1;
-    }
-    of
-};
 
 /// Segments: `SEGMENT_BYTES`-aligned mappings cut into small pages; page 0
 /// holds the segment's metadata. 4 MiB / 32 KiB pages on 64-bit targets,
@@ -146,6 +130,10 @@ pub const REGION_RESERVE_MAX_SHIFT: usize = if WORD == 8 { 4 } else { 1 };
 /// growing a little at a time makes a system call per 64 KiB, not per
 /// request. Commit alone costs no memory until the pages are touched.
 pub const GROW_PAD_BYTES: usize = 64 * 1024;
+
+/// A free heap chunk this big or bigger, once merged, has its pages given
+/// back (MADV_DONTNEED) while it waits in a bin.
+pub const PURGE_MIN_BYTES: usize = 4 << 20;
 
 /// Free bytes kept committed at the top of a region when it is trimmed
 /// (glibc's M_TOP_PAD default), so a program that frees and allocates
@@ -205,16 +193,22 @@ pub const fn round_up(n: usize, to: usize) -> usize {
     (n + to - 1) & !(to - 1)
 }
 
-/// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes (0 is class 0).
-#[inline(always)]
+/// Requests up to this size have a class every ALIGN bytes; above it,
+/// eight classes per doubling (`class_step`).
+const LINEAR_MAX: usize = 16 * ALIGN;
+
+/// Small class of a request of `n <= SMALL_MAX_REQUEST` bytes (0 is class
+/// 0). Computed, not looked up: a table of one byte per ALIGN step took
+/// 129 bytes of the 32-bit library. Pinned against `CLASS_SIZES` for
+/// every request size below.
+#[inline(never)]
 pub const fn class_of(n: usize) -> usize {
-    // Clamped, not bounds-checked (no panic path); n <= SMALL_MAX anyway.
-    let i = (n + ALIGN - 1) / ALIGN;
-    CLASS_OF[if i < CLASS_OF_LEN {
-        i
-    } else {
-        CLASS_OF_LEN - 1
-    }] as usize
+    if n <= LINEAR_MAX {
+        return n.saturating_sub(1) / ALIGN;
+    }
+    let m = n - 1;
+    let e = (usize::BITS - 1 - m.leading_zeros()) as usize;
+    16 + (e - LINEAR_MAX.trailing_zeros() as usize) * 8 + ((m >> (e - 3)) & 7)
 }
 
 /// Block size (and usable bytes) of small class `c`.
@@ -240,6 +234,16 @@ const _: () = {
     }
 };
 const _: () = assert!(class_of(SMALL_MAX_REQUEST) == NUM_CLASSES - 1);
+// Every request size gets the smallest class that holds it.
+const _: () = {
+    let mut n = 0;
+    while n <= SMALL_MAX_REQUEST {
+        let c = class_of(n);
+        assert!(c < NUM_CLASSES && class_size(c) >= n);
+        assert!(c == 0 || class_size(c - 1) < n);
+        n += 1;
+    }
+};
 const _: () = assert!(class_size(NUM_CLASSES - 1) == SMALL_MAX);
 const _: () = assert!(direct_index(SMALL_MAX_REQUEST) < DIRECT_SLOTS);
 // A free small block stores its link and the double-free key.
@@ -250,6 +254,9 @@ const _: () = assert!(PAGE_BYTES <= 1 << 16 && SEGMENT_BYTES % PAGE_BYTES == 0);
 // stays below the smallest reciprocal, and no other offset's wraps round.
 const _: () = assert!((u32::MAX as usize) / SMALL_MAX > PAGE_BYTES + SMALL_MAX);
 const _: () = assert!(MIN_HEAP_CHUNK % GRAIN == 0);
+// A purged chunk keeps its first and last words on pages of their own, even
+// with 64 KiB pages; and PURGE_MIN_BYTES starts a bin.
+const _: () = assert!(PURGE_MIN_BYTES >= 3 * 65536 && PURGE_MIN_BYTES.is_power_of_two());
 const _: () = assert!(NUM_BINS % 32 == 0 && NUM_BINS == (27 - 4 + 1) * 4);
 const _: () = assert!(THREAD_SLOTS.is_power_of_two() && MAX_ARENAS.is_power_of_two());
 

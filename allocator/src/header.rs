@@ -13,6 +13,8 @@
 use crate::config::WORD;
 
 pub const ALLOC: usize = 1;
+/// Free heap chunk: its pages (all but the first and last) were given back.
+pub const PURGED: usize = 2;
 pub const MMAP: usize = 4;
 /// Heap chunk: the chunk below is free (its footer holds its size).
 pub const PREV_FREE: usize = 8;
