@@ -241,6 +241,50 @@ fn two_places_in_parallel_and_every_refusal() {
     );
     lab.ok(Some("intruder"), &["-p", "lwm-a", "release"]);
 
+    // A board that fails after its place was acquired (the host key is
+    // unknown: strict checking refuses the NetworkService's sshd) fails
+    // with exit 1, and the place is released all the same.
+    let text = std::fs::read_to_string(dir.join("boards/lab-a.toml")).unwrap();
+    let empty = dir.join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let strange = text.replace(
+        &known_hosts.display().to_string(),
+        &empty.display().to_string(),
+    );
+    assert_ne!(strange, text);
+    std::fs::write(dir.join("boards/lab-strange.toml"), strange).unwrap();
+    let mut args = vec![
+        "eval",
+        "--board",
+        "lab-strange",
+        "--reps",
+        "1",
+        "--run-id",
+        "strange",
+    ];
+    args.extend_from_slice(SMALL);
+    let out = run(&dir, None, &args);
+    assert_eq!(out.status.code(), Some(1));
+    let m = campaign::manifest(&dir.join("results/strange"));
+    let error = m["boards"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(m["boards"][0]["status"], "failed", "{m}");
+    assert!(
+        error.contains("lab-strange") && error.contains("host key"),
+        "{error}"
+    );
+    assert_eq!(
+        campaign::events_named(&dir.join("results/strange"), "labgrid_released").len(),
+        1
+    );
+    assert_eq!(
+        lab.holder("lwm-a"),
+        None,
+        "lwm-a still held after a failed board"
+    );
+
     // Door refusals, each one line with exit 2.
     let lwm_b = ["eval", "--board", "labgrid:lwm-b", "--reps", "1"];
     for (coordinator, flag, board, parts) in [

@@ -54,3 +54,23 @@ pub fn one_line(text: &str) -> String {
         .collect::<Vec<_>>()
         .join(" | ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_stay_one_line() {
+        assert_eq!(one_line("a\n\n  b  \nc"), "a | b | c");
+        let e = LabgridError::new(ErrorKind::Failed, "x\ny");
+        assert_eq!(e.to_string(), "x | y");
+    }
+
+    #[test]
+    fn kinds_read_as_the_helper_writes_them() {
+        let k: ErrorKind = serde_json::from_str("\"unknown_place\"").unwrap();
+        assert_eq!(k, ErrorKind::UnknownPlace);
+        let k: ErrorKind = serde_json::from_str("\"no_labgrid\"").unwrap();
+        assert_eq!(k, ErrorKind::NoLabgrid);
+    }
+}

@@ -82,3 +82,64 @@ impl Place {
         Ok(ns)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(path: &str) -> NetworkService {
+        NetworkService {
+            path: path.into(),
+            address: "192.0.2.7".into(),
+            port: 22,
+            username: "pi".into(),
+            available: true,
+            proxy_required: false,
+        }
+    }
+
+    fn place(services: Vec<NetworkService>, acquired: Option<&str>) -> Place {
+        Place {
+            name: "p".into(),
+            tags: BTreeMap::new(),
+            acquired: acquired.map(str::to_string),
+            me: "host/me".into(),
+            network_services: services,
+        }
+    }
+
+    #[test]
+    fn exactly_one_usable_network_service() {
+        let one = place(vec![service("e/g/NetworkService/a")], None);
+        assert_eq!(one.network_service().unwrap().address, "192.0.2.7");
+        let none = place(vec![], None).network_service().unwrap_err();
+        assert!(
+            none.contains("no NetworkService") && none.contains("add-match"),
+            "{none}"
+        );
+        let two = place(
+            vec![
+                service("e/g/NetworkService/a"),
+                service("e/g/NetworkService/b"),
+            ],
+            None,
+        );
+        let e = two.network_service().unwrap_err();
+        assert!(e.contains("2 NetworkService") && e.contains("/b"), "{e}");
+        let mut gone = service("e/g/NetworkService/a");
+        gone.available = false;
+        let e = place(vec![gone], None).network_service().unwrap_err();
+        assert!(e.contains("not available"), "{e}");
+        let mut proxied = service("e/g/NetworkService/a");
+        proxied.proxy_required = true;
+        let e = place(vec![proxied], None).network_service().unwrap_err();
+        assert!(e.contains("through its exporter"), "{e}");
+    }
+
+    #[test]
+    fn held_by_me_compares_the_identity() {
+        assert!(place(vec![], Some("host/me")).held_by_me());
+        assert!(!place(vec![], Some("host/other")).held_by_me());
+        assert!(!place(vec![], None).held_by_me());
+    }
+}
