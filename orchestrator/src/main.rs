@@ -200,7 +200,7 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
     let mut jobs: Vec<(String, Option<lwm::board::BoardProfile>)> =
         targets.into_iter().map(|t| (t, None)).collect();
     for name in boards {
-        match lwm::labgrid::load_board(boards_dir, &name, None) {
+        match lwm::labgrid::describe_board(boards_dir, &name, None) {
             Ok(b) => {
                 let t = if b.target == "host" {
                     lwm::build::host_triple()

@@ -239,6 +239,20 @@ fn two_places_in_parallel_and_every_refusal() {
         Some(holder.as_str()),
         "lwm took the place"
     );
+    // `lwm build` needs no free place: it reads the tags and builds.
+    lab.ok(Some("intruder"), &["-p", "lwm-b", "acquire"]);
+    let out = run(
+        &dir,
+        Some(&lab.address),
+        &["build", "--board", "labgrid:lwm-b"],
+    );
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gate passed for board labgrid:lwm-b"),
+        "{stderr}"
+    );
+    lab.ok(Some("intruder"), &["-p", "lwm-b", "release"]);
     lab.ok(Some("intruder"), &["-p", "lwm-a", "release"]);
 
     // A board that fails after its place was acquired (the host key is
@@ -342,6 +356,22 @@ fn two_places_in_parallel_and_every_refusal() {
             assert!(line.contains(part), "`{part}` missing from: {line}");
         }
     }
+    // A Python without labgrid.
+    let out = lwm(
+        &dir,
+        Some(&lab.address),
+        &["eval", "--board", "labgrid:lwm-b"],
+    )
+    .env("LWM_LABGRID_PYTHON", "/usr/bin/python3")
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let line = refusal(&out);
+    assert!(
+        line.contains("board labgrid:lwm-b") && line.contains("cannot import labgrid"),
+        "{line}"
+    );
+
     // The flag reaches a [labgrid] profile that names no coordinator.
     let text = std::fs::read_to_string(dir.join("boards/lab-a.toml")).unwrap();
     let without = text.replace(&format!("coordinator = \"{}\"\n", lab.address), "");
@@ -395,6 +425,52 @@ fn ctrl_c_releases_the_place() {
     assert!(!holder.ends_with("/intruder"), "{holder}");
     let before = campaign::raw_files(&run_dir);
     sshd::send_signal(child.id(), libc::SIGINT);
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(lab.holder("lwm-a"), None, "lwm-a still held after Ctrl-C");
+    assert_eq!(
+        campaign::events_named(&run_dir, "labgrid_released").len(),
+        1,
+        "{:?}",
+        campaign::events(&run_dir)
+    );
+    campaign::assert_kept(&run_dir, &before);
+    let kept = campaign::rep_docs(&run_dir).len();
+    assert!(kept >= 2);
+
+    // --resume goes through the door again, acquires the place again, and
+    // a second Ctrl-C releases it again.
+    let mut child = lwm(&dir, None, &["eval", "--resume", "cut", "--no-progress"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("lwm runs");
+    campaign::wait_until(Duration::from_secs(120), "more results on lwm-a", || {
+        campaign::rep_docs(&run_dir).len() >= kept + 2
+    });
+    assert!(
+        lab.holder("lwm-a").is_some(),
+        "the resumed campaign holds lwm-a"
+    );
+    assert_eq!(
+        campaign::events_named(&run_dir, "labgrid_acquired").len(),
+        2
+    );
+    sshd::send_signal(child.id(), libc::SIGINT);
+    let status = wait_exit(&mut child);
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(
+        lab.holder("lwm-a"),
+        None,
+        "lwm-a still held after the second Ctrl-C"
+    );
+    assert_eq!(
+        campaign::events_named(&run_dir, "labgrid_released").len(),
+        2
+    );
+}
+
+/// Waits (up to 2 minutes) for `child` to exit, echoing its stderr.
+fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     let start = Instant::now();
     let status = loop {
         if let Some(s) = child.try_wait().unwrap() {
@@ -407,16 +483,9 @@ fn ctrl_c_releases_the_place() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let mut stderr = String::new();
-    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    if let Some(e) = child.stderr.as_mut() {
+        std::io::Read::read_to_string(e, &mut stderr).unwrap();
+    }
     eprintln!("lwm after SIGINT: {status:?}\n{stderr}");
-    assert_eq!(status.code(), Some(130), "{stderr}");
-    assert_eq!(lab.holder("lwm-a"), None, "lwm-a still held after Ctrl-C");
-    assert_eq!(
-        campaign::events_named(&run_dir, "labgrid_released").len(),
-        1,
-        "{:?}",
-        campaign::events(&run_dir)
-    );
-    campaign::assert_kept(&run_dir, &before);
-    assert!(campaign::rep_docs(&run_dir).len() >= 2);
+    status
 }

@@ -231,6 +231,9 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
 /// `job.board` at its NetworkService over SSH. The place is released when
 /// the lease is dropped; both ends are events of the run.
 fn acquire_place(job: &mut BoardJob) -> Result<crate::labgrid::Lease, String> {
+    if job.cancel.load(Ordering::SeqCst) {
+        return Err(format!("board {}: interrupted", job.board.name));
+    }
     job.progress.set_message("acquiring labgrid place");
     let mut lease = crate::labgrid::Lease::acquire(&job.board)?;
     let (name, place) = (job.board.name.clone(), lease.place().to_string());

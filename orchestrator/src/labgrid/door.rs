@@ -45,6 +45,26 @@ pub fn load_board(
     Ok(b)
 }
 
+/// Board `name` as [`load_board`] gives it, but without asking for the
+/// place to be free: for `lwm build`, which only needs the target and CPU
+/// (a `labgrid:PLACE` board still reads its place's tags).
+pub fn describe_board(
+    boards_dir: &Path,
+    name: &str,
+    default: Option<&str>,
+) -> anyhow::Result<BoardProfile> {
+    let Some(place) = name.strip_prefix(PLACE_PREFIX) else {
+        return Ok(board::load(boards_dir, name)?);
+    };
+    let who = format!("board {name}");
+    let address = settle_coordinator(&who, default_coordinator(default).as_deref())?;
+    let coordinator = Coordinator::new(&address).map_err(|e| anyhow::anyhow!("{who}: {e}"))?;
+    let p = coordinator
+        .show(place)
+        .map_err(|e| anyhow::anyhow!("{who}: labgrid: {e}"))?;
+    Ok(board::place_profile(boards_dir, place, &address, &p.tags)?)
+}
+
 /// `labgrid:PLACE`: the place's tags make the profile.
 fn place_board(
     boards_dir: &Path,

@@ -27,7 +27,7 @@ mod lease;
 mod place;
 
 pub use client::{find_python, setup_venv_python, Coordinator, PYTHON_ENV};
-pub use door::{check_board, default_coordinator, load_board, COORDINATOR_ENV};
+pub use door::{check_board, default_coordinator, describe_board, load_board, COORDINATOR_ENV};
 pub use error::{ErrorKind, LabgridError};
 pub use lease::{Lease, OnRelease};
 pub use place::{NetworkService, Place};
