@@ -6,11 +6,14 @@
 # tests under the preload (test-cpython.sh), then builds every
 # board target, gates it and runs the allocator's tests under qemu-user,
 # then boots the emulated boards (QEMU system VMs, an arm64 Docker
-# container) and runs `lwm eval` on them through SSH.
+# container) and runs `lwm eval` on them through SSH. labgrid (pinned,
+# from PyPI, into its own venv: setup-labgrid.sh) is for
+# orchestrator/tests/labgrid_board.rs, a real labgrid lab on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+scripts/setup-labgrid.sh
 scripts/setup-cross.sh
 cargo build --release --workspace --locked
 cargo test --release --workspace --locked

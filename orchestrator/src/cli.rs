@@ -158,6 +158,10 @@ pub struct EvalArgs {
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// The labgrid coordinator (HOST[:PORT]) of `labgrid:PLACE` boards and
+    /// of [labgrid] profiles that name none (default: $LG_COORDINATOR).
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub labgrid_coordinator: Option<String>,
 }
 
 /// The `eval` flags that shape a campaign, as (clap id, flag): given with

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod compare;
 pub mod container;
 pub mod gate;
+pub mod labgrid;
 pub mod limits;
 pub mod manifest;
 pub mod report;

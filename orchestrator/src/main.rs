@@ -119,6 +119,7 @@ fn eval(
         explicit_flags,
         extend: a.extend,
         run_id: a.run_id,
+        labgrid_coordinator: a.labgrid_coordinator,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -199,7 +200,7 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
     let mut jobs: Vec<(String, Option<lwm::board::BoardProfile>)> =
         targets.into_iter().map(|t| (t, None)).collect();
     for name in boards {
-        match lwm::board::load(boards_dir, &name) {
+        match lwm::labgrid::describe_board(boards_dir, &name, None) {
             Ok(b) => {
                 let t = if b.target == "host" {
                     lwm::build::host_triple()
@@ -266,6 +267,11 @@ fn boards(boards_dir: &Path) -> u8 {
                     lwm::board::Transport::Container(c) => {
                         format!("docker container, image {}", c.image)
                     }
+                    lwm::board::Transport::Labgrid(l) => format!(
+                        "labgrid place {} on {}",
+                        l.place,
+                        l.coordinator.as_deref().unwrap_or("$LG_COORDINATOR")
+                    ),
                 };
                 println!("{:<18} {:<32} {:<14} {how}", b.name, b.target, b.cpu);
             }

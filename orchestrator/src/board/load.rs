@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshKeys, SshSettings, Timeouts,
+    Transport, VmSpec,
 };
 use super::raw::{Merged, RawProfile, Sourced};
 
@@ -52,9 +53,9 @@ const KNOWN_CPUS: &[(&str, &[&str])] = &[
 ];
 
 /// The files of one `extends` chain, root first.
-struct Chain {
-    paths: Vec<PathBuf>,
-    texts: Vec<String>,
+pub(super) struct Chain {
+    pub(super) paths: Vec<PathBuf>,
+    pub(super) texts: Vec<String>,
 }
 
 impl Chain {
@@ -65,16 +66,16 @@ impl Chain {
         format!("{}:{}", self.paths[file].display(), line)
     }
 
-    fn at_value<T>(&self, v: &Sourced<T>) -> String {
+    pub(super) fn at_value<T>(&self, v: &Sourced<T>) -> String {
         self.at(v.file, &v.span)
     }
 
-    fn leaf(&self) -> &Path {
+    pub(super) fn leaf(&self) -> &Path {
         self.paths.last().expect("a chain has at least one file")
     }
 }
 
-fn err(msg: String) -> BoardError {
+pub(super) fn err(msg: String) -> BoardError {
     BoardError(msg)
 }
 
@@ -139,12 +140,23 @@ pub fn load_file(path: &Path) -> Result<BoardProfile, BoardError> {
             path.display()
         )));
     }
-    let (chain, raws) = read_chain(path)?;
+    let (chain, raws) = read_chain(path, None)?;
     let mut merged = Merged::default();
     for (i, raw) in raws.into_iter().enumerate() {
         merged.apply(raw, i);
     }
     resolve(name, &chain, merged)
+}
+
+/// A profile that is no file: `text` as if read from `path` (which names
+/// it in errors), resolved with the profiles it extends, under `name`.
+pub(super) fn load_text(name: &str, path: &Path, text: String) -> Result<BoardProfile, BoardError> {
+    let (chain, raws) = read_chain(path, Some(text))?;
+    let mut merged = Merged::default();
+    for (i, raw) in raws.into_iter().enumerate() {
+        merged.apply(raw, i);
+    }
+    resolve(name.to_string(), &chain, merged)
 }
 
 fn valid_name(name: &str) -> bool {
@@ -153,8 +165,12 @@ fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
 }
 
-/// Reads `leaf` and every profile it extends, root first.
-fn read_chain(leaf: &Path) -> Result<(Chain, Vec<RawProfile>), BoardError> {
+/// Reads `leaf` (or takes its text, when given) and every profile it
+/// extends, root first.
+fn read_chain(
+    leaf: &Path,
+    mut leaf_text: Option<String>,
+) -> Result<(Chain, Vec<RawProfile>), BoardError> {
     let mut paths = Vec::new();
     let mut texts = Vec::new();
     let mut raws = Vec::new();
@@ -172,8 +188,11 @@ fn read_chain(leaf: &Path) -> Result<(Chain, Vec<RawProfile>), BoardError> {
                 cycle.join(" -> ")
             )));
         }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| err(format!("{}: cannot read: {e}", path.display())))?;
+        let text = match leaf_text.take() {
+            Some(t) => t,
+            None => std::fs::read_to_string(&path)
+                .map_err(|e| err(format!("{}: cannot read: {e}", path.display())))?,
+        };
         let raw: RawProfile = toml::from_str(&text).map_err(|e| {
             let line = e
                 .span()
@@ -331,16 +350,20 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
     let transport = match (
         vm_spec(chain, &m, &leaf, emulation)?,
         container_spec(chain, &m, &leaf, emulation)?,
+        super::labgrid::labgrid_spec(chain, &m, &leaf)?,
     ) {
-        (Some(vm), _) => Transport::Vm(vm),
-        (None, Some(container)) => Transport::Container(container),
-        (None, None) => plain_transport(chain, &m, &leaf)?,
+        (Some(vm), _, _) => Transport::Vm(vm),
+        (None, Some(container), _) => Transport::Container(container),
+        (None, None, Some(place)) => Transport::Labgrid(place),
+        (None, None, None) => plain_transport(chain, &m, &leaf)?,
     };
     let work_dir = m.work_dir.clone().ok_or_else(|| required("work_dir"))?;
     let work_dir_value = match transport {
         // On this machine `~` can be expanded now; on a board it cannot.
         Transport::Local => expand_home(&work_dir.value).display().to_string(),
-        Transport::Ssh(_) | Transport::Vm(_) | Transport::Container(_) => work_dir.value.clone(),
+        Transport::Ssh(_) | Transport::Vm(_) | Transport::Container(_) | Transport::Labgrid(_) => {
+            work_dir.value.clone()
+        }
     };
     if !work_dir_value.starts_with('/') {
         return Err(err(format!(
@@ -694,6 +717,13 @@ fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, Bo
         Some(p) => p.value,
         None => 22,
     };
+    let keys = ssh_keys(chain, m, leaf)?;
+    Ok(keys.at(&host.value, port, &user.value))
+}
+
+/// How to log in and check the host key: `[transport]` less host, port
+/// and user.
+pub(super) fn ssh_keys(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshKeys, BoardError> {
     let use_agent = m.use_agent.as_ref().is_some_and(|u| u.value);
     let identity = match (&m.identity, use_agent) {
         (Some(id), true) => {
@@ -727,10 +757,7 @@ fn ssh_settings(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshSettings, Bo
             }
         },
     };
-    Ok(SshSettings {
-        host: host.value,
-        port,
-        user: user.value,
+    Ok(SshKeys {
         identity,
         known_hosts,
         host_key_policy,

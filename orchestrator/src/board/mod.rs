@@ -1,13 +1,19 @@
 //! Board profiles: `boards/*.toml`, with `extends` inheritance.
 
+mod labgrid;
 mod load;
 mod profile;
 mod raw;
 
+pub use labgrid::{
+    check_coordinator, place_profile, valid_place, PLACE_BASE, PLACE_PREFIX, TAG_CPU, TAG_GLIBC,
+    TAG_TARGET, TAG_WORK_DIR,
+};
 pub use load::{
     board_names, load, load_all, load_file, BoardError, DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES,
     SUPPORTED_TARGETS,
 };
 pub use profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, SshKeys, SshSettings,
+    Timeouts, Transport, VmSpec,
 };

@@ -63,6 +63,50 @@ pub enum Transport {
     /// then reached over SSH on a published loopback port with the image's
     /// own keys. It has no SSH settings until it runs.
     Container(ContainerSpec),
+    /// A labgrid place: acquired by [`crate::labgrid`] for the campaign,
+    /// then reached over SSH at the address, port and user of the place's
+    /// NetworkService resource. It has no host until it is acquired.
+    Labgrid(LabgridSpec),
+}
+
+/// What a `[labgrid]` board names: a place on a coordinator, and how to
+/// log in to the NetworkService the place holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabgridSpec {
+    /// `HOST[:PORT]` of the labgrid coordinator (port 20408 by default).
+    /// `None` when the profile names none: `--labgrid-coordinator` or
+    /// `LG_COORDINATOR` supplies it before the campaign.
+    pub coordinator: Option<String>,
+    /// The place's exact name.
+    pub place: String,
+    /// Key, known_hosts and host-key policy for the NetworkService's sshd.
+    pub ssh: SshKeys,
+}
+
+/// The SSH settings a profile gives when the host, port and user come
+/// from elsewhere (a labgrid NetworkService).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SshKeys {
+    /// Private key file. `None` means: authenticate through ssh-agent.
+    pub identity: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    pub host_key_policy: HostKeyPolicy,
+    pub keepalive_s: u32,
+}
+
+impl SshKeys {
+    /// Full SSH settings for `user@host:port`.
+    pub fn at(&self, host: &str, port: u16, user: &str) -> SshSettings {
+        SshSettings {
+            host: host.to_string(),
+            port,
+            user: user.to_string(),
+            identity: self.identity.clone(),
+            known_hosts: self.known_hosts.clone(),
+            host_key_policy: self.host_key_policy,
+            keepalive_s: self.keepalive_s,
+        }
+    }
 }
 
 /// What a `[docker]` board runs.

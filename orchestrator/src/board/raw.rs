@@ -33,6 +33,21 @@ pub struct RawProfile {
     pub qemu: Option<RawQemu>,
     /// An emulated board: the container it runs (replaces `[transport]`).
     pub docker: Option<RawDocker>,
+    /// A board in a labgrid lab: the place acquired for the campaign,
+    /// whose NetworkService gives host, port and user.
+    pub labgrid: Option<RawLabgrid>,
+}
+
+/// `[labgrid]`: the board is a labgrid place. `[transport]` may still give
+/// identity, known_hosts and host_key_policy, not host, port or user.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLabgrid {
+    /// `HOST[:PORT]` of the coordinator (default: `--labgrid-coordinator`,
+    /// then `LG_COORDINATOR`).
+    pub coordinator: Option<Spanned<String>>,
+    /// The place's name.
+    pub place: Option<Spanned<String>>,
 }
 
 /// `[docker]`: the board is a container of a foreign architecture, run
@@ -148,6 +163,8 @@ pub struct Merged {
     pub kernel_args: Option<Sourced<String>>,
     pub docker_image: Option<Sourced<String>>,
     pub start_s: Option<Sourced<u64>>,
+    pub labgrid_coordinator: Option<Sourced<String>>,
+    pub labgrid_place: Option<Sourced<String>>,
     /// Whether any file of the chain has a `[transport]` section, and where.
     pub transport_at: Option<usize>,
 }
@@ -182,6 +199,14 @@ impl Merged {
             }
             if let Some(v) = d.start_s {
                 self.start_s = Some(sourced(v, file));
+            }
+        }
+        if let Some(l) = raw.labgrid {
+            if let Some(v) = l.coordinator {
+                self.labgrid_coordinator = Some(sourced(v, file));
+            }
+            if let Some(v) = l.place {
+                self.labgrid_place = Some(sourced(v, file));
             }
         }
         if let Some(t) = raw.transport {

@@ -23,7 +23,7 @@ use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::board::{self, BoardProfile};
+use crate::board::BoardProfile;
 use crate::build::{self, Artifacts, BuildOptions};
 use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
 
@@ -51,6 +51,9 @@ pub struct EvalOptions {
     pub run_id: Option<String>,
     /// Draw progress bars (on a terminal).
     pub progress: bool,
+    /// `--labgrid-coordinator`: the coordinator of labgrid boards that
+    /// name none (else `$LG_COORDINATOR`).
+    pub labgrid_coordinator: Option<String>,
 }
 
 /// How a campaign ended, for the exit status and the closing lines.
@@ -227,6 +230,12 @@ fn with_host_resolved(mut b: BoardProfile) -> BoardProfile {
     b
 }
 
+/// Board `name`'s profile; a labgrid place is checked on its coordinator
+/// (see [`crate::labgrid::load_board`]).
+fn load_board(opts: &EvalOptions, name: &str) -> anyhow::Result<BoardProfile> {
+    crate::labgrid::load_board(&opts.boards_dir, name, opts.labgrid_coordinator.as_deref())
+}
+
 fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> {
     let names = if opts.boards.is_empty() {
         vec!["local".to_string()]
@@ -238,7 +247,7 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
         if boards.iter().any(|b| &b.name == n) {
             continue;
         }
-        boards.push(with_host_resolved(board::load(&opts.boards_dir, n)?));
+        boards.push(with_host_resolved(load_board(opts, n)?));
     }
     for b in &boards {
         plan::check_allocator_names(&opts.settings.allocators, b)
@@ -345,7 +354,7 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
                 failed.len()
             );
         }
-        let mut b = with_host_resolved(board::load(&opts.boards_dir, &entry.name)?);
+        let mut b = with_host_resolved(load_board(opts, &entry.name)?);
         if b.file_sha256 != entry.file_sha256 {
             eprintln!(
                 "lwm: note: board {}'s profile changed since the run started ({} differs); using the current one",

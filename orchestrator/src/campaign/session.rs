@@ -109,11 +109,17 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     outcome
 }
 
-/// An emulated board while it runs; dropping it stops the board.
+/// An emulated board while it runs, or a labgrid place while it is held;
+/// dropping it stops the board (releases the place).
 enum Emulated {
     Vm(crate::vm::VmBoard),
     #[expect(dead_code, reason = "never read: dropping the value stops the board")]
     Container(crate::container::ContainerBoard),
+    #[expect(
+        dead_code,
+        reason = "never read: dropping the value releases the place"
+    )]
+    Labgrid(crate::labgrid::Lease),
 }
 
 impl Emulated {
@@ -143,6 +149,9 @@ impl Emulated {
 /// after, reconnects included, treats it as an ordinary SSH board. Other
 /// boards: nothing to do.
 fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
+    if let crate::board::Transport::Labgrid(_) = &job.board.transport {
+        return acquire_place(job).map(|lease| Some(Emulated::Labgrid(lease)));
+    }
     let kind = match &job.board.transport {
         crate::board::Transport::Vm(_) => "vm",
         crate::board::Transport::Container(_) => "container",
@@ -216,6 +225,40 @@ fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, String> {
     );
     job.board = vm.board.clone();
     Ok(Some(Emulated::Vm(vm)))
+}
+
+/// Acquires the labgrid place of a `[labgrid]` board and points
+/// `job.board` at its NetworkService over SSH. The place is released when
+/// the lease is dropped; both ends are events of the run.
+fn acquire_place(job: &mut BoardJob) -> Result<crate::labgrid::Lease, String> {
+    if job.cancel.load(Ordering::SeqCst) {
+        return Err(format!("board {}: interrupted", job.board.name));
+    }
+    job.progress.set_message("acquiring labgrid place");
+    let mut lease = crate::labgrid::Lease::acquire(&job.board)?;
+    let (name, place) = (job.board.name.clone(), lease.place().to_string());
+    let address = match &lease.board.transport {
+        crate::board::Transport::Ssh(s) => format!("{}@{}:{}", s.user, s.host, s.port),
+        _ => String::new(),
+    };
+    job.store.event(
+        "labgrid_acquired",
+        json!({ "board": name, "place": place, "network_service": lease.network_service,
+                "ssh": address }),
+    );
+    let store = job.store.clone();
+    lease.on_release(Box::new(move |result| match result {
+        Ok(()) => store.event("labgrid_released", json!({ "board": name, "place": place })),
+        Err(e) => {
+            store.event(
+                "labgrid_release_failed",
+                json!({ "board": name, "place": place, "error": e }),
+            );
+            let _ = store.update_board(&name, |b| b.incidents.push(e.clone()));
+        }
+    }));
+    job.board = lease.board.clone();
+    Ok(lease)
 }
 
 struct Session<'a> {

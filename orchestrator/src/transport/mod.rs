@@ -130,5 +130,15 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
                 c.image
             ),
         )),
+        // And a labgrid place: crate::labgrid::Lease acquires it and hands
+        // back a profile reaching its NetworkService.
+        crate::board::Transport::Labgrid(l) => Err(TransportError::new(
+            ErrorKind::Other,
+            &board.name,
+            format!(
+                "labgrid place {} must be acquired before connecting",
+                l.place
+            ),
+        )),
     }
 }
