@@ -180,15 +180,21 @@ impl Arena {
     /// # Safety
     /// The caller holds the arena lock; `c` is free and listed.
     unsafe fn remove_free(&self, heap: &mut Heap, c: usize) {
-        // SAFETY: c is free, so it is on a bin or the deferred list.
-        let size = unsafe {
+        // SAFETY: c is free, so it is on a bin or the deferred list, and
+        // its pprev points at the word that pointed at it.
+        let (size, pprev) = unsafe {
+            let pprev = *word(c, 2);
             unlink(c);
-            heap_size(hdr(c))
+            (heap_size(hdr(c)), pprev)
         };
-        let i = bins::index(size);
-        let (head, map) = heap.bin(i);
-        if *head == 0 {
-            *map &= !(1 << (i % 32));
+        // Only the first chunk of a bin has its pprev in `bins`, and the
+        // bin is empty when that word is 0 now: no size-to-bin arithmetic
+        // (bins::index was 6 % of frag-soak's instructions).
+        let offset = pprev.wrapping_sub(heap.bins.as_ptr() as usize);
+        // SAFETY: in range, pprev is one of the bin heads.
+        if offset < NUM_BINS * WORD && unsafe { *(pprev as *const usize) } == 0 {
+            let i = offset / WORD;
+            *heap.bin(i).1 &= !(1 << (i % 32));
         }
         self.count_free(size.wrapping_neg());
     }
