@@ -78,6 +78,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Boards => boards(&boards_dir),
+        Command::Qualify(a) => lwm::qualify::command::run(*a, &workspace, &boards_dir, &results),
     };
     ExitCode::from(code)
 }
