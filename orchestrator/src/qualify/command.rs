@@ -28,10 +28,13 @@ pub fn run(a: QualifyArgs, workspace: &Path, boards_dir: &Path, results: &Path) 
             .clone()
             .unwrap_or_else(|| workspace.join(DEFAULT_CRITERIA)),
         sign: a.sign.clone(),
-        out: a
-            .out
-            .clone()
-            .unwrap_or_else(|| super::default_out(results, &board)),
+        // Absolute: the tarball is made beside it.
+        out: std::path::absolute(
+            a.out
+                .clone()
+                .unwrap_or_else(|| super::default_out(results, &board)),
+        )
+        .unwrap_or_else(|_| results.join("qualify")),
         board,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };

@@ -478,7 +478,15 @@ fn footprint_check(ev: &Evidence, entry: Option<&BoardEntry>, max: u64) -> Check
 
 fn gate_checks(ev: &Evidence, entry: Option<&BoardEntry>) -> Vec<CheckResult> {
     let evidence = vec![rel(ev, "manifest.json")];
-    let artifacts = entry.map(|e| e.artifacts.as_slice()).unwrap_or_default();
+    // The kit's own artifacts are always gated; a user command's pushed
+    // file is gated when it is an ELF program (its scripts and inputs are
+    // not programs for the CPU).
+    let artifacts: Vec<&crate::manifest::ArtifactEntry> = entry
+        .map(|e| e.artifacts.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|a| !a.name.starts_with("cmd/") || a.gate.is_some())
+        .collect();
     if artifacts.is_empty() {
         let why = entry
             .and_then(|e| e.error.clone())

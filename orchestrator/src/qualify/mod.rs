@@ -68,6 +68,7 @@ impl QualifyOutcome {
 /// criteria and the campaign's settings.
 pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
     let criteria = criteria::load(&opts.criteria)?;
+    crate::board::load(&opts.boards_dir, &opts.board).map_err(|e| format!("{e:#}"))?;
     if let Some(key) = &opts.sign {
         sign::check_key(key)?;
     }
