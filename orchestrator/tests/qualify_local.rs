@@ -140,15 +140,26 @@ id = "T-GATE-001"
 description = "Every artifact passes the gate."
 kind = "isa-gate"
 mandatory = true
+
+[[requirement]]
+id = "T-SOAK-001"
+description = "No growth of RSS per live byte over a short soak."
+kind = "soak"
+mandatory = true
+scale = 0.05
+reps = 2
+max_rss_growth = 0.25
+max_peak_rss_per_live = 3.0
 "#;
 
-const IDS: [&str; 6] = [
+const IDS: [&str; 7] = [
     "T-PERF-001",
     "T-MEM-001",
     "T-PROG-001",
     "T-OOM-001",
     "T-FOOT-001",
     "T-GATE-001",
+    "T-SOAK-001",
 ];
 
 #[test]
@@ -203,6 +214,8 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         "MANIFEST.sha256.sig",
         "runs/main/manifest.json",
         "runs/main/report.html",
+        "runs/soak/manifest.json",
+        "runs/soak/raw/local/frag-soak/lwmalloc/rep-001.json",
     ] {
         assert!(bundle.join(f).is_file(), "{f} missing from the bundle");
     }
@@ -232,7 +245,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     assert_eq!(doc["runs"][0]["limit_as"]["survived"], true);
     assert_eq!(doc["allocator"]["kind"], "preload");
     let junit = std::fs::read_to_string(bundle.join("junit.xml")).unwrap();
-    assert!(junit.contains("tests=\"6\" failures=\"0\""), "{junit}");
+    assert!(junit.contains("tests=\"7\" failures=\"0\""), "{junit}");
     let lib_sha = lwm_agent::sha256::sha256_hex(
         &std::fs::read(bundle.join("artifacts/liblwmalloc.so")).unwrap(),
     );
@@ -246,6 +259,9 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         csv.contains("T-OOM-001,mandatory,pass,out-of-memory,"),
         "{csv}"
     );
+    // Two soak repetitions, each judged on growth and on peak / live.
+    let soak = &reqs[6]["checks"];
+    assert_eq!(soak.as_array().unwrap().len(), 4, "{soak}");
     // The manifest names every file but itself and its signature.
     let manifest = std::fs::read_to_string(bundle.join("MANIFEST.sha256")).unwrap();
     let listed = manifest.lines().count();
@@ -464,6 +480,15 @@ workloads = ["small-burst"]
 max_ratio_upper = 0.001
 
 [[requirement]]
+id = "F-SOAK"
+description = "Peak RSS below the bytes the program holds live: impossible."
+kind = "soak"
+mandatory = true
+scale = 0.02
+max_rss_growth = 0.5
+max_peak_rss_per_live = 0.5
+
+[[requirement]]
 id = "F-GATE"
 description = "Passes."
 kind = "isa-gate"
@@ -497,7 +522,11 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
         .iter()
         .map(|l| l.split_whitespace().nth(2).unwrap())
         .collect();
-    assert_eq!(ids, ["F-FOOT", "F-PERF", "F-PROG", "F-OOM"], "{e}");
+    assert_eq!(
+        ids,
+        ["F-FOOT", "F-PERF", "F-PROG", "F-OOM", "F-SOAK"],
+        "{e}"
+    );
     assert!(failed[0].contains("bytes"), "{}", failed[0]);
     assert!(
         failed[2].contains("stdout under lwmalloc differs from under system"),
@@ -508,6 +537,11 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
         failed[3].contains("0 of 3 repetitions survived"),
         "{}",
         failed[3]
+    );
+    assert!(
+        failed[4].contains("peak RSS / peak live bytes"),
+        "{}",
+        failed[4]
     );
     let o = stdout(&out);
     assert!(
@@ -526,7 +560,7 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
         serde_json::from_slice(&std::fs::read(b.join("verdicts.json")).unwrap()).unwrap();
     assert_eq!(verdicts["qualified"], false);
     let junit = std::fs::read_to_string(b.join("junit.xml")).unwrap();
-    assert!(junit.contains("tests=\"6\" failures=\"4\""), "{junit}");
+    assert!(junit.contains("tests=\"7\" failures=\"5\""), "{junit}");
     let html = std::fs::read_to_string(b.join("report.html")).unwrap();
     assert!(html.contains("NOT QUALIFIED"), "{html}");
     let ok = lwm(&dir, &["qualify", "verify", "b"]);
@@ -558,6 +592,16 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
             "not-yet.toml",
             format!("{head}[[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n"),
             "not-yet.toml:5: requirement C: kind `c-conformance` is not implemented",
+        ),
+        (
+            "threads.toml",
+            format!("{head}[[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\n"),
+            "threads.toml:5: requirement T: kind `threads-fork` is not implemented",
+        ),
+        (
+            "two-soaks.toml",
+            format!("{head}[[requirement]]\nid = \"S1\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n\n[[requirement]]\nid = \"S2\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n"),
+            "two-soaks.toml:12: requirement S2: a second soak requirement",
         ),
         (
             "unknown-kind.toml",

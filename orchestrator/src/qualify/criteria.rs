@@ -32,6 +32,7 @@ pub const KINDS: &[&str] = &[
     "out-of-memory",
     "footprint",
     "isa-gate",
+    "soak",
 ];
 
 #[derive(Deserialize)]
@@ -81,6 +82,11 @@ struct RawRequirement {
     limit_as: Option<String>,
     // footprint
     max_bytes: Option<u64>,
+    // soak
+    scale: Option<f64>,
+    reps: Option<u32>,
+    max_rss_growth: Option<f64>,
+    max_peak_rss_per_live: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -168,7 +174,21 @@ pub enum Check {
     Footprint { max_bytes: u64 },
     /// Every artifact pushed passed the instruction-set and glibc gate.
     IsaGate,
+    /// `frag-soak` in a campaign of its own at `scale` (its length): over
+    /// the second half of its phases, the growth of RSS per live byte is
+    /// at most `max_rss_growth`, and peak RSS over peak live bytes at most
+    /// `max_peak_rss_per_live`, in every repetition under lwmalloc.
+    Soak {
+        scale: f64,
+        reps: u32,
+        max_rss_growth: f64,
+        max_peak_rss_per_live: Option<f64>,
+    },
 }
+
+/// The workload of the soak checks: the one that reports its live bytes
+/// and its RSS phase by phase.
+pub const SOAK_WORKLOAD: &str = "frag-soak";
 
 impl Check {
     pub fn kind(&self) -> &'static str {
@@ -179,6 +199,7 @@ impl Check {
             Check::OutOfMemory { .. } => "out-of-memory",
             Check::Footprint { .. } => "footprint",
             Check::IsaGate => "isa-gate",
+            Check::Soak { .. } => "soak",
         }
     }
 }
@@ -246,6 +267,17 @@ pub fn parse(path: &Path, text: &str) -> Result<Criteria, String> {
             ));
         }
         requirements.push(req);
+    }
+    // One soak campaign per qualification.
+    let soaks: Vec<&Requirement> = requirements
+        .iter()
+        .filter(|r| matches!(r.check, Check::Soak { .. }))
+        .collect();
+    if let [first, second, ..] = soaks.as_slice() {
+        return Err(format!(
+            "{}: requirement {}: a second soak requirement (the first is {} at {}); put both thresholds in one",
+            second.defined_at, second.id, first.id, first.defined_at
+        ));
     }
     // Command names share one namespace on the board and in raw/.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -448,6 +480,41 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
             Check::Footprint { max_bytes: max }
         }
         "isa-gate" => Check::IsaGate,
+        "soak" => {
+            used = vec!["scale", "reps", "max_rss_growth", "max_peak_rss_per_live"];
+            let scale = r.scale.unwrap_or(1.0);
+            if !(scale.is_finite() && scale > 0.0) {
+                return Err(fail(format!("scale {scale}: must be a positive number")));
+            }
+            let reps = r.reps.unwrap_or(1);
+            if reps == 0 || reps > crate::limits::MAX_REPS {
+                return Err(fail(format!(
+                    "reps {reps}: from 1 to {}",
+                    crate::limits::MAX_REPS
+                )));
+            }
+            let growth = r
+                .max_rss_growth
+                .ok_or_else(|| fail("needs `max_rss_growth` (e.g. 0.05)".into()))?;
+            if !(growth.is_finite() && growth >= 0.0) {
+                return Err(fail(format!(
+                    "max_rss_growth {growth}: must be a number >= 0"
+                )));
+            }
+            if let Some(p) = r.max_peak_rss_per_live {
+                if !(p.is_finite() && p > 0.0) {
+                    return Err(fail(format!(
+                        "max_peak_rss_per_live {p}: must be a positive number"
+                    )));
+                }
+            }
+            Check::Soak {
+                scale,
+                reps,
+                max_rss_growth: growth,
+                max_peak_rss_per_live: r.max_peak_rss_per_live,
+            }
+        }
         other => {
             let mut all: Vec<&str> = KINDS.to_vec();
             all.extend(NOT_YET_KINDS.iter().map(|(k, _)| *k));
@@ -464,6 +531,10 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
         ("command", r.command.is_some()),
         ("limit_as", r.limit_as.is_some()),
         ("max_bytes", r.max_bytes.is_some()),
+        ("scale", r.scale.is_some()),
+        ("reps", r.reps.is_some()),
+        ("max_rss_growth", r.max_rss_growth.is_some()),
+        ("max_peak_rss_per_live", r.max_peak_rss_per_live.is_some()),
     ];
     for (field, present) in given {
         if present && !used.contains(&field) {
@@ -514,6 +585,17 @@ pub fn default_evidence(c: &Check) -> String {
             format!("stripped liblwmalloc.so pushed to the board <= {max_bytes} bytes")
         }
         Check::IsaGate => "every artifact pushed passed the instruction-set and glibc-version gate for the board".into(),
+        Check::Soak {
+            scale,
+            max_rss_growth,
+            max_peak_rss_per_live,
+            ..
+        } => format!(
+            "frag-soak at scale {scale} under lwmalloc, every repetition: growth of RSS per live byte over the second half of its phases <= {max_rss_growth}{}",
+            max_peak_rss_per_live
+                .map(|p| format!(", peak RSS / peak live bytes <= {p}"))
+                .unwrap_or_default()
+        ),
     }
 }
 

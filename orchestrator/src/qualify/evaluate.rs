@@ -59,6 +59,8 @@ pub struct Evidence<'a> {
     pub run_rel: &'a str,
     /// Repetitions planned per workload and allocator.
     pub reps: u32,
+    /// The soak campaign's run directory and its path inside the bundle.
+    pub soak: Option<(&'a Path, &'a str)>,
 }
 
 pub fn evaluate(criteria: &Criteria, ev: &Evidence) -> Vec<Verdict> {
@@ -98,6 +100,12 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
             .collect(),
         Check::Footprint { max_bytes } => vec![footprint_check(ev, entry, *max_bytes)],
         Check::IsaGate => gate_checks(ev, entry),
+        Check::Soak {
+            reps,
+            max_rss_growth,
+            max_peak_rss_per_live,
+            ..
+        } => super::soak::checks(ev, *reps, *max_rss_growth, *max_peak_rss_per_live),
     };
     if checks.is_empty() {
         checks.push(CheckResult {
@@ -274,26 +282,28 @@ fn ratio_result(
     }
 }
 
-/// One repetition of a command, read from its raw document.
-struct Rep {
-    file: String,
-    ok: bool,
-    status: String,
-    stdout_sha256: Option<String>,
-    survived: Option<bool>,
-    why: String,
+/// One repetition of a workload or command, read from its raw document.
+pub(super) struct Rep {
+    pub file: String,
+    pub ok: bool,
+    pub status: String,
+    pub stdout_sha256: Option<String>,
+    pub survived: Option<bool>,
+    pub why: String,
+    /// The workload's own report line, when it printed one.
+    pub workload_report: Option<serde_json::Value>,
 }
 
 /// The measured repetitions of `name` under `allocator`, in order (failed
 /// records included, as not ok).
 fn reps(ev: &Evidence, name: &str, allocator: &str) -> Vec<Rep> {
-    let dir = ev
-        .run
-        .dir
-        .join("raw")
-        .join(ev.board)
-        .join(name)
-        .join(allocator);
+    reps_in(&ev.run.dir, ev.board, name, allocator)
+}
+
+/// The measured repetitions of `name` under `allocator` in the run
+/// directory `run_dir`; files relative to it.
+pub(super) fn reps_in(run_dir: &Path, board: &str, name: &str, allocator: &str) -> Vec<Rep> {
+    let dir = run_dir.join("raw").join(board).join(name).join(allocator);
     let mut files: Vec<String> = std::fs::read_dir(&dir)
         .map(|d| {
             d.filter_map(|e| e.ok())
@@ -306,7 +316,7 @@ fn reps(ev: &Evidence, name: &str, allocator: &str) -> Vec<Rep> {
     files
         .into_iter()
         .map(|n| {
-            let file = format!("raw/{}/{name}/{allocator}/{n}", ev.board);
+            let file = format!("raw/{board}/{name}/{allocator}/{n}");
             read_rep(&dir.join(&n), file)
         })
         .collect()
@@ -326,6 +336,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             status: run["status"].as_str().unwrap_or("?").to_string(),
             stdout_sha256: run["stdout"]["sha256"].as_str().map(String::from),
             survived: run["limit_as"]["survived"].as_bool(),
+            workload_report: Some(run["workload_report"].clone()).filter(|v| v.is_object()),
             why: run["problems"]
                 .as_array()
                 .and_then(|p| p.first())
@@ -340,6 +351,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             status: "no result".into(),
             stdout_sha256: None,
             survived: None,
+            workload_report: None,
             why: doc
                 .as_ref()
                 .and_then(|d| d["error"].as_str())

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod junit;
 pub mod render;
 pub mod sign;
+pub mod soak;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ use evaluate::{Evidence, Status, Verdict};
 
 /// The directory of the campaign run inside a bundle.
 pub const RUN_REL: &str = "runs/main";
+/// The soak campaign's run directory inside a bundle.
+pub const SOAK_REL: &str = "runs/soak";
 /// The criteria used when `--criteria` is not given, relative to the workspace.
 pub const DEFAULT_CRITERIA: &str = "qualification/embedded-v1.toml";
 
@@ -79,14 +82,16 @@ pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
         ));
     }
     let settings = settings_of(&criteria);
-    crate::limits::check_settings(&settings).map_err(|b| {
-        format!(
-            "{}: campaign.{}: {}",
-            criteria.file.display(),
-            b.field,
-            b.why
-        )
-    })?;
+    for s in std::iter::once(&settings).chain(soak_settings(&criteria, &settings).as_ref()) {
+        crate::limits::check_settings(s).map_err(|b| {
+            format!(
+                "{}: campaign.{}: {}",
+                criteria.file.display(),
+                b.field,
+                b.why
+            )
+        })?;
+    }
     Ok((criteria, settings))
 }
 
@@ -124,6 +129,23 @@ pub fn settings_of(c: &Criteria) -> Settings {
     }
 }
 
+/// The soak campaign's settings, when a requirement asks for one: the
+/// soak workload alone, at its own scale and repetitions.
+pub fn soak_settings(c: &Criteria, main: &Settings) -> Option<Settings> {
+    c.requirements.iter().find_map(|r| match r.check {
+        criteria::Check::Soak { scale, reps, .. } => Some(Settings {
+            workloads: vec![criteria::SOAK_WORKLOAD.into()],
+            warmup: 0,
+            reps,
+            max_reps: reps.max(crate::limits::DEFAULT_MAX_REPS),
+            scale,
+            commands: Vec::new(),
+            ..main.clone()
+        }),
+        _ => None,
+    })
+}
+
 /// Runs the qualification: the campaign, the verdicts, the bundle.
 /// `Err` is bad configuration found before anything ran (nothing kept).
 pub async fn qualify(
@@ -139,19 +161,19 @@ pub async fn qualify(
         let _ = std::fs::remove_dir_all(out);
         return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
     }
-    let eval = EvalOptions {
+    let eval = |settings: Settings, run_id: &str| EvalOptions {
         workspace: opts.workspace.clone(),
         boards_dir: opts.boards_dir.clone(),
         results_dir: out.join("runs"),
         boards: vec![opts.board.clone()],
-        settings: settings.clone(),
+        settings,
         resume: None,
         explicit_flags: Vec::new(),
         extend: false,
-        run_id: Some("main".into()),
+        run_id: Some(run_id.into()),
         progress: opts.progress,
     };
-    let outcome = match campaign::eval(eval).await {
+    let outcome = match campaign::eval(eval(settings.clone(), "main")).await {
         Ok(o) => o,
         Err(e) => {
             // Refused before a run directory existed: nothing collected.
@@ -163,6 +185,21 @@ pub async fn qualify(
     };
     let run_dir = outcome.run_dir.clone();
     let mut bundle_errors = Vec::new();
+    let mut interrupted = outcome.interrupted();
+    // The soak campaign, after the main one (not after a Ctrl-C).
+    let mut soak_dir = None;
+    if let (Some(soak), false) = (soak_settings(&criteria, &settings), interrupted) {
+        match campaign::eval(eval(soak, "soak")).await {
+            Ok(o) => {
+                interrupted |= o.interrupted();
+                if let Err(e) = crate::report::write_reports_of(&o.run_dir) {
+                    bundle_errors.push(format!("soak campaign reports not written: {e:#}"));
+                }
+                soak_dir = Some(o.run_dir);
+            }
+            Err(e) => bundle_errors.push(format!("soak campaign: {e:#}")),
+        }
+    }
     if let Err(e) = crate::report::write_reports_of(&run_dir) {
         bundle_errors.push(format!("campaign reports not written: {e:#}"));
     }
@@ -174,6 +211,7 @@ pub async fn qualify(
                 run: &run,
                 run_rel: RUN_REL,
                 reps: settings.reps,
+                soak: soak_dir.as_deref().map(|d| (d, SOAK_REL)),
             },
         ),
         Err(e) => {
@@ -181,7 +219,6 @@ pub async fn qualify(
             evaluate::unreadable(&criteria, &format!("{e:#}"))
         }
     };
-    let interrupted = outcome.interrupted();
     let sealed = bundle::seal(&bundle::SealInput {
         dir: out,
         criteria: &criteria,
