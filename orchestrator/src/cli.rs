@@ -109,6 +109,10 @@ pub struct QualifyArgs {
     /// RESULTS/qualify-STAMP-BOARD); DIR.tar.gz is written beside it.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Qualify this liblwmalloc.so (your own build for the board) instead
+    /// of the one lwm builds; it passes the same gate.
+    #[arg(long, value_name = "PATH")]
+    pub library: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,

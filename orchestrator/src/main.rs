@@ -122,6 +122,7 @@ fn eval(
         run_id: a.run_id,
         labgrid_coordinator: a.labgrid_coordinator,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        library: None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

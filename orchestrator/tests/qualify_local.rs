@@ -747,6 +747,27 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--sign no-such-key: cannot read the key"));
     assert!(!dir.join("never").exists());
+    let out = lwm(
+        &dir,
+        &[
+            "qualify",
+            "--board",
+            "local",
+            "--criteria",
+            "ok.toml",
+            "--library",
+            "no-such.so",
+            "--out",
+            "never",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no-such.so: no such file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("never").exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -762,4 +783,161 @@ fn the_default_criteria_file_parses_and_every_kind_it_names_is_decided() {
     lwm::limits::check_settings(&s).unwrap();
     assert_eq!(s.allocators, ["lwmalloc", "system"]);
     assert_eq!(s.workloads.len(), lwm::limits::KNOWN_WORKLOADS.len());
+}
+
+/// A deliberately broken allocator, for this test only (built here, never
+/// shipped, nothing of it in allocator/): glibc's malloc with a free that
+/// does nothing, so every block leaks.
+const LEAKY_ALLOCATOR_C: &str = r#"
+#include <stddef.h>
+extern void *__libc_malloc(size_t);
+void *malloc(size_t n) { return __libc_malloc(n); }
+void free(void *p) { (void)p; }
+"#;
+
+const AGAINST_BROKEN: &str = r#"
+[qualification]
+name = "broken-variant"
+description = "What a leaking allocator must fail, and what it must not."
+
+[campaign]
+reps = 3
+warmup = 0
+scale = 0.02
+
+[[requirement]]
+id = "B-MEM"
+description = "Peak RSS per workload within 1.5 times the system malloc's."
+kind = "memory"
+mandatory = true
+workloads = ["small-burst", "larson"]
+aggregate = "each"
+max_ratio_upper = 1.5
+
+[[requirement]]
+id = "B-PROG"
+description = "A shell pipeline gives the same output."
+kind = "output-identical"
+mandatory = true
+
+[[requirement.command]]
+name = "sh-sort"
+command = "sh -c 'seq 1 30000 | sort -r | sha256sum'"
+
+[[requirement]]
+id = "B-OOM"
+description = "Memory freed at the limit is usable again."
+kind = "out-of-memory"
+mandatory = true
+limit_as = "256M"
+
+[[requirement.command]]
+name = "oom-probe"
+command = "python3 oom_probe.py"
+push = ["oom_probe.py"]
+
+[[requirement]]
+id = "B-FOOT"
+description = "Small."
+kind = "footprint"
+mandatory = true
+max_bytes = 1000000
+
+[[requirement]]
+id = "B-GATE"
+description = "Built for the board."
+kind = "isa-gate"
+mandatory = true
+
+[[requirement]]
+id = "B-SOAK"
+description = "No growth of RSS per live byte."
+kind = "soak"
+mandatory = true
+scale = 0.005
+max_rss_growth = 0.25
+max_peak_rss_per_live = 3.0
+"#;
+
+#[test]
+fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_breaks() {
+    let dir = scratch("broken");
+    std::fs::write(dir.join("leaky.c"), LEAKY_ALLOCATOR_C).unwrap();
+    let lib = dir.join("libleaky.so");
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(dir.join("leaky.c"))
+        .status()
+        .expect("cc runs");
+    assert!(st.success());
+    std::fs::copy(
+        workspace().join("qualification/oom_probe.py"),
+        dir.join("oom_probe.py"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("criteria.toml"), AGAINST_BROKEN).unwrap();
+    // A board of its own: the broken library must never land in the work
+    // directory of the shipped `local` board, which tests running at the
+    // same time use.
+    std::fs::create_dir_all(dir.join("boards")).unwrap();
+    std::fs::write(
+        dir.join("boards/local-broken.toml"),
+        format!(
+            "description = \"this machine, a work dir for the broken variant only\"\n\
+             target = \"host\"\ncpu = \"native\"\nwork_dir = \"{}\"\n\
+             [transport]\nkind = \"local\"\n",
+            dir.join("board").display()
+        ),
+    )
+    .unwrap();
+    let out = lwm(
+        &dir,
+        &[
+            "--boards-dir",
+            "boards",
+            "qualify",
+            "--board",
+            "local-broken",
+            "--criteria",
+            "criteria.toml",
+            "--library",
+            lib.to_str().unwrap(),
+            "--out",
+            "b",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    let ids: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("lwm: requirement "))
+        .map(|l| l.split_whitespace().nth(2).unwrap())
+        .collect();
+    assert_eq!(ids, ["B-MEM", "B-OOM", "B-SOAK"], "{e}");
+    // The library qualified is the one given, byte for byte.
+    let b = dir.join("b");
+    assert_eq!(
+        std::fs::read(b.join("artifacts/liblwmalloc.so")).unwrap(),
+        std::fs::read(&lib).unwrap()
+    );
+    // The control of the OOM requirement passed: the probe is sound, the
+    // allocator is not.
+    let verdicts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.join("verdicts.json")).unwrap()).unwrap();
+    let oom = verdicts["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "B-OOM")
+        .unwrap();
+    let statuses: Vec<&str> = oom["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["fail", "pass"], "{oom}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

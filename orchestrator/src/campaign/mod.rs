@@ -54,6 +54,10 @@ pub struct EvalOptions {
     /// `--labgrid-coordinator`: the coordinator of labgrid boards that
     /// name none (else `$LG_COORDINATOR`).
     pub labgrid_coordinator: Option<String>,
+    /// A prebuilt liblwmalloc.so pushed and run as `lwmalloc` instead of
+    /// the one built (`lwm qualify --library`: a vendor's own build). It
+    /// passes the same gate.
+    pub library: Option<PathBuf>,
 }
 
 /// How a campaign ended, for the exit status and the closing lines.
@@ -137,7 +141,13 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         })
         .await
         .context("build thread")?
-        .map_err(|e| format!("build for {target} failed: {e:#}"));
+        .map_err(|e| format!("build for {target} failed: {e:#}"))
+        .map(|mut a| {
+            if let Some(lib) = &opts.library {
+                a.liblwmalloc = lib.clone();
+            }
+            a
+        });
         bar.finish_and_clear();
         if let Err(e) = &result {
             multi.println(format!("lwm: {e}")).ok();

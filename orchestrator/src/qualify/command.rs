@@ -36,6 +36,10 @@ pub fn run(a: QualifyArgs, workspace: &Path, boards_dir: &Path, results: &Path) 
         )
         .unwrap_or_else(|_| results.join("qualify")),
         board,
+        library: a
+            .library
+            .as_deref()
+            .map(|l| std::path::absolute(l).unwrap_or_else(|_| l.to_path_buf())),
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let (criteria, settings) = match super::prepare(&opts) {

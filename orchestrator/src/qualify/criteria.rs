@@ -582,7 +582,7 @@ pub fn default_evidence(c: &Check) -> String {
             limit_as_bytes >> 20
         ),
         Check::Footprint { max_bytes } => {
-            format!("stripped liblwmalloc.so pushed to the board <= {max_bytes} bytes")
+            format!("liblwmalloc.so pushed to the board (as built: stripped) <= {max_bytes} bytes")
         }
         Check::IsaGate => "every artifact pushed passed the instruction-set and glibc-version gate for the board".into(),
         Check::Soak {

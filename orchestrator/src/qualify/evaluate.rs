@@ -464,7 +464,7 @@ fn oom_check(ev: &Evidence, name: &str, allocator: &str, limit: u64) -> CheckRes
 
 fn footprint_check(ev: &Evidence, entry: Option<&BoardEntry>, max: u64) -> CheckResult {
     let lib = entry.and_then(|e| e.artifacts.iter().find(|a| a.name == "liblwmalloc.so"));
-    let name = "stripped liblwmalloc.so pushed to the board".to_string();
+    let name = "liblwmalloc.so pushed to the board".to_string();
     let threshold = format!("<= {max} bytes");
     match lib {
         Some(a) => CheckResult {

@@ -43,6 +43,9 @@ pub struct QualifyOptions {
     /// The bundle directory (must not exist yet); `DIR.tar.gz` beside it.
     pub out: PathBuf,
     pub progress: bool,
+    /// Qualify this prebuilt liblwmalloc.so (a vendor's own build) instead
+    /// of the one `lwm` builds.
+    pub library: Option<PathBuf>,
 }
 
 /// How a qualification ended.
@@ -74,6 +77,14 @@ pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
     crate::board::load(&opts.boards_dir, &opts.board).map_err(|e| format!("{e:#}"))?;
     if let Some(key) = &opts.sign {
         sign::check_key(key)?;
+    }
+    if let Some(lib) = &opts.library {
+        if !lib.is_file() {
+            return Err(format!(
+                "--library {}: no such file (a liblwmalloc.so built for the board)",
+                lib.display()
+            ));
+        }
     }
     if opts.out.exists() {
         return Err(format!(
@@ -172,6 +183,7 @@ pub async fn qualify(
         extend: false,
         run_id: Some(run_id.into()),
         progress: opts.progress,
+        library: opts.library.clone(),
     };
     let outcome = match campaign::eval(eval(settings.clone(), "main")).await {
         Ok(o) => o,
