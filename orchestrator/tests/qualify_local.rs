@@ -941,3 +941,65 @@ fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_break
     assert_eq!(statuses, ["fail", "pass"], "{oom}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_unreachable_board_fails_the_requirements_that_need_it_naming_the_board() {
+    let dir = scratch("dead");
+    let key = keygen(&dir, "key", "nobody");
+    std::fs::create_dir_all(dir.join("boards")).unwrap();
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    std::fs::write(
+        dir.join("boards/gone.toml"),
+        format!(
+            "description = \"nobody home\"\ntarget = \"host\"\ncpu = \"native\"\n\
+             work_dir = \"/tmp/lwm-never\"\n[transport]\nkind = \"ssh\"\nhost = \"127.0.0.1\"\n\
+             port = 1\nuser = \"nobody\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\n\
+             [timeouts]\nconnect_s = 3\n",
+            key.display(),
+            dir.join("known_hosts").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("criteria.toml"),
+        "[qualification]\nname = \"n\"\ndescription = \"d\"\n[campaign]\nreps = 3\nscale = 0.02\n\
+         [[requirement]]\nid = \"G-PERF\"\ndescription = \"d\"\nkind = \"performance\"\n\
+         mandatory = true\nworkloads = [\"small-burst\"]\nmax_ratio_upper = 9.0\n\
+         [[requirement]]\nid = \"G-FOOT\"\ndescription = \"d\"\nkind = \"footprint\"\n\
+         mandatory = true\nmax_bytes = 20480\n",
+    )
+    .unwrap();
+    let out = lwm(
+        &dir,
+        &[
+            "--boards-dir",
+            "boards",
+            "qualify",
+            "--board",
+            "gone",
+            "--criteria",
+            "criteria.toml",
+            "--out",
+            "b",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    let failed: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("lwm: requirement "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{e}");
+    assert!(
+        failed[0].starts_with("lwm: requirement G-PERF failed"),
+        "{e}"
+    );
+    assert!(failed[0].contains("board gone: unreachable"), "{e}");
+    // The artifacts were built and gated before the board was tried.
+    assert!(stdout(&out)
+        .lines()
+        .any(|l| l.starts_with("pass") && l.contains("G-FOOT")));
+    assert!(dir.join("b/verdicts.json").is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -120,6 +120,8 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
     let board_error = entry
         .filter(|e| e.status != "done")
         .map(|e| match &e.error {
+            // The campaign's errors already start with `board NAME: `.
+            Some(err) if err.starts_with(&format!("board {}", e.name)) => err.clone(),
             Some(err) => format!("board {} {}: {err}", e.name, e.status),
             None => format!("board {} {}", e.name, e.status),
         });

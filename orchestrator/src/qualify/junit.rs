@@ -70,3 +70,14 @@ pub fn render(criteria: &str, board: &str, verdicts: &[Verdict]) -> String {
     s.push_str("  </testsuite>\n</testsuites>\n");
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::xml;
+
+    #[test]
+    fn text_is_escaped_and_characters_xml_cannot_hold_are_replaced() {
+        assert_eq!(xml("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
+        assert_eq!(xml("bell\u{7}tab\t"), "bell?tab\t");
+    }
+}

@@ -118,3 +118,47 @@ pub fn checks(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::figures;
+    use serde_json::json;
+
+    fn timeline(points: &[(u64, u64)]) -> serde_json::Value {
+        let tl: Vec<_> = points
+            .iter()
+            .map(|&(rss_kib, live)| json!({ "rss_kib": rss_kib, "live_bytes": live }))
+            .collect();
+        json!({ "live_timeline": tl })
+    }
+
+    #[test]
+    fn rss_that_follows_live_bytes_is_no_growth_and_a_leak_is() {
+        // Live bytes double in the second half and RSS with them: no growth.
+        let (g, p) = figures(&timeline(&[
+            (1000, 1 << 20),
+            (1000, 1 << 20),
+            (2000, 2 << 20),
+            (2000, 2 << 20),
+        ]))
+        .unwrap();
+        assert!(g.abs() < 1e-9, "{g}");
+        assert!((p - 2000.0 * 1024.0 / (2u64 << 20) as f64).abs() < 1e-9);
+        // Same live bytes, RSS up by half: growth 0.5.
+        let (g, _) = figures(&timeline(&[
+            (1000, 1 << 20),
+            (1000, 1 << 20),
+            (1500, 1 << 20),
+            (1500, 1 << 20),
+        ]))
+        .unwrap();
+        assert!((g - 0.5).abs() < 1e-9, "{g}");
+    }
+
+    #[test]
+    fn too_short_or_empty_timelines_give_nothing() {
+        assert!(figures(&timeline(&[(1, 1), (1, 1), (1, 1)])).is_none());
+        assert!(figures(&timeline(&[(1, 0), (1, 0), (1, 0), (1, 0)])).is_none());
+        assert!(figures(&json!({})).is_none());
+    }
+}
