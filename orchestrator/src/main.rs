@@ -123,6 +123,7 @@ fn eval(
         labgrid_coordinator: a.labgrid_coordinator,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
         library: None,
+        interrupt_hint: None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

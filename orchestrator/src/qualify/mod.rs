@@ -172,7 +172,8 @@ pub async fn qualify(
         let _ = std::fs::remove_dir_all(out);
         return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
     }
-    let eval = |settings: Settings, run_id: &str| EvalOptions {
+    let eval = |settings: Settings, run_id: &str| {
+        EvalOptions {
         workspace: opts.workspace.clone(),
         boards_dir: opts.boards_dir.clone(),
         results_dir: out.join("runs"),
@@ -184,6 +185,11 @@ pub async fn qualify(
         run_id: Some(run_id.into()),
         progress: opts.progress,
         library: opts.library.clone(),
+        interrupt_hint: Some(format!(
+            "The bundle {} will be sealed as interrupted; resuming a qualification is not supported yet: run it again",
+            out.display()
+        )),
+    }
     };
     let outcome = match campaign::eval(eval(settings.clone(), "main")).await {
         Ok(o) => o,
