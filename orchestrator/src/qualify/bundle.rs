@@ -246,6 +246,8 @@ fn pack(dir: &Path) -> Result<PathBuf, String> {
     let out = Command::new("tar")
         .arg("--sort=name")
         .args(["--owner=0", "--group=0", "--numeric-owner"])
+        // A `:` in the name (labgrid:PLACE) is not a remote archive.
+        .arg("--force-local")
         .arg("-czf")
         .arg(&tarball)
         .arg("-C")

@@ -74,7 +74,9 @@ impl QualifyOutcome {
 /// criteria and the campaign's settings.
 pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
     let criteria = criteria::load(&opts.criteria)?;
-    crate::board::load(&opts.boards_dir, &opts.board).map_err(|e| format!("{e:#}"))?;
+    // As `lwm eval` checks it (a labgrid place on its coordinator too).
+    crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+        .map_err(|e| format!("{e:#}"))?;
     if let Some(key) = &opts.sign {
         sign::check_key(key)?;
     }
@@ -184,6 +186,7 @@ pub async fn qualify(
         extend: false,
         run_id: Some(run_id.into()),
         progress: opts.progress,
+        labgrid_coordinator: None,
         library: opts.library.clone(),
         interrupt_hint: Some(format!(
             "The bundle {} will be sealed as interrupted; resuming a qualification is not supported yet: run it again",

@@ -141,6 +141,7 @@ impl Extracted {
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let e = Extracted { dir };
         let out = Command::new("tar")
+            .arg("--force-local")
             .arg("-xzf")
             .arg(tarball)
             .arg("-C")
