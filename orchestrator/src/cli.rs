@@ -84,7 +84,58 @@ pub enum Command {
     Report { run: String },
     /// List the board profiles (and check every one of them).
     Boards,
+    /// Qualify lwmalloc on a board against a criteria file and seal the
+    /// evidence into a bundle (exit 0 only if every mandatory requirement
+    /// passes); `lwm qualify verify BUNDLE` checks a bundle.
+    Qualify(Box<QualifyArgs>),
 }
+
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true, after_help = QUALIFY_HELP)]
+pub struct QualifyArgs {
+    #[command(subcommand)]
+    pub action: Option<QualifyAction>,
+    /// The board to qualify (required).
+    #[arg(long)]
+    pub board: Option<String>,
+    /// Criteria file (default: WORKSPACE/qualification/embedded-v1.toml).
+    #[arg(long, value_name = "FILE")]
+    pub criteria: Option<PathBuf>,
+    /// Sign the bundle's manifest with this OpenSSH private key
+    /// (ssh-keygen -Y sign, namespace lwm-qualification@lwmalloc).
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
+    /// The bundle directory, which must not exist (default:
+    /// RESULTS/qualify-STAMP-BOARD); DIR.tar.gz is written beside it.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Qualify this liblwmalloc.so (your own build for the board) instead
+    /// of the one lwm builds; it passes the same gate.
+    #[arg(long, value_name = "PATH")]
+    pub library: Option<PathBuf>,
+    /// No progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum QualifyAction {
+    /// Check a bundle offline: every file's SHA-256 and the signature
+    /// (exit 1 naming each file or signature that is wrong).
+    Verify {
+        /// The bundle directory or its .tar.gz.
+        bundle: PathBuf,
+        /// OpenSSH allowed-signers file: the signature must be by one of them.
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+    },
+}
+
+const QUALIFY_HELP: &str = "\
+Exit status: 0 every mandatory requirement passed (verify: the bundle is
+intact); 1 a mandatory requirement failed, or the bundle could not be sealed
+(verify: a file or the signature is wrong); 2 bad usage or configuration
+(nothing run); 130 interrupted.";
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {

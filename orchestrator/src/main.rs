@@ -78,6 +78,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Boards => boards(&boards_dir),
+        Command::Qualify(a) => lwm::qualify::command::run(*a, &workspace, &boards_dir, &results),
     };
     ExitCode::from(code)
 }
@@ -121,6 +122,8 @@ fn eval(
         run_id: a.run_id,
         labgrid_coordinator: a.labgrid_coordinator,
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        library: None,
+        interrupt_hint: None,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

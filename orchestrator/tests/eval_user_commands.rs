@@ -164,7 +164,7 @@ fn a_pushed_python_script_and_the_sqlite3_cli_are_measured_like_workloads() {
     }
     let commands = &report["manifest"]["settings"]["commands"];
     assert_eq!(commands.as_array().unwrap().len(), 2, "{commands}");
-    assert_eq!(report["manifest"]["schema_version"], 3);
+    assert_eq!(report["manifest"]["schema_version"], 4);
     for ext in ["md", "html", "csv", "txt"] {
         let r = std::fs::read_to_string(run_dir.join(format!("report.{ext}"))).unwrap();
         assert!(

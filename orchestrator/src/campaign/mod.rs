@@ -54,6 +54,13 @@ pub struct EvalOptions {
     /// `--labgrid-coordinator`: the coordinator of labgrid boards that
     /// name none (else `$LG_COORDINATOR`).
     pub labgrid_coordinator: Option<String>,
+    /// A prebuilt liblwmalloc.so pushed and run as `lwmalloc` instead of
+    /// the one built (`lwm qualify --library`: a vendor's own build). It
+    /// passes the same gate.
+    pub library: Option<PathBuf>,
+    /// What to tell the user on Ctrl-C instead of `lwm eval --resume RUN_ID`
+    /// (`lwm qualify`, whose campaigns are not resumed that way).
+    pub interrupt_hint: Option<String>,
 }
 
 /// How a campaign ended, for the exit status and the closing lines.
@@ -95,18 +102,23 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     let settings = store.manifest().settings;
 
     let cancel = Arc::new(AtomicBool::new(false));
-    {
+    // Stopped when the campaign ends: a later campaign of the same process
+    // (`lwm qualify` runs two) answers Ctrl-C itself.
+    let ctrl_c = {
         let cancel = cancel.clone();
-        let run_id = store.manifest().run_id;
+        let hint = opts.interrupt_hint.clone().unwrap_or_else(|| {
+            format!(
+                "Continue later with: lwm eval --resume {}",
+                store.manifest().run_id
+            )
+        });
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 cancel.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "lwm: interrupted; finishing the runs in progress. Continue later with: lwm eval --resume {run_id}"
-                );
+                eprintln!("lwm: interrupted; finishing the runs in progress. {hint}");
             }
-        });
-    }
+        })
+    };
 
     let multi = MultiProgress::with_draw_target(if opts.progress {
         ProgressDrawTarget::stderr()
@@ -137,7 +149,13 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         })
         .await
         .context("build thread")?
-        .map_err(|e| format!("build for {target} failed: {e:#}"));
+        .map_err(|e| format!("build for {target} failed: {e:#}"))
+        .map(|mut a| {
+            if let Some(lib) = &opts.library {
+                a.liblwmalloc = lib.clone();
+            }
+            a
+        });
         bar.finish_and_clear();
         if let Err(e) = &result {
             multi.println(format!("lwm: {e}")).ok();
@@ -202,6 +220,7 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         // what the caller reports.
         let _ = store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()));
     }
+    ctrl_c.abort();
     store.event(
         "campaign_finished",
         json!({ "interrupted": cancel.load(Ordering::SeqCst) }),

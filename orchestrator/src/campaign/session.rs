@@ -873,6 +873,9 @@ exit 0"#;
                 format!("{}/{}", self.work_dir, c.board_dir_rel()),
             ];
             argv.extend(one_run(timeout));
+            if let Some(limit) = c.limit_as_bytes {
+                argv.extend(["--limit-as".into(), limit.to_string()]);
+            }
             argv.push("--".into());
             argv.extend(c.board_argv(&self.work_dir));
             return argv;

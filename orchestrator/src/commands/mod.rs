@@ -38,6 +38,10 @@ pub struct UserCommand {
     /// Seconds one run may take (default: the board's `timeouts.run_s`).
     #[serde(default)]
     pub timeout_s: Option<u64>,
+    /// Each run under this RLIMIT_AS (the agent's `--limit-as`): the
+    /// out-of-memory checks of `lwm qualify`. Absent: no limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_as_bytes: Option<u64>,
 }
 
 impl UserCommand {
@@ -133,6 +137,7 @@ pub fn make(
         push: pushed,
         env,
         timeout_s,
+        limit_as_bytes: None,
     })
 }
 

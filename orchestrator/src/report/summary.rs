@@ -12,7 +12,7 @@ use crate::stats::{self, Interval, Verdict};
 pub const REPORT_SCHEMA: &str = "lwm.report";
 /// Bumped on any change to a field's name, type or meaning; see
 /// orchestrator/SCHEMA.md.
-pub const REPORT_VERSION: u32 = 3;
+pub const REPORT_VERSION: u32 = 4;
 /// The allocator every ratio is taken against.
 pub const BASELINE: &str = "system";
 /// Memory timelines are thinned to at most this many points per line.

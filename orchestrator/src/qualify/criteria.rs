@@ -1,0 +1,607 @@
+//! The criteria file of `lwm qualify`: requirements with stable IDs, the
+//! evidence that decides each and its threshold (format in
+//! docs/qualification.md). Every error is one line naming the file and line.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::commands::{self, UserCommand};
+use crate::limits::KNOWN_WORKLOADS;
+
+/// Kinds a criteria file may name that this lwm does not check yet: named,
+/// they are refused (never passed silently).
+pub const NOT_YET_KINDS: &[(&str, &str)] = &[
+    (
+        "c-conformance",
+        "the allocator's C-level conformance tests are not yet cross-built and run on boards",
+    ),
+    (
+        "threads-fork",
+        "the dedicated cross-thread-free and fork-under-threads checks are not yet run on boards",
+    ),
+];
+
+/// The kinds this lwm decides.
+pub const KINDS: &[&str] = &[
+    "performance",
+    "memory",
+    "output-identical",
+    "out-of-memory",
+    "footprint",
+    "isa-gate",
+    "soak",
+];
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    qualification: Spanned<RawHeader>,
+    #[serde(default)]
+    campaign: Option<Spanned<RawCampaign>>,
+    #[serde(default)]
+    requirement: Vec<Spanned<RawRequirement>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    reps: Option<u32>,
+    warmup: Option<u32>,
+    scale: Option<f64>,
+    seed: Option<u64>,
+    threads: Option<u32>,
+    noise: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRequirement {
+    id: String,
+    description: String,
+    kind: String,
+    mandatory: bool,
+    /// What decides the requirement, in words (shown in every report).
+    evidence: Option<String>,
+    // performance, memory
+    workloads: Option<Vec<String>>,
+    aggregate: Option<String>,
+    max_ratio_upper: Option<f64>,
+    // output-identical, out-of-memory
+    command: Option<Vec<RawCommand>>,
+    // out-of-memory
+    limit_as: Option<String>,
+    // footprint
+    max_bytes: Option<u64>,
+    // soak
+    scale: Option<f64>,
+    reps: Option<u32>,
+    max_rss_growth: Option<f64>,
+    max_peak_rss_per_live: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    name: String,
+    command: String,
+    #[serde(default)]
+    push: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    timeout_s: Option<u64>,
+}
+
+/// A parsed, checked criteria file.
+#[derive(Debug, Clone, Serialize)]
+pub struct Criteria {
+    pub file: PathBuf,
+    pub name: String,
+    pub description: String,
+    pub campaign: CampaignSettings,
+    pub requirements: Vec<Requirement>,
+}
+
+/// The normal campaign's shape (`[campaign]`); defaults as `lwm eval`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignSettings {
+    pub reps: u32,
+    pub warmup: u32,
+    pub scale: f64,
+    pub seed: u64,
+    pub threads: Option<u32>,
+    pub noise: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Requirement {
+    pub id: String,
+    pub description: String,
+    pub mandatory: bool,
+    /// What decides it, in words.
+    pub evidence: String,
+    /// `file:line` of its `[[requirement]]`.
+    pub defined_at: String,
+    pub check: Check,
+}
+
+/// How geometric or per-workload ratios are held to a threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Aggregate {
+    /// The geometric mean over the workloads.
+    Geomean,
+    /// Every workload on its own.
+    Each,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Check {
+    /// Time ratio lwmalloc/system: the upper end of its 95 % bootstrap
+    /// interval at most `max_ratio_upper`.
+    Performance {
+        workloads: Vec<String>,
+        aggregate: Aggregate,
+        max_ratio_upper: f64,
+    },
+    /// Peak-RSS ratio, as `Performance`.
+    Memory {
+        workloads: Vec<String>,
+        aggregate: Aggregate,
+        max_ratio_upper: f64,
+    },
+    /// Every repetition under lwmalloc succeeds with stdout identical to
+    /// the system malloc's.
+    OutputIdentical { commands: Vec<UserCommand> },
+    /// The commands run under RLIMIT_AS (the agent's `--limit-as`) and
+    /// exit 0: every allocation failure seen as NULL with ENOMEM, no crash,
+    /// no hang. The system malloc runs them too, as the control.
+    OutOfMemory {
+        commands: Vec<UserCommand>,
+        limit_as_bytes: u64,
+    },
+    /// The stripped liblwmalloc.so pushed to the board is at most `max_bytes`.
+    Footprint { max_bytes: u64 },
+    /// Every artifact pushed passed the instruction-set and glibc gate.
+    IsaGate,
+    /// `frag-soak` in a campaign of its own at `scale` (its length): over
+    /// the second half of its phases, the growth of RSS per live byte is
+    /// at most `max_rss_growth`, and peak RSS over peak live bytes at most
+    /// `max_peak_rss_per_live`, in every repetition under lwmalloc.
+    Soak {
+        scale: f64,
+        reps: u32,
+        max_rss_growth: f64,
+        max_peak_rss_per_live: Option<f64>,
+    },
+}
+
+/// The workload of the soak checks: the one that reports its live bytes
+/// and its RSS phase by phase.
+pub const SOAK_WORKLOAD: &str = "frag-soak";
+
+impl Check {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Check::Performance { .. } => "performance",
+            Check::Memory { .. } => "memory",
+            Check::OutputIdentical { .. } => "output-identical",
+            Check::OutOfMemory { .. } => "out-of-memory",
+            Check::Footprint { .. } => "footprint",
+            Check::IsaGate => "isa-gate",
+            Check::Soak { .. } => "soak",
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// `1024`, `64K`, `512M`, `2G`.
+pub fn parse_bytes(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, mult) = match v.chars().last()? {
+        'K' | 'k' => (&v[..v.len() - 1], 1u64 << 10),
+        'M' | 'm' => (&v[..v.len() - 1], 1 << 20),
+        'G' | 'g' => (&v[..v.len() - 1], 1 << 30),
+        _ => (v, 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// Reads and checks the criteria file at `path`.
+pub fn load(path: &Path) -> Result<Criteria, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    parse(path, &text)
+}
+
+/// Parses `text` as the criteria file `path` (relative command files are
+/// taken from its directory).
+pub fn parse(path: &Path, text: &str) -> Result<Criteria, String> {
+    let file = path.display().to_string();
+    let raw: RawFile = toml::from_str(text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| format!(":{}", line_of(text, s.start)))
+            .unwrap_or_default();
+        format!("{file}{line}: {}", e.message().replace('\n', " ").trim())
+    })?;
+    let header_at = format!("{file}:{}", line_of(text, raw.qualification.span().start));
+    let header = raw.qualification.into_inner();
+    if header.name.trim().is_empty() {
+        return Err(format!("{header_at}: qualification.name is empty"));
+    }
+    let campaign = match raw.campaign {
+        None => CampaignSettings::default(),
+        Some(c) => {
+            let at = format!("{file}:{}", line_of(text, c.span().start));
+            campaign_settings(c.into_inner(), &at)?
+        }
+    };
+    if raw.requirement.is_empty() {
+        return Err(format!(
+            "{file}: no [[requirement]] entries (each needs id, description, kind, mandatory)"
+        ));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut requirements: Vec<Requirement> = Vec::new();
+    for r in raw.requirement {
+        let at = format!("{file}:{}", line_of(text, r.span().start));
+        let req = requirement(r.into_inner(), &at, base)?;
+        if let Some(other) = requirements.iter().find(|o| o.id == req.id) {
+            return Err(format!(
+                "{at}: requirement id `{}` is already used at {}",
+                req.id, other.defined_at
+            ));
+        }
+        requirements.push(req);
+    }
+    // One soak campaign per qualification.
+    let soaks: Vec<&Requirement> = requirements
+        .iter()
+        .filter(|r| matches!(r.check, Check::Soak { .. }))
+        .collect();
+    if let [first, second, ..] = soaks.as_slice() {
+        return Err(format!(
+            "{}: requirement {}: a second soak requirement (the first is {} at {}); put both thresholds in one",
+            second.defined_at, second.id, first.id, first.defined_at
+        ));
+    }
+    // Command names share one namespace on the board and in raw/.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for r in &requirements {
+        for c in r.check.commands() {
+            if let Some(prev) = names.insert(c.name.clone(), r.id.clone()) {
+                return Err(format!(
+                    "{}: command name `{}` is also used by requirement {prev}",
+                    r.defined_at, c.name
+                ));
+            }
+        }
+    }
+    Ok(Criteria {
+        file: path.to_path_buf(),
+        name: header.name,
+        description: header.description,
+        campaign,
+        requirements,
+    })
+}
+
+impl Default for CampaignSettings {
+    fn default() -> Self {
+        CampaignSettings {
+            reps: 5,
+            warmup: 1,
+            scale: 0.2,
+            seed: 1,
+            threads: None,
+            noise: 0.02,
+        }
+    }
+}
+
+fn campaign_settings(c: RawCampaign, at: &str) -> Result<CampaignSettings, String> {
+    let d = CampaignSettings::default();
+    let s = CampaignSettings {
+        reps: c.reps.unwrap_or(d.reps),
+        warmup: c.warmup.unwrap_or(d.warmup),
+        scale: c.scale.unwrap_or(d.scale),
+        seed: c.seed.unwrap_or(d.seed),
+        threads: c.threads.or(d.threads),
+        noise: c.noise.unwrap_or(d.noise),
+    };
+    // The bootstrap needs a few samples to say anything.
+    if s.reps < 3 {
+        return Err(format!(
+            "{at}: campaign.reps must be at least 3 (intervals need samples)"
+        ));
+    }
+    Ok(s)
+}
+
+impl Check {
+    /// The user commands this check runs.
+    pub fn commands(&self) -> &[UserCommand] {
+        match self {
+            Check::OutputIdentical { commands } | Check::OutOfMemory { commands, .. } => commands,
+            _ => &[],
+        }
+    }
+
+    /// The workloads this check needs in the campaign.
+    pub fn workloads(&self) -> &[String] {
+        match self {
+            Check::Performance { workloads, .. } | Check::Memory { workloads, .. } => workloads,
+            _ => &[],
+        }
+    }
+}
+
+fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, String> {
+    let id_ok = !r.id.is_empty()
+        && r.id.len() <= 64
+        && r.id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !id_ok {
+        return Err(format!(
+            "{at}: requirement id `{}`: use up to 64 letters, digits, '-', '_' and '.'",
+            r.id
+        ));
+    }
+    let id = r.id.clone();
+    let fail = |what: String| format!("{at}: requirement {id}: {what}");
+    if let Some((_, why)) = NOT_YET_KINDS.iter().find(|(k, _)| *k == r.kind) {
+        return Err(fail(format!(
+            "kind `{}` is not implemented by this lwm yet ({why}); remove the requirement or qualify with a newer lwm",
+            r.kind
+        )));
+    }
+    // Fields a kind does not use are refused: a threshold that is silently
+    // ignored would read as checked.
+    let mut used: Vec<&str> = Vec::new();
+    let check = match r.kind.as_str() {
+        "performance" | "memory" => {
+            used = vec!["workloads", "aggregate", "max_ratio_upper"];
+            let workloads = r
+                .workloads
+                .clone()
+                .ok_or_else(|| fail("needs `workloads` (names or [\"all\"])".into()))?;
+            if workloads.is_empty() {
+                return Err(fail("`workloads` is empty".into()));
+            }
+            for w in &workloads {
+                if w != "all" && !KNOWN_WORKLOADS.contains(&w.as_str()) {
+                    return Err(fail(format!(
+                        "unknown workload `{w}` (known: {})",
+                        KNOWN_WORKLOADS.join(", ")
+                    )));
+                }
+            }
+            let workloads = if workloads.iter().any(|w| w == "all") {
+                KNOWN_WORKLOADS.iter().map(|s| s.to_string()).collect()
+            } else {
+                workloads
+            };
+            let aggregate = match r.aggregate.as_deref().unwrap_or("geomean") {
+                "geomean" => Aggregate::Geomean,
+                "each" => Aggregate::Each,
+                other => {
+                    return Err(fail(format!(
+                        "aggregate `{other}`: use `geomean` or `each`"
+                    )))
+                }
+            };
+            let max = r
+                .max_ratio_upper
+                .ok_or_else(|| fail("needs `max_ratio_upper` (e.g. 1.10)".into()))?;
+            if !(max.is_finite() && max > 0.0) {
+                return Err(fail(format!(
+                    "max_ratio_upper {max}: must be a positive number"
+                )));
+            }
+            if r.kind == "performance" {
+                Check::Performance {
+                    workloads,
+                    aggregate,
+                    max_ratio_upper: max,
+                }
+            } else {
+                Check::Memory {
+                    workloads,
+                    aggregate,
+                    max_ratio_upper: max,
+                }
+            }
+        }
+        "output-identical" | "out-of-memory" => {
+            used.push("command");
+            let raw = r
+                .command
+                .as_ref()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| fail("needs at least one `command = [{ name, command }]`".into()))?;
+            let mut cmds = Vec::new();
+            for c in raw {
+                let argv = commands::split_words(&c.command)
+                    .map_err(|e| fail(format!("command `{}`: {e}", c.name)))?;
+                cmds.push(commands::make(
+                    &c.name,
+                    argv,
+                    &c.push,
+                    c.env.clone(),
+                    c.timeout_s,
+                    base,
+                    &format!("{at}: requirement {id}"),
+                )?);
+            }
+            if r.kind == "output-identical" {
+                Check::OutputIdentical { commands: cmds }
+            } else {
+                used.push("limit_as");
+                let text = r
+                    .limit_as
+                    .as_deref()
+                    .ok_or_else(|| fail("needs `limit_as` (bytes; K, M, G suffixes)".into()))?;
+                let limit = parse_bytes(text)
+                    .filter(|&b| b >= 16 << 20)
+                    .ok_or_else(|| {
+                        fail(format!(
+                            "limit_as `{text}`: a byte count of at least 16M (suffixes K, M, G)"
+                        ))
+                    })?;
+                for c in &mut cmds {
+                    c.limit_as_bytes = Some(limit);
+                }
+                Check::OutOfMemory {
+                    commands: cmds,
+                    limit_as_bytes: limit,
+                }
+            }
+        }
+        "footprint" => {
+            used.push("max_bytes");
+            let max = r
+                .max_bytes
+                .ok_or_else(|| fail("needs `max_bytes`".into()))?;
+            Check::Footprint { max_bytes: max }
+        }
+        "isa-gate" => Check::IsaGate,
+        "soak" => {
+            used = vec!["scale", "reps", "max_rss_growth", "max_peak_rss_per_live"];
+            let scale = r.scale.unwrap_or(1.0);
+            if !(scale.is_finite() && scale > 0.0) {
+                return Err(fail(format!("scale {scale}: must be a positive number")));
+            }
+            let reps = r.reps.unwrap_or(1);
+            if reps == 0 || reps > crate::limits::MAX_REPS {
+                return Err(fail(format!(
+                    "reps {reps}: from 1 to {}",
+                    crate::limits::MAX_REPS
+                )));
+            }
+            let growth = r
+                .max_rss_growth
+                .ok_or_else(|| fail("needs `max_rss_growth` (e.g. 0.05)".into()))?;
+            if !(growth.is_finite() && growth >= 0.0) {
+                return Err(fail(format!(
+                    "max_rss_growth {growth}: must be a number >= 0"
+                )));
+            }
+            if let Some(p) = r.max_peak_rss_per_live {
+                if !(p.is_finite() && p > 0.0) {
+                    return Err(fail(format!(
+                        "max_peak_rss_per_live {p}: must be a positive number"
+                    )));
+                }
+            }
+            Check::Soak {
+                scale,
+                reps,
+                max_rss_growth: growth,
+                max_peak_rss_per_live: r.max_peak_rss_per_live,
+            }
+        }
+        other => {
+            let mut all: Vec<&str> = KINDS.to_vec();
+            all.extend(NOT_YET_KINDS.iter().map(|(k, _)| *k));
+            return Err(fail(format!(
+                "unknown kind `{other}` (kinds: {})",
+                all.join(", ")
+            )));
+        }
+    };
+    let given = [
+        ("workloads", r.workloads.is_some()),
+        ("aggregate", r.aggregate.is_some()),
+        ("max_ratio_upper", r.max_ratio_upper.is_some()),
+        ("command", r.command.is_some()),
+        ("limit_as", r.limit_as.is_some()),
+        ("max_bytes", r.max_bytes.is_some()),
+        ("scale", r.scale.is_some()),
+        ("reps", r.reps.is_some()),
+        ("max_rss_growth", r.max_rss_growth.is_some()),
+        ("max_peak_rss_per_live", r.max_peak_rss_per_live.is_some()),
+    ];
+    for (field, present) in given {
+        if present && !used.contains(&field) {
+            return Err(fail(format!(
+                "`{field}` means nothing for kind `{}`",
+                r.kind
+            )));
+        }
+    }
+    let evidence = r.evidence.unwrap_or_else(|| default_evidence(&check));
+    Ok(Requirement {
+        id: r.id,
+        description: r.description,
+        mandatory: r.mandatory,
+        evidence,
+        defined_at: at.to_string(),
+        check,
+    })
+}
+
+/// What decides a check, in words, when the file does not say.
+pub fn default_evidence(c: &Check) -> String {
+    match c {
+        Check::Performance {
+            aggregate,
+            max_ratio_upper,
+            ..
+        } => format!(
+            "wall-time ratio lwmalloc/system ({}), upper end of its 95 % bootstrap interval <= {max_ratio_upper}",
+            agg_words(*aggregate)
+        ),
+        Check::Memory {
+            aggregate,
+            max_ratio_upper,
+            ..
+        } => format!(
+            "peak-RSS ratio lwmalloc/system ({}), upper end of its 95 % bootstrap interval <= {max_ratio_upper}",
+            agg_words(*aggregate)
+        ),
+        Check::OutputIdentical { .. } => {
+            "every repetition under lwmalloc exits 0 with stdout (SHA-256) identical to the system malloc's".into()
+        }
+        Check::OutOfMemory { limit_as_bytes, .. } => format!(
+            "under RLIMIT_AS {} MiB every repetition exits 0 (allocation failures seen as NULL/ENOMEM), under lwmalloc and under the system malloc (the control)",
+            limit_as_bytes >> 20
+        ),
+        Check::Footprint { max_bytes } => {
+            format!("liblwmalloc.so pushed to the board (as built: stripped) <= {max_bytes} bytes")
+        }
+        Check::IsaGate => "every artifact pushed passed the instruction-set and glibc-version gate for the board".into(),
+        Check::Soak {
+            scale,
+            max_rss_growth,
+            max_peak_rss_per_live,
+            ..
+        } => format!(
+            "frag-soak at scale {scale} under lwmalloc, every repetition: growth of RSS per live byte over the second half of its phases <= {max_rss_growth}{}",
+            max_peak_rss_per_live
+                .map(|p| format!(", peak RSS / peak live bytes <= {p}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+fn agg_words(a: Aggregate) -> &'static str {
+    match a {
+        Aggregate::Geomean => "geometric mean over the workloads",
+        Aggregate::Each => "every workload",
+    }
+}

@@ -1,0 +1,273 @@
+//! `lwm qualify`: a qualification campaign on one board, decided against a
+//! criteria file, sealed into an evidence bundle (docs/qualification.md).
+//!
+//! The campaign is an ordinary `lwm eval` campaign (`crate::campaign`):
+//! the same build, gate, push, doctor and agent runs, written as a run
+//! directory inside the bundle (`runs/main/`). The requirements are then
+//! decided from that directory (`evaluate`), and the bundle written
+//! (`bundle`), signed (`sign`) and packed.
+
+pub mod bundle;
+pub mod command;
+pub mod criteria;
+pub mod evaluate;
+pub mod junit;
+pub mod render;
+pub mod sign;
+pub mod soak;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use crate::campaign::{self, EvalOptions};
+use crate::manifest::Settings;
+use criteria::Criteria;
+use evaluate::{Evidence, Status, Verdict};
+
+/// The directory of the campaign run inside a bundle.
+pub const RUN_REL: &str = "runs/main";
+/// The soak campaign's run directory inside a bundle.
+pub const SOAK_REL: &str = "runs/soak";
+/// The criteria used when `--criteria` is not given, relative to the workspace.
+pub const DEFAULT_CRITERIA: &str = "qualification/embedded-v1.toml";
+
+/// `lwm qualify` as the command line gave it.
+#[derive(Debug, Clone)]
+pub struct QualifyOptions {
+    pub workspace: PathBuf,
+    pub boards_dir: PathBuf,
+    pub board: String,
+    pub criteria: PathBuf,
+    /// Private key for `ssh-keygen -Y sign`.
+    pub sign: Option<PathBuf>,
+    /// The bundle directory (must not exist yet); `DIR.tar.gz` beside it.
+    pub out: PathBuf,
+    pub progress: bool,
+    /// Qualify this prebuilt liblwmalloc.so (a vendor's own build) instead
+    /// of the one `lwm` builds.
+    pub library: Option<PathBuf>,
+}
+
+/// How a qualification ended.
+#[derive(Debug)]
+pub struct QualifyOutcome {
+    pub bundle_dir: PathBuf,
+    pub tarball: Option<PathBuf>,
+    pub verdicts: Vec<Verdict>,
+    /// The campaign was interrupted: verdicts are on what was collected.
+    pub interrupted: bool,
+    /// Problems sealing the bundle (report, signature, tar): one line each.
+    pub bundle_errors: Vec<String>,
+}
+
+impl QualifyOutcome {
+    /// Every mandatory requirement passed.
+    pub fn qualified(&self) -> bool {
+        self.verdicts
+            .iter()
+            .all(|v| !v.mandatory || v.status == Status::Pass)
+    }
+}
+
+/// Checks everything that can be checked before a board is touched: the
+/// criteria file, the signing key, the output directory. Returns the
+/// criteria and the campaign's settings.
+pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
+    let criteria = criteria::load(&opts.criteria)?;
+    // As `lwm eval` checks it (a labgrid place on its coordinator too).
+    crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+        .map_err(|e| format!("{e:#}"))?;
+    if let Some(key) = &opts.sign {
+        sign::check_key(key)?;
+    }
+    if let Some(lib) = &opts.library {
+        if !lib.is_file() {
+            return Err(format!(
+                "--library {}: no such file (a liblwmalloc.so built for the board)",
+                lib.display()
+            ));
+        }
+    }
+    if opts.out.exists() {
+        return Err(format!(
+            "--out {}: already exists; a bundle is written into a new directory",
+            opts.out.display()
+        ));
+    }
+    let settings = settings_of(&criteria);
+    for s in std::iter::once(&settings).chain(soak_settings(&criteria, &settings).as_ref()) {
+        crate::limits::check_settings(s).map_err(|b| {
+            format!(
+                "{}: campaign.{}: {}",
+                criteria.file.display(),
+                b.field,
+                b.why
+            )
+        })?;
+    }
+    Ok((criteria, settings))
+}
+
+/// The normal campaign's settings: the workloads the ratio checks need,
+/// the commands of the output and out-of-memory checks, lwmalloc against
+/// the system malloc.
+pub fn settings_of(c: &Criteria) -> Settings {
+    let mut workloads: Vec<String> = Vec::new();
+    let mut commands = Vec::new();
+    for r in &c.requirements {
+        for w in r.check.workloads() {
+            if !workloads.contains(w) {
+                workloads.push(w.clone());
+            }
+        }
+        commands.extend(r.check.commands().iter().cloned());
+    }
+    if workloads.is_empty() && commands.is_empty() {
+        // Artifacts are gated and pushed by a campaign: the smallest one.
+        workloads.push("small-burst".into());
+    }
+    let s = &c.campaign;
+    Settings {
+        workloads,
+        allocators: vec![evaluate::UNDER_TEST.into(), crate::report::BASELINE.into()],
+        warmup: s.warmup,
+        reps: s.reps,
+        target_ci: None,
+        max_reps: s.reps.max(crate::limits::DEFAULT_MAX_REPS),
+        scale: s.scale,
+        threads: s.threads,
+        seed: s.seed,
+        noise_threshold: s.noise,
+        commands,
+    }
+}
+
+/// The soak campaign's settings, when a requirement asks for one: the
+/// soak workload alone, at its own scale and repetitions.
+pub fn soak_settings(c: &Criteria, main: &Settings) -> Option<Settings> {
+    c.requirements.iter().find_map(|r| match r.check {
+        criteria::Check::Soak { scale, reps, .. } => Some(Settings {
+            workloads: vec![criteria::SOAK_WORKLOAD.into()],
+            warmup: 0,
+            reps,
+            max_reps: reps.max(crate::limits::DEFAULT_MAX_REPS),
+            scale,
+            commands: Vec::new(),
+            ..main.clone()
+        }),
+        _ => None,
+    })
+}
+
+/// Runs the qualification: the campaign, the verdicts, the bundle.
+/// `Err` is bad configuration found before anything ran (nothing kept).
+pub async fn qualify(
+    opts: QualifyOptions,
+    criteria: Criteria,
+    settings: Settings,
+) -> Result<QualifyOutcome, String> {
+    let out = &opts.out;
+    std::fs::create_dir_all(out.join("runs"))
+        .map_err(|e| format!("--out {}: cannot create: {e}", out.display()))?;
+    // The criteria exactly as used, byte for byte.
+    if let Err(e) = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE)) {
+        let _ = std::fs::remove_dir_all(out);
+        return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
+    }
+    let eval = |settings: Settings, run_id: &str| {
+        EvalOptions {
+        workspace: opts.workspace.clone(),
+        boards_dir: opts.boards_dir.clone(),
+        results_dir: out.join("runs"),
+        boards: vec![opts.board.clone()],
+        settings,
+        resume: None,
+        explicit_flags: Vec::new(),
+        extend: false,
+        run_id: Some(run_id.into()),
+        progress: opts.progress,
+        labgrid_coordinator: None,
+        library: opts.library.clone(),
+        interrupt_hint: Some(format!(
+            "The bundle {} will be sealed as interrupted; resuming a qualification is not supported yet: run it again",
+            out.display()
+        )),
+    }
+    };
+    let outcome = match campaign::eval(eval(settings.clone(), "main")).await {
+        Ok(o) => o,
+        Err(e) => {
+            // Refused before a run directory existed: nothing collected.
+            if !out.join(RUN_REL).exists() {
+                let _ = std::fs::remove_dir_all(out);
+            }
+            return Err(format!("{e:#}"));
+        }
+    };
+    let run_dir = outcome.run_dir.clone();
+    let mut bundle_errors = Vec::new();
+    let mut interrupted = outcome.interrupted();
+    // The soak campaign, after the main one (not after a Ctrl-C).
+    let mut soak_dir = None;
+    if let (Some(soak), false) = (soak_settings(&criteria, &settings), interrupted) {
+        match campaign::eval(eval(soak, "soak")).await {
+            Ok(o) => {
+                interrupted |= o.interrupted();
+                if let Err(e) = crate::report::write_reports_of(&o.run_dir) {
+                    bundle_errors.push(format!("soak campaign reports not written: {e:#}"));
+                }
+                soak_dir = Some(o.run_dir);
+            }
+            Err(e) => bundle_errors.push(format!("soak campaign: {e:#}")),
+        }
+    }
+    if let Err(e) = crate::report::write_reports_of(&run_dir) {
+        bundle_errors.push(format!("campaign reports not written: {e:#}"));
+    }
+    let verdicts = match crate::report::load_run(&run_dir) {
+        Ok(run) => evaluate::evaluate(
+            &criteria,
+            &Evidence {
+                board: &opts.board,
+                run: &run,
+                run_rel: RUN_REL,
+                reps: settings.reps,
+                soak: soak_dir.as_deref().map(|d| (d, SOAK_REL)),
+            },
+        ),
+        Err(e) => {
+            bundle_errors.push(format!("campaign results unreadable: {e:#}"));
+            evaluate::unreadable(&criteria, &format!("{e:#}"))
+        }
+    };
+    let sealed = bundle::seal(&bundle::SealInput {
+        dir: out,
+        criteria: &criteria,
+        verdicts: &verdicts,
+        run_dir: &run_dir,
+        board: &opts.board,
+        interrupted,
+        sign_key: opts.sign.as_deref(),
+    });
+    bundle_errors.extend(sealed.errors);
+    Ok(QualifyOutcome {
+        bundle_dir: out.clone(),
+        tarball: sealed.tarball,
+        verdicts,
+        interrupted,
+        bundle_errors,
+    })
+}
+
+/// `results/qualify-STAMP-BOARD` under `results`.
+pub fn default_out(results: &Path, board: &str) -> PathBuf {
+    let stamp = campaign::utc_stamp(campaign::unix_ms() / 1000);
+    let base = results.join(format!("qualify-{stamp}-{board}"));
+    let mut p = base.clone();
+    let mut n = 2;
+    while p.exists() {
+        p = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    p
+}
