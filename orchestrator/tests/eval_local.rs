@@ -7,16 +7,49 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/local_board.rs"]
+mod local_board;
+
+/// A fresh results dir; beside it (`RESULTS.boards/`, `RESULTS.board/`) a
+/// `local` board of its own, so that this binary's tests, which libtest
+/// runs at once, each have their own work dir.
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lwm-eval-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    for dir in [d.clone(), boards_of(&d), work_dir_of(&d)] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::fs::create_dir_all(&d).unwrap();
+    local_board::write(&boards_of(&d), &work_dir_of(&d));
     d
+}
+
+fn boards_of(results: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.boards", results.display()))
+}
+
+/// The work dir of the test's `local` board.
+fn work_dir_of(results: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.board", results.display()))
+}
+
+/// Removes the results and the test's board.
+fn cleanup(results: &Path) {
+    for d in [
+        results.to_path_buf(),
+        boards_of(results),
+        work_dir_of(results),
+    ] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 fn lwm(results: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results").arg(results).args(args);
+    c.arg("--results").arg(results);
+    if !args.contains(&"--boards-dir") {
+        c.arg("--boards-dir").arg(boards_of(results));
+    }
+    c.args(args);
     c
 }
 
@@ -170,7 +203,7 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     // The same run compared with itself has no regression.
     let cmp = run(&results, &["compare", "first", "first"]);
     assert_eq!(cmp.status.code(), Some(0));
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 /// Without --threads, the workloads run with the board's CPU count as its
@@ -227,7 +260,7 @@ fn the_default_thread_count_is_the_boards_cpu_count() {
             && last.ends_with("cpus/report.html"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 #[test]
@@ -321,7 +354,7 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let m = manifest(&run_dir);
     assert_eq!(m["settings"]["reps"], 5);
     assert_eq!(m["boards"][0]["status"], "done");
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 #[test]
@@ -385,7 +418,7 @@ void *malloc(size_t n) {
         }
     }
     assert!(results.join("crash/report.txt").is_file());
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 #[test]
@@ -433,7 +466,7 @@ fn bad_input_is_refused_with_one_clear_line() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert_eq!(std::fs::read_dir(&results).unwrap().count(), 1, "{bad:?}");
     }
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 /// Builds a preloadable C library from `src` into `dir/lib{name}.so`.
@@ -540,5 +573,5 @@ __attribute__((constructor)) static void refuse(void) {
             "{alloc}: {reason:?} not in report.html"
         );
     }
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }

@@ -2,6 +2,8 @@
 //! run, collect; two boards in one campaign; a board whose connection dies
 //! mid-campaign keeps every finished result and resumes later.
 
+#[path = "support/local_board.rs"]
+mod local_board;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -19,8 +21,9 @@ fn scratch(tag: &str) -> PathBuf {
     d
 }
 
-/// Writes `boards/NAME.toml` describing the test server, plus a copy of
-/// the shipped local profile so `--board local` works from the same dir.
+/// Writes `boards/NAME.toml` describing the test server, plus the shipped
+/// local profile (with a work dir in `dir`) so `--board local` works from
+/// the same dir.
 fn write_profile(dir: &Path, name: &str, server: &TestSshd, work_dir: &Path) {
     let text = format!(
         r#"description = "OpenSSH on loopback (test)"
@@ -49,8 +52,8 @@ run_s = 120
         kh = server.known_hosts_path.display(),
     );
     std::fs::write(dir.join("boards").join(format!("{name}.toml")), text).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/local.toml");
-    std::fs::copy(shipped, dir.join("boards/local.toml")).unwrap();
+    // Its own work dir: this binary's tests run at once.
+    local_board::write(&dir.join("boards"), &dir.join("local-board"));
 }
 
 fn lwm(dir: &Path, args: &[&str]) -> Command {
