@@ -357,6 +357,25 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     cleanup(&results);
 }
 
+/// `lwm build --board local`: the gate checks the artifacts against this
+/// machine's triple (the profile says `target = "host"`).
+#[test]
+fn build_for_the_local_board_passes_its_gate() {
+    let results = scratch("build-local");
+    let out = run(&results, &["build", "--board", "local"]);
+    assert!(out.status.success(), "lwm build --board local failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let passed = stderr
+        .lines()
+        .filter(|l| l.starts_with("lwm: gate passed for board local: "))
+        .count();
+    assert_eq!(passed, 3, "{stderr}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = format!("| `{}` |", lwm::build::host_triple());
+    assert!(table.contains(&row), "{table}");
+    cleanup(&results);
+}
+
 #[test]
 fn a_crashing_allocator_fails_its_runs_but_not_the_campaign() {
     let results = scratch("crash");
