@@ -203,6 +203,18 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     // The same run compared with itself has no regression.
     let cmp = run(&results, &["compare", "first", "first"]);
     assert_eq!(cmp.status.code(), Some(0));
+
+    // The board lock was held while the board was used, and released.
+    let names: Vec<String> = events(&run_dir)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .filter(|n| n.starts_with("board_lock") || n == "pushed")
+        .collect();
+    assert_eq!(
+        names,
+        ["board_lock_acquired", "pushed", "board_lock_released"]
+    );
+    assert!(!work_dir_of(&results).join(".lwm-lock").exists());
     cleanup(&results);
 }
 
@@ -301,8 +313,24 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let before = raw_files(&run_dir);
     assert!(manifest(&run_dir)["ended_unix_ms"].is_null());
 
+    // The killed lwm left its board lock: the resume takes it over, as
+    // its owner's process is gone, and says so.
+    assert!(work_dir_of(&results).join(".lwm-lock/owner").is_file());
     let out = run(&results, &["eval", "--resume", "cut", "--no-progress"]);
     assert!(out.status.success(), "resume failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("board local: took over a stale lock: run cut (lwm pid ")
+            && stderr.contains("is no longer running"),
+        "{stderr}"
+    );
+    assert_eq!(
+        events(&run_dir)
+            .iter()
+            .filter(|e| e["event"] == "board_lock_taken_over")
+            .count(),
+        1
+    );
     let after = raw_files(&run_dir);
     for (path, bytes) in &before {
         if path.ends_with(".failed.json") {
@@ -354,6 +382,123 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let m = manifest(&run_dir);
     assert_eq!(m["settings"]["reps"], 5);
     assert_eq!(m["boards"][0]["status"], "done");
+    cleanup(&results);
+}
+
+/// Two campaigns on one board at once: the second is refused with one
+/// line naming the board and the holder, before it pushes anything; the
+/// first goes on with its own library; Ctrl-C on the first releases the
+/// board lock and keeps its results.
+#[test]
+fn a_second_campaign_on_a_busy_board_is_refused_and_ctrl_c_releases_the_lock() {
+    let results = scratch("busy");
+    let mut args: Vec<&str> = SMALL.to_vec();
+    let reps = args.iter().position(|a| *a == "--reps").unwrap();
+    args[reps + 1] = "1000";
+    args.extend(["--run-id", "holder"]);
+    let mut first = lwm(&results, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder_dir = results.join("holder");
+    let start = Instant::now();
+    while raw_files(&holder_dir)
+        .keys()
+        .filter(|k| k.contains("/rep-"))
+        .count()
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "no results appeared"
+        );
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the first campaign ended early: {status:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--run-id",
+            "second",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused: Vec<&str> = stderr.lines().filter(|l| l.contains("in use")).collect();
+    assert_eq!(refused.len(), 1, "{stderr}");
+    let expected = format!(
+        "lwm: board local is in use by run holder (lwm pid {} on host ",
+        first.id()
+    );
+    assert!(
+        refused[0].starts_with(&expected) && refused[0].contains(" since 20"),
+        "{stderr}"
+    );
+    let second = results.join("second");
+    for e in events(&second) {
+        assert!(
+            e["event"] != "pushed" && e["event"] != "run_started",
+            "the refused campaign touched the board: {e}"
+        );
+    }
+    assert_eq!(manifest(&second)["boards"][0]["status"], "failed");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first campaign died"
+    );
+
+    // Ctrl-C: the first finishes its run in progress, releases the lock.
+    let kill = Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = first.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no exit after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!work_dir_of(&results).join(".lwm-lock").exists());
+    let released = events(&holder_dir)
+        .iter()
+        .filter(|e| e["event"] == "board_lock_released")
+        .count();
+    assert_eq!(released, 1);
+    // Every run of the first measured its own, verified library.
+    let files = raw_files(&holder_dir);
+    assert!(files.keys().filter(|k| k.contains("/rep-")).count() >= 2);
+    for (path, bytes) in &files {
+        if !path.contains("/lwmalloc/") || path.ends_with(".failed.json") {
+            continue;
+        }
+        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(
+            doc.runs[0].preload.as_ref().unwrap().status,
+            "verified",
+            "{path}"
+        );
+    }
     cleanup(&results);
 }
 
