@@ -39,10 +39,17 @@ const LOCK_COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// and the record.
 const ACQUIRE: &str = r#"L=.lwm-lock
 if mkdir "$L" 2>/dev/null; then
-  if printf '%s\n' "$1" > "$L/owner.new" && mv -f "$L/owner.new" "$L/owner"; then
+  if { printf '%s\n' "$1" > "$L/owner.new" && mv -f "$L/owner.new" "$L/owner"; } 2>/dev/null; then
     echo ACQUIRED; exit 0
   fi
-  rm -rf "$L"; echo "cannot write $PWD/$L/owner" >&2; exit 3
+  rm -rf "$L"
+  free=$(df -Pk . 2>/dev/null | awk 'NR == 2 { print $4 }')
+  if [ -n "$free" ] && [ "$free" -lt 64 ]; then
+    echo "no space left on the board: $free KiB free in $PWD, not even for its lock ($L/owner)" >&2
+  else
+    echo "cannot write its lock, $PWD/$L/owner" >&2
+  fi
+  exit 3
 fi
 [ -d "$L" ] || { echo "cannot make $PWD/$L" >&2; exit 3; }
 now=$(date +%s)
@@ -198,10 +205,13 @@ fn script(t: &mut dyn Transport, board: &str, body: &str, arg: &str) -> Result<S
         .exec(&argv, &[], LOCK_COMMAND_TIMEOUT)
         .map_err(|e| format!("board {board}: board lock: {}", e.detail()))?;
     if out.status != Some(0) {
-        return Err(format!(
-            "board {board}: board lock: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let why: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        return Err(format!("board {board}: {}", why.join("; ")));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
