@@ -410,7 +410,8 @@ fn a_full_disk_on_the_board_is_named_as_such_and_resume_finishes_once_space_is_f
     assert_eq!(rep_docs(&run_dir).len(), all_reps(2));
 
     // Then the campaign wants more, and the board must take a new file
-    // (a newer build): the upload finds no space.
+    // (a newer build): the first file it writes there, the owner record of
+    // its board lock, finds no space.
     let started = Instant::now();
     std::fs::remove_file(work.join("bin/lwm-workload")).unwrap();
     disk.fill();
@@ -430,7 +431,11 @@ fn a_full_disk_on_the_board_is_named_as_such_and_resume_finishes_once_space_is_f
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     let full = line_with(&stderr, "no space left");
     assert!(full.starts_with("lwm: board cramped: "), "{full}");
-    assert!(full.contains("bin/lwm-workload"), "names the file: {full}");
+    assert!(full.contains(".lwm-lock/owner"), "names the file: {full}");
+    assert!(
+        !work.join(".lwm-lock").exists(),
+        "no lock is left behind: {full}"
+    );
     assert!(
         full.contains(&work.display().to_string()),
         "names the work dir: {full}"

@@ -7,16 +7,49 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/local_board.rs"]
+mod local_board;
+
+/// A fresh results dir; beside it (`RESULTS.boards/`, `RESULTS.board/`) a
+/// `local` board of its own, so that this binary's tests, which libtest
+/// runs at once, each have their own work dir.
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lwm-eval-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    for dir in [d.clone(), boards_of(&d), work_dir_of(&d)] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     std::fs::create_dir_all(&d).unwrap();
+    local_board::write(&boards_of(&d), &work_dir_of(&d));
     d
+}
+
+fn boards_of(results: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.boards", results.display()))
+}
+
+/// The work dir of the test's `local` board.
+fn work_dir_of(results: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.board", results.display()))
+}
+
+/// Removes the results and the test's board.
+fn cleanup(results: &Path) {
+    for d in [
+        results.to_path_buf(),
+        boards_of(results),
+        work_dir_of(results),
+    ] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }
 
 fn lwm(results: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results").arg(results).args(args);
+    c.arg("--results").arg(results);
+    if !args.contains(&"--boards-dir") {
+        c.arg("--boards-dir").arg(boards_of(results));
+    }
+    c.args(args);
     c
 }
 
@@ -170,7 +203,19 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     // The same run compared with itself has no regression.
     let cmp = run(&results, &["compare", "first", "first"]);
     assert_eq!(cmp.status.code(), Some(0));
-    let _ = std::fs::remove_dir_all(&results);
+
+    // The board lock was held while the board was used, and released.
+    let names: Vec<String> = events(&run_dir)
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .filter(|n| n.starts_with("board_lock") || n == "pushed")
+        .collect();
+    assert_eq!(
+        names,
+        ["board_lock_acquired", "pushed", "board_lock_released"]
+    );
+    assert!(!work_dir_of(&results).join(".lwm-lock").exists());
+    cleanup(&results);
 }
 
 /// Without --threads, the workloads run with the board's CPU count as its
@@ -227,7 +272,7 @@ fn the_default_thread_count_is_the_boards_cpu_count() {
             && last.ends_with("cpus/report.html"),
         "{stderr}"
     );
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 #[test]
@@ -268,8 +313,24 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let before = raw_files(&run_dir);
     assert!(manifest(&run_dir)["ended_unix_ms"].is_null());
 
+    // The killed lwm left its board lock: the resume takes it over, as
+    // its owner's process is gone, and says so.
+    assert!(work_dir_of(&results).join(".lwm-lock/owner").is_file());
     let out = run(&results, &["eval", "--resume", "cut", "--no-progress"]);
     assert!(out.status.success(), "resume failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("board local: took over a stale lock: run cut (lwm pid ")
+            && stderr.contains("is no longer running"),
+        "{stderr}"
+    );
+    assert_eq!(
+        events(&run_dir)
+            .iter()
+            .filter(|e| e["event"] == "board_lock_taken_over")
+            .count(),
+        1
+    );
     let after = raw_files(&run_dir);
     for (path, bytes) in &before {
         if path.ends_with(".failed.json") {
@@ -321,7 +382,143 @@ fn an_interrupted_campaign_resumes_without_losing_or_redoing_runs() {
     let m = manifest(&run_dir);
     assert_eq!(m["settings"]["reps"], 5);
     assert_eq!(m["boards"][0]["status"], "done");
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
+}
+
+/// Two campaigns on one board at once: the second is refused with one
+/// line naming the board and the holder, before it pushes anything; the
+/// first goes on with its own library; Ctrl-C on the first releases the
+/// board lock and keeps its results.
+#[test]
+fn a_second_campaign_on_a_busy_board_is_refused_and_ctrl_c_releases_the_lock() {
+    let results = scratch("busy");
+    let mut args: Vec<&str> = SMALL.to_vec();
+    let reps = args.iter().position(|a| *a == "--reps").unwrap();
+    args[reps + 1] = "1000";
+    args.extend(["--run-id", "holder"]);
+    let mut first = lwm(&results, &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let holder_dir = results.join("holder");
+    let start = Instant::now();
+    while raw_files(&holder_dir)
+        .keys()
+        .filter(|k| k.contains("/rep-"))
+        .count()
+        < 2
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "no results appeared"
+        );
+        if let Some(status) = first.try_wait().unwrap() {
+            panic!("the first campaign ended early: {status:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let out = run(
+        &results,
+        &[
+            "eval",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--no-progress",
+            "--run-id",
+            "second",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused: Vec<&str> = stderr.lines().filter(|l| l.contains("in use")).collect();
+    assert_eq!(refused.len(), 1, "{stderr}");
+    let expected = format!(
+        "lwm: board local is in use by run holder (lwm pid {} on host ",
+        first.id()
+    );
+    assert!(
+        refused[0].starts_with(&expected) && refused[0].contains(" since 20"),
+        "{stderr}"
+    );
+    let second = results.join("second");
+    for e in events(&second) {
+        assert!(
+            e["event"] != "pushed" && e["event"] != "run_started",
+            "the refused campaign touched the board: {e}"
+        );
+    }
+    assert_eq!(manifest(&second)["boards"][0]["status"], "failed");
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first campaign died"
+    );
+
+    // Ctrl-C: the first finishes its run in progress, releases the lock.
+    let kill = Command::new("kill")
+        .args(["-INT", &first.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = first.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no exit after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert!(!work_dir_of(&results).join(".lwm-lock").exists());
+    let released = events(&holder_dir)
+        .iter()
+        .filter(|e| e["event"] == "board_lock_released")
+        .count();
+    assert_eq!(released, 1);
+    // Every run of the first measured its own, verified library.
+    let files = raw_files(&holder_dir);
+    assert!(files.keys().filter(|k| k.contains("/rep-")).count() >= 2);
+    for (path, bytes) in &files {
+        if !path.contains("/lwmalloc/") || path.ends_with(".failed.json") {
+            continue;
+        }
+        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
+        assert_eq!(
+            doc.runs[0].preload.as_ref().unwrap().status,
+            "verified",
+            "{path}"
+        );
+    }
+    cleanup(&results);
+}
+
+/// `lwm build --board local`: the gate checks the artifacts against this
+/// machine's triple (the profile says `target = "host"`).
+#[test]
+fn build_for_the_local_board_passes_its_gate() {
+    let results = scratch("build-local");
+    let out = run(&results, &["build", "--board", "local"]);
+    assert!(out.status.success(), "lwm build --board local failed");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let passed = stderr
+        .lines()
+        .filter(|l| l.starts_with("lwm: gate passed for board local: "))
+        .count();
+    assert_eq!(passed, 3, "{stderr}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = format!("| `{}` |", lwm::build::host_triple());
+    assert!(table.contains(&row), "{table}");
+    cleanup(&results);
 }
 
 #[test]
@@ -385,7 +582,7 @@ void *malloc(size_t n) {
         }
     }
     assert!(results.join("crash/report.txt").is_file());
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 #[test]
@@ -433,7 +630,7 @@ fn bad_input_is_refused_with_one_clear_line() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert_eq!(std::fs::read_dir(&results).unwrap().count(), 1, "{bad:?}");
     }
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }
 
 /// Builds a preloadable C library from `src` into `dir/lib{name}.so`.
@@ -540,5 +737,5 @@ __attribute__((constructor)) static void refuse(void) {
             "{alloc}: {reason:?} not in report.html"
         );
     }
-    let _ = std::fs::remove_dir_all(&results);
+    cleanup(&results);
 }

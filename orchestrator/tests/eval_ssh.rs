@@ -2,6 +2,8 @@
 //! run, collect; two boards in one campaign; a board whose connection dies
 //! mid-campaign keeps every finished result and resumes later.
 
+#[path = "support/local_board.rs"]
+mod local_board;
 #[path = "support/sshd.rs"]
 mod sshd;
 
@@ -19,8 +21,9 @@ fn scratch(tag: &str) -> PathBuf {
     d
 }
 
-/// Writes `boards/NAME.toml` describing the test server, plus a copy of
-/// the shipped local profile so `--board local` works from the same dir.
+/// Writes `boards/NAME.toml` describing the test server, plus the shipped
+/// local profile (with a work dir in `dir`) so `--board local` works from
+/// the same dir.
 fn write_profile(dir: &Path, name: &str, server: &TestSshd, work_dir: &Path) {
     let text = format!(
         r#"description = "OpenSSH on loopback (test)"
@@ -49,8 +52,8 @@ run_s = 120
         kh = server.known_hosts_path.display(),
     );
     std::fs::write(dir.join("boards").join(format!("{name}.toml")), text).unwrap();
-    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../boards/local.toml");
-    std::fs::copy(shipped, dir.join("boards/local.toml")).unwrap();
+    // Its own work dir: this binary's tests run at once.
+    local_board::write(&dir.join("boards"), &dir.join("local-board"));
 }
 
 fn lwm(dir: &Path, args: &[&str]) -> Command {
@@ -243,5 +246,133 @@ fn a_board_lost_mid_campaign_keeps_its_results_and_resumes() {
         assert_eq!(all.get(path), Some(bytes), "{path} rewritten on resume");
     }
     assert_eq!(manifest(&run_dir)["boards"][0]["status"], "done");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// An owner record for `WORK/.lwm-lock/owner`, as an lwm writes it.
+fn lock_owner(run_id: &str, pid: u32, pid_start: u64, host: &str, stale_after_s: u64) -> String {
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    serde_json::json!({
+        "run_id": run_id, "pid": pid, "host": host, "boot_id": boot_id.trim(),
+        "pid_start": pid_start, "since_unix_ms": 1_700_000_000_000u64,
+        "stale_after_s": stale_after_s,
+    })
+    .to_string()
+}
+
+/// This machine's name and this process's start time, as lwm reads them.
+fn this_host_and_start() -> (String, u64) {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let start = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .nth(19)
+        .unwrap()
+        .parse()
+        .unwrap();
+    (host.trim().to_string(), start)
+}
+
+/// The board lock on an SSH board: a lock held by a live lwm refuses the
+/// campaign with one line naming the board and the holder, before
+/// anything is pushed; a lock whose owner on this host is gone, or whose
+/// owner on another host stopped refreshing it, is taken over, saying so.
+#[test]
+fn a_locked_ssh_board_is_refused_and_a_dead_owners_lock_taken_over() {
+    let dir = scratch("lock");
+    let server = TestSshd::start();
+    let work = dir.join("board-work");
+    write_profile(&dir, "sshbox", &server, &work);
+    let lock = work.join(".lwm-lock");
+    std::fs::create_dir_all(&lock).unwrap();
+    let args = |id: &'static str| {
+        [
+            "eval",
+            "--board",
+            "sshbox",
+            "--workloads",
+            "small-burst",
+            "--allocators",
+            "lwmalloc,system",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--scale",
+            "0.02",
+            "--no-progress",
+            "--run-id",
+            id,
+        ]
+    };
+    let (host, start) = this_host_and_start();
+    let refused = |id: &'static str, holder: &str| {
+        let out = run(&dir, &args(id));
+        assert_eq!(out.status.code(), Some(1), "sshd log:\n{}", server.log());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("in use")).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].starts_with(&format!("lwm: board sshbox is in use by {holder}")),
+            "{stderr}"
+        );
+        assert!(!work.join("bin").exists(), "pushed to a locked board");
+    };
+
+    // Held by a live process of this host (this test).
+    let me = lock_owner("holder-1", std::process::id(), start, &host, 600);
+    std::fs::write(lock.join("owner"), format!("{me}\n")).unwrap();
+    refused(
+        "r1",
+        &format!(
+            "run holder-1 (lwm pid {} on host {host} since 2023-11-14 22:13:20 UTC)",
+            std::process::id()
+        ),
+    );
+    assert_eq!(
+        std::fs::read_to_string(lock.join("owner")).unwrap(),
+        format!("{me}\n")
+    );
+
+    // Held from another host and refreshed recently: refused too.
+    let far = lock_owner("holder-2", 4242, 1, "elsewhere", 600);
+    std::fs::write(lock.join("owner"), format!("{far}\n")).unwrap();
+    refused("r2", "run holder-2 (lwm pid 4242 on host elsewhere since ");
+
+    // ... but not refreshed for longer than its owner promised: taken over.
+    let old = Command::new("touch")
+        .args(["-d", "2020-01-01"])
+        .arg(lock.join("owner"))
+        .status()
+        .unwrap();
+    assert!(old.success());
+    let out = run(&dir, &args("r3"));
+    assert!(out.status.success(), "sshd log:\n{}", server.log());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "board sshbox: took over a stale lock: run holder-2 (lwm pid 4242 on host elsewhere"
+        ) && stderr.contains("lock not refreshed for "),
+        "{stderr}"
+    );
+    assert!(!lock.exists(), "the lock is released at the end");
+
+    // Left by an lwm of this host that is gone (a pid that exited).
+    let mut gone = Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    std::fs::create_dir_all(&lock).unwrap();
+    let dead_owner = lock_owner("holder-3", dead, 1, &host, 600);
+    std::fs::write(lock.join("owner"), format!("{dead_owner}\n")).unwrap();
+    let out = run(&dir, &args("r4"));
+    assert!(out.status.success(), "sshd log:\n{}", server.log());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "board sshbox: took over a stale lock: run holder-3 (lwm pid {dead} on host {host}"
+        )) && stderr.contains("no such process on this host"),
+        "{stderr}"
+    );
+    assert!(!lock.exists(), "the lock is released at the end");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,11 +6,26 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/local_board.rs"]
+mod local_board;
+
+/// A fresh working dir; beside it (`CWD.boards/`, `CWD.board/`) a `local`
+/// board of its own: this binary's tests run at once.
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lwm-usercmd-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::remove_dir_all(board_of(&d));
     std::fs::create_dir_all(&d).unwrap();
+    local_board::write(&boards_of(&d), &board_of(&d));
     d
+}
+
+fn boards_of(cwd: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.boards", cwd.display()))
+}
+
+fn board_of(cwd: &Path) -> PathBuf {
+    PathBuf::from(format!("{}.board", cwd.display()))
 }
 
 /// `lwm ARGS` run in `cwd` (where the relative paths of the command are).
@@ -19,6 +34,8 @@ fn lwm(cwd: &Path, args: &[&str]) -> Output {
         .current_dir(cwd)
         .arg("--results")
         .arg(cwd.join("results"))
+        .arg("--boards-dir")
+        .arg(boards_of(cwd))
         .args(args)
         .output()
         .expect("lwm runs");
@@ -181,6 +198,8 @@ fn a_pushed_python_script_and_the_sqlite3_cli_are_measured_like_workloads() {
     assert!(cmp.contains("unchanged: 8"), "{cmp}");
     assert!(!cmp.contains("not comparable"), "{cmp}");
     let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_dir_all(board_of(&cwd));
+    let _ = std::fs::remove_dir_all(boards_of(&cwd));
 }
 
 #[test]
@@ -218,6 +237,8 @@ fn a_command_whose_output_depends_on_the_allocator_fails_its_runs() {
     let report = report_json(&run_dir).to_string();
     assert!(report.contains("stdout under lwmalloc differs from under system"));
     let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_dir_all(board_of(&cwd));
+    let _ = std::fs::remove_dir_all(boards_of(&cwd));
 }
 
 #[test]
@@ -269,4 +290,6 @@ fn bad_commands_are_refused_with_one_line_and_no_run_directory() {
         );
     }
     let _ = std::fs::remove_dir_all(&cwd);
+    let _ = std::fs::remove_dir_all(board_of(&cwd));
+    let _ = std::fs::remove_dir_all(boards_of(&cwd));
 }

@@ -5,8 +5,11 @@
 //! Boards run at once, each on its own blocking thread (ssh2 is blocking).
 //! Builds run first, one target at a time (cargo serialises them anyway).
 
+mod board_lock;
 mod clock;
 mod command_files;
+mod lock_owner;
+mod locked_transport;
 pub mod plan;
 mod provenance;
 pub mod resume;

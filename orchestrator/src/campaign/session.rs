@@ -14,6 +14,7 @@ use crate::build::Artifacts;
 use crate::manifest::{ArtifactEntry, Settings};
 use crate::transport::{self, PushFile, Transport, TransportError};
 
+use super::locked_transport::LockedTransport;
 use super::plan::{self, AllocatorChoice};
 use super::store::{RunKey, RunKind, Store};
 use super::threads::board_threads;
@@ -263,9 +264,11 @@ fn acquire_place(job: &mut BoardJob) -> Result<crate::labgrid::Lease, String> {
 
 struct Session<'a> {
     job: &'a BoardJob,
+    /// Declared before `emulated`: the board lock is released (on drop)
+    /// while the board still runs.
+    transport: LockedTransport,
     /// The VM or container this board is, if emulated (stopped on drop).
     emulated: Option<Emulated>,
-    transport: Box<dyn Transport>,
     deadline: Instant,
     work_dir: String,
     workloads: Vec<String>,
@@ -326,7 +329,13 @@ impl<'a> Session<'a> {
             .update_board(&board.name, |b| b.artifacts = entries);
 
         job.progress.set_message("connecting");
-        let mut transport = transport::connect(board).map_err(|e| e.to_string())?;
+        let transport = transport::connect(board).map_err(|e| e.to_string())?;
+        // Nothing is pushed to a board another campaign uses; from here
+        // on, dropping `transport` releases the lock.
+        job.progress.set_message("locking the board");
+        let mut transport = LockedTransport::lock(transport, board, job.store.clone(), &|l| {
+            say(&job.progress, l)
+        })?;
         job.progress.set_message("pushing artifacts");
         let pushed = transport.push(&files).map_err(|e| e.to_string())?;
         job.store.event(
@@ -575,6 +584,7 @@ impl<'a> Session<'a> {
         if self.job.cancel.load(Ordering::SeqCst) {
             return Err(Stop::Cancelled);
         }
+        self.transport.heartbeat().map_err(Stop::Failed)?;
         let now = Instant::now();
         if now >= self.deadline {
             return Err(Stop::Failed(format!(
@@ -740,7 +750,7 @@ impl<'a> Session<'a> {
         match transport::connect(&self.job.board) {
             Ok(t) => {
                 let orphan = self.transport.lost_command();
-                self.transport = t;
+                *self.transport = t;
                 let stopped = orphan.and_then(|(pid, program)| self.stop_orphan(pid, &program));
                 let note = format!(
                     "connection lost during {key} ({lost}); reconnected{}, the run made again",
