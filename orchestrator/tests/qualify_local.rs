@@ -12,11 +12,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "support/local_board.rs"]
+mod local_board;
+
 fn scratch(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lwm-qualify-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+/// A `local` board of the test's own (`DIR/boards`, work dir `DIR/board`):
+/// tests run at once, and two campaigns on one work dir are refused by
+/// its lock.
+fn private_local_board(dir: &Path) -> String {
+    local_board::write(&dir.join("boards"), &dir.join("board"));
+    dir.join("boards").to_str().unwrap().to_string()
 }
 
 fn workspace() -> PathBuf {
@@ -174,10 +185,13 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     let key = keygen(&dir, "vendor_key", "qa@vendor.example");
     let allowed = allowed_signers(&dir, "qa@vendor.example", &key);
     let bundle = dir.join("bundle");
+    let boards = private_local_board(&dir);
     let out = lwm(
         &dir,
         &[
             "qualify",
+            "--boards-dir",
+            &boards,
             "--board",
             "local",
             "--criteria",
@@ -550,10 +564,13 @@ mandatory = true
 fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the_run() {
     let dir = scratch("fail");
     std::fs::write(dir.join("criteria.toml"), FAILING).unwrap();
+    let boards = private_local_board(&dir);
     let out = lwm(
         &dir,
         &[
             "qualify",
+            "--boards-dir",
+            &boards,
             "--board",
             "local",
             "--criteria",
