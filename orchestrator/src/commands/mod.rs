@@ -7,6 +7,7 @@
 //! `WORK_DIR/cmd/NAME/`, with the program (when it is a file on the host)
 //! and its `--push` files copied there.
 
+pub mod entry;
 pub mod stdout_check;
 pub mod suite;
 

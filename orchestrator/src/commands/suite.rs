@@ -12,52 +12,27 @@
 //! Relative paths (the program, `push`) are taken from the suite file's
 //! directory. Every error is one line naming the file and the line.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::entry::{line_of, toml_error, CommandEntry};
 use super::UserCommand;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSuite {
     #[serde(default)]
-    command: Vec<Spanned<RawCommand>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCommand {
-    name: String,
-    command: String,
-    #[serde(default)]
-    push: Vec<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    timeout_s: Option<u64>,
-}
-
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+    command: Vec<Spanned<CommandEntry>>,
 }
 
 /// Reads the suite at `path`.
 pub fn load(path: &Path) -> Result<Vec<UserCommand>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("--suite {}: cannot read: {e}", path.display()))?;
-    let raw: RawSuite = toml::from_str(&text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| format!(":{}", line_of(&text, s.start)))
-            .unwrap_or_default();
-        format!(
-            "{}{line}: {}",
-            path.display(),
-            e.message().replace('\n', " ").trim()
-        )
-    })?;
+    let raw: RawSuite =
+        toml::from_str(&text).map_err(|e| toml_error(&path.display().to_string(), &text, &e))?;
     if raw.command.is_empty() {
         return Err(format!(
             "{}: no [[command]] entries (each needs name and command)",
@@ -68,18 +43,7 @@ pub fn load(path: &Path) -> Result<Vec<UserCommand>, String> {
     let mut out = Vec::new();
     for entry in raw.command {
         let where_ = format!("{}:{}", path.display(), line_of(&text, entry.span().start));
-        let c = entry.into_inner();
-        let argv = super::split_words(&c.command)
-            .map_err(|e| format!("{where_}: command `{}`: {e}", c.name))?;
-        out.push(super::make(
-            &c.name,
-            argv,
-            &c.push,
-            c.env,
-            c.timeout_s,
-            base,
-            &where_,
-        )?);
+        out.push(entry.get_ref().to_command(base, &where_)?);
     }
     super::check_unique(&out).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(out)

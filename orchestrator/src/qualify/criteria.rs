@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::commands::{self, UserCommand};
+use crate::commands::entry::{line_of, toml_error, CommandEntry};
+use crate::commands::UserCommand;
 use crate::limits::KNOWN_WORKLOADS;
 
 /// Kinds a criteria file may name that this lwm does not check yet: named,
@@ -77,7 +78,7 @@ struct RawRequirement {
     aggregate: Option<String>,
     max_ratio_upper: Option<f64>,
     // output-identical, out-of-memory
-    command: Option<Vec<RawCommand>>,
+    command: Option<Vec<CommandEntry>>,
     // out-of-memory
     limit_as: Option<String>,
     // footprint
@@ -87,18 +88,6 @@ struct RawRequirement {
     reps: Option<u32>,
     max_rss_growth: Option<f64>,
     max_peak_rss_per_live: Option<f64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCommand {
-    name: String,
-    command: String,
-    #[serde(default)]
-    push: Vec<String>,
-    #[serde(default)]
-    env: BTreeMap<String, String>,
-    timeout_s: Option<u64>,
 }
 
 /// A parsed, checked criteria file.
@@ -204,10 +193,6 @@ impl Check {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
-}
-
 /// `1024`, `64K`, `512M`, `2G`.
 pub fn parse_bytes(v: &str) -> Option<u64> {
     let v = v.trim();
@@ -231,13 +216,7 @@ pub fn load(path: &Path) -> Result<Criteria, String> {
 /// taken from its directory).
 pub fn parse(path: &Path, text: &str) -> Result<Criteria, String> {
     let file = path.display().to_string();
-    let raw: RawFile = toml::from_str(text).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| format!(":{}", line_of(text, s.start)))
-            .unwrap_or_default();
-        format!("{file}{line}: {}", e.message().replace('\n', " ").trim())
-    })?;
+    let raw: RawFile = toml::from_str(text).map_err(|e| toml_error(&file, text, &e))?;
     let header_at = format!("{file}:{}", line_of(text, raw.qualification.span().start));
     let header = raw.qualification.into_inner();
     if header.name.trim().is_empty() {
@@ -436,17 +415,7 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
                 .ok_or_else(|| fail("needs at least one `command = [{ name, command }]`".into()))?;
             let mut cmds = Vec::new();
             for c in raw {
-                let argv = commands::split_words(&c.command)
-                    .map_err(|e| fail(format!("command `{}`: {e}", c.name)))?;
-                cmds.push(commands::make(
-                    &c.name,
-                    argv,
-                    &c.push,
-                    c.env.clone(),
-                    c.timeout_s,
-                    base,
-                    &format!("{at}: requirement {id}"),
-                )?);
+                cmds.push(c.to_command(base, &format!("{at}: requirement {id}"))?);
             }
             if r.kind == "output-identical" {
                 Check::OutputIdentical { commands: cmds }
