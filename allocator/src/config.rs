@@ -134,8 +134,8 @@ pub const REGION_RESERVE_MAX_SHIFT: usize = if WORD == 8 { 4 } else { 1 };
 /// request. Commit alone costs no memory until the pages are touched.
 pub const GROW_PAD_BYTES: usize = 64 * 1024;
 
-/// A free heap chunk this big or bigger, once merged, has its pages given
-/// back (MADV_DONTNEED) while it waits in a bin.
+/// Binned free heap chunks this big or bigger give their pages back
+/// (MADV_DONTNEED) when the heap must grow past its peak (`purge_bins`).
 pub const PURGE_MIN_BYTES: usize = 4 << 20;
 
 /// Free bytes kept committed at the top of a region when it is trimmed, so
