@@ -9,7 +9,9 @@
 #     that refuses its command line fails in time and is stopped;
 #  2. orchestrator/tests/vm_eval.rs: `lwm eval --board qemu-pizero --board
 #     qemu-pi4` end to end (one report, lwmalloc against glibc on both),
-#     Ctrl-C then --resume, and a board failing after boot; QEMU is gone
+#     Ctrl-C then --resume (with users' own programs on qemu-pi4: python3
+#     and sqlite3 from a --suite file, the stdout check and
+#     check_output = false), and a board failing after boot; QEMU is gone
 #     after each;
 #  3. orchestrator/tests/vm_faults.rs: a guest that hangs while booting
 #     (the boot watchdog kills and boots it again, then fails the board

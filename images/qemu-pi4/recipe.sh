@@ -5,7 +5,10 @@ ARCH=arm64
 SUITE=bookworm
 KERNEL_META=linux-image-arm64
 MODULES="virtio_pci virtio_net virtio_rng"
-PACKAGES="libjemalloc2,libmimalloc2.0,libtcmalloc-minimal4"
+# python3-minimal and sqlite3: real programs for `lwm eval -- PROGRAM`
+# (orchestrator/tests/vm_eval.rs runs a pushed python3 script and the
+# sqlite3 CLI here); about 15 MB of the root filesystem.
+PACKAGES="libjemalloc2,libmimalloc2.0,libtcmalloc-minimal4,python3-minimal,sqlite3"
 
 finish_image() {
   local out=$1 work=$2 kver=$3

@@ -155,9 +155,15 @@ pub struct EvalArgs {
     /// run (repeatable).
     #[arg(long = "push", value_name = "PATH")]
     pub push: Vec<String>,
-    /// A TOML file listing commands (name, command, push, env, timeout_s).
+    /// A TOML file listing commands (name, command, push, env, timeout_s,
+    /// check_output).
     #[arg(long, value_name = "FILE")]
     pub suite: Option<PathBuf>,
+    /// Do not compare the user commands' stdout across allocators (for
+    /// programs whose output changes from run to run: times, addresses);
+    /// a suite entry can say `check_output = false` for itself alone.
+    #[arg(long)]
+    pub no_output_check: bool,
     /// The program to measure and its arguments, named after the program.
     #[arg(last = true, value_name = "PROGRAM [ARGS]")]
     pub program: Vec<String>,
@@ -223,6 +229,7 @@ pub const CAMPAIGN_FLAGS: &[(&str, &str)] = &[
     ("commands", "--command"),
     ("push", "--push"),
     ("suite", "--suite"),
+    ("no_output_check", "--no-output-check"),
     ("program", "-- PROGRAM"),
     ("allocators", "--allocators"),
     ("reps", "--reps"),
@@ -336,6 +343,16 @@ impl EvalArgs {
         }
         if let Some(suite) = &self.suite {
             out.extend(commands::suite::load(suite)?);
+        }
+        if self.no_output_check {
+            if out.is_empty() {
+                return Err(
+                    "--no-output-check: applies to user commands (-- PROGRAM, --command or --suite), and none was given".into(),
+                );
+            }
+            for c in &mut out {
+                c.check_output = false;
+            }
         }
         commands::check_unique(&out)?;
         Ok(out)

@@ -22,15 +22,17 @@ pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
 /// The version this lwm writes. Any change to a field's name, type or
 /// meaning bumps it (the rule of agent/SCHEMA.md); orchestrator/SCHEMA.md
 /// lists what each version changed.
-pub const MANIFEST_VERSION: u32 = 4;
+pub const MANIFEST_VERSION: u32 = 5;
 /// Versions this lwm reads: version 1 is version 2 with `settings.threads`
 /// always a number and no `boards[].threads`, which these types read as
 /// they are (a version-1 run used `settings.threads` on every board);
 /// version 2 is version 3 without `settings.commands` (none); version 3
-/// is version 4 without `settings.commands[].limit_as_bytes` (no limit).
-pub const READABLE_MANIFEST_VERSIONS: [u32; 4] = [1, 2, 3, MANIFEST_VERSION];
+/// is version 4 without `settings.commands[].limit_as_bytes` (no limit);
+/// version 4 is version 5 without `settings.commands[].check_output`
+/// (every command's output checked).
+pub const READABLE_MANIFEST_VERSIONS: [u32; 5] = [1, 2, 3, 4, MANIFEST_VERSION];
 
-/// `v1, v2, v3 and v4`, for messages refusing another version.
+/// `v1, v2, v3, v4 and v5`, for messages refusing another version.
 pub fn readable_versions_text() -> String {
     let v: Vec<String> = READABLE_MANIFEST_VERSIONS
         .iter()

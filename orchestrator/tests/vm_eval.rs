@@ -267,14 +267,101 @@ fn both_emulated_boards_give_one_report_comparing_lwmalloc_with_glibc() {
     }
 }
 
+/// Users' own programs for the qemu-pi4 guest (its image has python3 and
+/// sqlite3): a python3 script reading an input file pushed beside it, the
+/// sqlite3 CLI reading pushed SQL, and a shell command printing its
+/// LD_PRELOAD (so its stdout differs under lwmalloc) twice, checked and
+/// with `check_output = false`. Writes the suite and its files into `dir`
+/// and returns the suite's path.
+fn user_suite(dir: &Path) -> PathBuf {
+    std::fs::write(
+        dir.join("words.txt"),
+        "lwmalloc measures programs\n".repeat(500),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("count.py"),
+        "words = open('words.txt').read().split()\n\
+         table = {}\n\
+         for i in range(20000):\n    table[str(i)] = words[i % len(words)] * 3\n\
+         print(len(words), len(table), sum(len(v) for v in table.values()))\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("bench.sql"),
+        "CREATE TABLE t(k INTEGER PRIMARY KEY, v TEXT);\n\
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 5000)\n\
+         INSERT INTO t SELECT x, printf('%08d', x) FROM c;\n\
+         SELECT count(*), sum(length(v)) FROM t;\n",
+    )
+    .unwrap();
+    let suite = dir.join("suite.toml");
+    std::fs::write(
+        &suite,
+        r#"[[command]]
+name = "py-count"
+command = "python3 count.py"
+push = ["count.py", "words.txt"]
+
+[[command]]
+name = "sqlite-insert"
+command = "sqlite3 :memory: '.read bench.sql'"
+push = ["bench.sql"]
+
+[[command]]
+name = "preload-env"
+command = "sh -c 'echo \"${LD_PRELOAD:-none}\"'"
+
+[[command]]
+name = "preload-env-unchecked"
+command = "sh -c 'echo \"${LD_PRELOAD:-none}\"'"
+check_output = false
+"#,
+    )
+    .unwrap();
+    suite
+}
+
+/// The stdout (SHA-256, last lines) of every ok repetition of `command`
+/// under `allocator` on qemu-pi4.
+fn outputs(run_dir: &Path, command: &str, allocator: &str) -> Vec<(String, String)> {
+    reps(run_dir, "qemu-pi4", command, allocator)
+        .iter()
+        .map(|f| {
+            let doc = json(f);
+            let r = &doc["runs"][0];
+            assert_eq!(r["ok"], true, "{}", f.display());
+            assert_eq!(r["exit_code"], 0, "{}", f.display());
+            (
+                r["stdout"]["sha256"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{}: no stdout.sha256", f.display()))
+                    .to_string(),
+                r["stdout"]["tail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Also measures users' own programs on the emulated Pi 4 (sharing this
+/// test's VM boots): the commands of [`user_suite`] run after the
+/// workload, so the campaign is interrupted before them and `--resume`
+/// makes all their runs.
 #[test]
 #[ignore = "boots a QEMU VM (builds its image on first use)"]
 fn ctrl_c_stops_the_vm_and_resume_boots_it_again_to_finish() {
     let results = results_dir("interrupt");
+    let suite = user_suite(&results);
     let args = [
         "eval",
         "--board",
         "qemu-pi4",
+        "--suite",
+        suite.to_str().unwrap(),
         "--workloads",
         "small-burst",
         "--allocators",
@@ -315,7 +402,11 @@ fn ctrl_c_stops_the_vm_and_resume_boots_it_again_to_finish() {
         &["eval", "--resume", "interrupt", "--no-progress"],
     );
     assert_no_vm_left(&run_dir);
-    assert_eq!(out.status.code(), Some(0));
+    // Exit 1: the checked command whose stdout depends on the allocator
+    // fails its lwmalloc runs, and nothing else fails.
+    assert_eq!(out.status.code(), Some(1));
+    let manifest = json(&run_dir.join("manifest.json"));
+    assert_eq!(manifest["boards"][0]["status"], "done");
     for a in ["lwmalloc", "system"] {
         assert_eq!(reps(&run_dir, "qemu-pi4", "small-burst", a).len(), 6, "{a}");
     }
@@ -324,6 +415,131 @@ fn ctrl_c_stops_the_vm_and_resume_boots_it_again_to_finish() {
     }
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     assert_eq!(events.matches("\"vm_booted\"").count(), 2, "{events}");
+    assert_user_commands(&run_dir, &String::from_utf8_lossy(&out.stderr));
+}
+
+/// What the commands of [`user_suite`] must have given on qemu-pi4.
+fn assert_user_commands(run_dir: &Path, stderr: &str) {
+    // The real programs ran in the guest on their pushed inputs, with the
+    // same stdout under both allocators.
+    for (command, want) in [
+        ("py-count", "1500 20000 480000"),
+        ("sqlite-insert", "5000|40000"),
+    ] {
+        let mut all = outputs(run_dir, command, "system");
+        all.extend(outputs(run_dir, command, "lwmalloc"));
+        assert_eq!(all.len(), 12, "{command}: 6 reps under each allocator");
+        for (sha, tail) in &all {
+            assert_eq!(sha, &all[0].0, "{command}: stdout differs: {all:?}");
+            assert_eq!(tail, want, "{command}");
+        }
+    }
+    for f in reps(run_dir, "qemu-pi4", "py-count", "lwmalloc") {
+        assert_eq!(
+            json(&f)["runs"][0]["preload"]["status"],
+            "verified",
+            "{}",
+            f.display()
+        );
+    }
+    // The allocator-dependent command: checked, its 6 lwmalloc runs fail
+    // (named on the terminal); unchecked, all 12 runs count.
+    assert!(
+        stderr.contains("command preload-env: stdout under lwmalloc differs from under system"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("command preload-env-unchecked"),
+        "{stderr}"
+    );
+    let sys = outputs(run_dir, "preload-env-unchecked", "system");
+    let lwm = outputs(run_dir, "preload-env-unchecked", "lwmalloc");
+    assert_eq!((sys.len(), lwm.len()), (6, 6));
+    assert_eq!(sys[0].1, "none");
+    assert!(lwm[0].1.ends_with("liblwmalloc.so"), "{:?}", lwm[0]);
+
+    let report = json(&run_dir.join("report.json"));
+    let board = &report["boards"][0];
+    let failed = board["failed_runs"].as_array().unwrap();
+    assert_eq!(failed.len(), 6, "{failed:?}");
+    for f in failed {
+        assert_eq!(
+            (f["workload"].as_str(), f["allocator"].as_str()),
+            (Some("preload-env"), Some("lwmalloc")),
+            "{f}"
+        );
+        assert!(
+            f["error"]
+                .as_str()
+                .unwrap()
+                .contains("differs from under system"),
+            "{f}"
+        );
+    }
+    // Statistics for every command and allocator, command rows marked.
+    let rows = board["workloads"].as_array().unwrap();
+    let row = |name: &str| {
+        rows.iter()
+            .find(|w| w["name"] == name)
+            .unwrap_or_else(|| panic!("no row {name}: {rows:?}"))
+    };
+    assert_eq!(row("small-burst")["kind"], "workload");
+    for (name, checked) in [
+        ("py-count", true),
+        ("sqlite-insert", true),
+        ("preload-env", true),
+        ("preload-env-unchecked", false),
+    ] {
+        let w = row(name);
+        assert_eq!(w["kind"], "command", "{name}");
+        assert_eq!(w["output_check"], checked, "{name}");
+        for c in w["cells"].as_array().unwrap() {
+            let expected_ok = if name == "preload-env" && c["allocator"] == "lwmalloc" {
+                0
+            } else {
+                6
+            };
+            assert_eq!(c["n_ok"], expected_ok, "{name}: {c}");
+            if expected_ok > 0 {
+                assert!(
+                    c["time"]["median"].as_f64().is_some_and(|t| t > 0.0),
+                    "{name}: {c}"
+                );
+                assert!(
+                    c["memory"]["median"].as_f64().is_some_and(|m| m > 0.0),
+                    "{name}: {c}"
+                );
+            }
+        }
+        if name != "preload-env" {
+            let lwm = w["cells"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["allocator"] == "lwmalloc")
+                .unwrap();
+            assert!(
+                lwm["time_vs_system"]["ratio"]
+                    .as_f64()
+                    .is_some_and(|r| r > 0.0),
+                "{name}: {lwm}"
+            );
+            assert!(
+                lwm["memory_vs_system"]["ratio"]
+                    .as_f64()
+                    .is_some_and(|r| r > 0.0),
+                "{name}: {lwm}"
+            );
+        }
+    }
+    let text = std::fs::read_to_string(run_dir.join("report.txt")).unwrap();
+    for mark in [
+        "py-count [cmd]",
+        "sqlite-insert [cmd]",
+        "preload-env-unchecked [cmd, output unchecked]",
+    ] {
+        assert!(text.contains(mark), "{mark}: {text}");
+    }
 }
 
 /// The shipped qemu-pi4 profile under another name, with a work directory

@@ -41,7 +41,7 @@ pub fn changes(
             "--workloads" => (given.workloads.join(","), r.workloads.join(",")),
             // The run's commands are recorded whole; given again they must
             // be the same.
-            "--command" | "--push" | "--suite" | "-- PROGRAM" => {
+            "--command" | "--push" | "--suite" | "-- PROGRAM" | "--no-output-check" => {
                 (commands_text(&given.commands), commands_text(&r.commands))
             }
             "--allocators" => (given.allocators.join(","), r.allocators.join(",")),
@@ -119,7 +119,19 @@ pub fn apply(
 fn commands_text(c: &[crate::commands::UserCommand]) -> String {
     let v: Vec<String> = c
         .iter()
-        .map(|c| format!("{}={} push {:?}", c.name, c.argv.join(" "), c.push))
+        .map(|c| {
+            format!(
+                "{}={} push {:?}{}",
+                c.name,
+                c.argv.join(" "),
+                c.push,
+                if c.check_output {
+                    ""
+                } else {
+                    " (output not checked)"
+                }
+            )
+        })
         .collect();
     if v.is_empty() {
         "no commands".into()

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::UserCommand;
 
 /// One command table: `name`, `command` (shell words), optional `push`,
-/// `env` and `timeout_s`.
+/// `env`, `timeout_s` and `check_output`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandEntry {
@@ -21,6 +21,8 @@ pub struct CommandEntry {
     #[serde(default)]
     env: BTreeMap<String, String>,
     timeout_s: Option<u64>,
+    /// False: the command's stdout is not compared across allocators.
+    pub check_output: Option<bool>,
 }
 
 impl CommandEntry {
@@ -29,7 +31,7 @@ impl CommandEntry {
     pub fn to_command(&self, base: &Path, where_: &str) -> Result<UserCommand, String> {
         let argv = super::split_words(&self.command)
             .map_err(|e| format!("{where_}: command `{}`: {e}", self.name))?;
-        super::make(
+        let mut c = super::make(
             &self.name,
             argv,
             &self.push,
@@ -37,7 +39,9 @@ impl CommandEntry {
             self.timeout_s,
             base,
             where_,
-        )
+        )?;
+        c.check_output = self.check_output.unwrap_or(true);
+        Ok(c)
     }
 }
 

@@ -43,6 +43,20 @@ pub struct UserCommand {
     /// out-of-memory checks of `lwm qualify`. Absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_as_bytes: Option<u64>,
+    /// Whether its stdout must be the same under every allocator
+    /// (`stdout_check`). False (`--no-output-check`, a suite entry's
+    /// `check_output = false`) for a program whose output legitimately
+    /// changes from run to run; absent from the manifest when true.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub check_output: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 impl UserCommand {
@@ -139,6 +153,7 @@ pub fn make(
         env,
         timeout_s,
         limit_as_bytes: None,
+        check_output: true,
     })
 }
 

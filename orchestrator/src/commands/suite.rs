@@ -7,6 +7,7 @@
 //! push = ["parse.py", "config.json"]        # optional: copied beside the program on the board
 //! env = { PYTHONHASHSEED = "0" }            # optional
 //! timeout_s = 120                           # optional: one run's limit (default: the board's)
+//! check_output = false                      # optional: do not compare its stdout across allocators
 //! ```
 //!
 //! Relative paths (the program, `push`) are taken from the suite file's
@@ -75,6 +76,24 @@ mod tests {
         assert_eq!(c[0].env["X"], "1");
         assert_eq!(c[0].timeout_s, Some(9));
         assert_eq!(c[1].name, "b");
+        assert!(c[0].check_output && c[1].check_output);
+    }
+
+    #[test]
+    fn check_output_false_turns_the_stdout_check_off_for_that_entry() {
+        let p = suite(
+            "unchecked",
+            "[[command]]\nname = \"a\"\ncommand = \"date\"\ncheck_output = false\n\n[[command]]\nname = \"b\"\ncommand = \"true\"\ncheck_output = true\n",
+        );
+        let c = load(&p).unwrap();
+        assert!(!c[0].check_output);
+        assert!(c[1].check_output);
+        let p = suite(
+            "badcheck",
+            "[[command]]\nname = \"a\"\ncommand = \"date\"\ncheck_output = \"no\"\n",
+        );
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("suite.toml:4:") && e.contains("bool"), "{e}");
     }
 
     #[test]

@@ -415,7 +415,15 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
                 .ok_or_else(|| fail("needs at least one `command = [{ name, command }]`".into()))?;
             let mut cmds = Vec::new();
             for c in raw {
-                cmds.push(c.to_command(base, &format!("{at}: requirement {id}"))?);
+                let cmd = c.to_command(base, &format!("{at}: requirement {id}"))?;
+                // The requirement is that the output is the same.
+                if !cmd.check_output && r.kind == "output-identical" {
+                    return Err(fail(format!(
+                        "command `{}`: check_output = false contradicts an output-identical requirement",
+                        cmd.name
+                    )));
+                }
+                cmds.push(cmd);
             }
             if r.kind == "output-identical" {
                 Check::OutputIdentical { commands: cmds }

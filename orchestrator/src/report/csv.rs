@@ -2,13 +2,16 @@
 //! raw samples in the last column (`;`-separated, repetition order).
 //! `representative` says whether the row's figures are the board's own:
 //! `false` for memory under qemu-user and for time under any emulation.
+//! `kind` (last, so earlier columns keep their places) is `workload` for
+//! lwm's workloads, `command` for a user's program and `command-unchecked`
+//! for one whose stdout was not compared across allocators.
 
 use super::format::Metric;
 use super::{BoardSummary, CellSummary, Exporter, Summary};
 
 pub struct Csv;
 
-pub const HEADER: &str = "board,workload,allocator,metric,unit,n_ok,n_failed,median,ci_low,ci_high,min,max,ratio_to_system,ratio_ci_low,ratio_ci_high,verdict,outlier_reps,representative,samples";
+pub const HEADER: &str = "board,workload,allocator,metric,unit,n_ok,n_failed,median,ci_low,ci_high,min,max,ratio_to_system,ratio_ci_low,ratio_ci_high,verdict,outlier_reps,representative,samples,kind";
 
 impl Exporter for Csv {
     fn file_name(&self) -> &str {
@@ -23,6 +26,8 @@ impl Exporter for Csv {
                 for c in &w.cells {
                     for metric in Metric::BOTH {
                         out.push_str(&row(b, &w.name, c, metric));
+                        out.push(',');
+                        out.push_str(kind(w));
                         out.push('\n');
                     }
                 }
@@ -97,6 +102,14 @@ fn row(board: &BoardSummary, workload: &str, c: &CellSummary, metric: Metric) ->
         samples.join(";"),
     ];
     fields.join(",")
+}
+
+fn kind(w: &super::WorkloadSummary) -> &'static str {
+    match (w.is_command(), w.output_check) {
+        (false, _) => "workload",
+        (true, Some(false)) => "command-unchecked",
+        (true, _) => "command",
+    }
 }
 
 /// RFC 4180 quoting when needed.

@@ -1,6 +1,6 @@
 //! Number and text formatting shared by the exporters.
 
-use super::summary::RatioSummary;
+use super::summary::{RatioSummary, WorkloadSummary};
 use crate::stats::Verdict;
 
 /// The two metrics every report shows.
@@ -41,6 +41,44 @@ impl Metric {
             Metric::Memory => kib(x),
         }
     }
+}
+
+/// The mark after a user command's name in the text tables (report.txt):
+/// its rows are the user's programs, not lwm's workloads.
+pub const COMMAND_MARK: &str = "[cmd]";
+/// The mark of a command whose stdout was not compared across allocators.
+pub const UNCHECKED_COMMAND_MARK: &str = "[cmd, output unchecked]";
+
+/// A row's name in the text tables: a workload's name, or a command's
+/// followed by its mark.
+pub fn row_label(w: &WorkloadSummary) -> String {
+    match (w.is_command(), w.output_check) {
+        (false, _) => w.name.clone(),
+        (true, Some(false)) => format!("{} {UNCHECKED_COMMAND_MARK}", w.name),
+        (true, _) => format!("{} {COMMAND_MARK}", w.name),
+    }
+}
+
+/// The legend of the marks in `workloads` (None when no row is a command).
+pub fn command_legend(workloads: &[WorkloadSummary]) -> Option<String> {
+    let checked = workloads
+        .iter()
+        .any(|w| w.is_command() && w.output_check != Some(false));
+    let unchecked = workloads
+        .iter()
+        .any(|w| w.is_command() && w.output_check == Some(false));
+    let mut parts = Vec::new();
+    if checked {
+        parts.push(format!(
+            "{COMMAND_MARK} your own command, its stdout compared across allocators"
+        ));
+    }
+    if unchecked {
+        parts.push(format!(
+            "{UNCHECKED_COMMAND_MARK} your own command, its stdout not compared"
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// `850.2 ms`, `1.234 s`, `12.35 s`, `123.4 s`.

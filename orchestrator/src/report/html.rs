@@ -20,6 +20,7 @@ td.faster, td.less { background: #e3f4e1; } td.slower, td.more { background: #fb
 td.hash { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
 .note { background: #fff4d6; border-left: 4px solid #e0a800; padding: 6px 10px; }
 .not-representative { background: #b00020; color: #fff; font-size: 0.8em; padding: 1px 6px; border-radius: 3px; }
+.kind-command { background: #1f5fa8; color: #fff; font-size: 0.8em; padding: 1px 6px; border-radius: 3px; white-space: nowrap; }
 .board-error { background: #fbe3e1; border-left: 4px solid #c62828; padding: 6px 10px; }
 .method { color: #444; font-size: 13px; }
 svg { display: block; margin: 8px 0 18px; font: 12px system-ui, sans-serif; }
@@ -262,10 +263,7 @@ fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&
                 )
             })
             .unwrap_or_else(|| "-".into());
-        out.push_str(&format!(
-            "<tr><td>{}</td><td class=\"num\">{base}</td>",
-            esc(&w.name)
-        ));
+        out.push_str(&format!("{}<td class=\"num\">{base}</td>", row_head(w)));
         for a in others {
             let r = w.cells.iter().find(|c| &&c.allocator == a).and_then(pick);
             ratio_td(out, r.as_ref(), metric);
@@ -284,6 +282,25 @@ fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&
         ratio_td(out, g.as_ref(), metric);
     }
     out.push_str("</tr>\n</table>\n");
+}
+
+/// A summary row's opening and name cell: a command's row is marked
+/// (`data-kind`, a badge), and says whether its output was checked.
+fn row_head(w: &super::WorkloadSummary) -> String {
+    if !w.is_command() {
+        return format!("<tr data-kind=\"workload\"><td>{}</td>", esc(&w.name));
+    }
+    let checked = w.output_check != Some(false);
+    format!(
+        "<tr class=\"command\" data-kind=\"command\" data-output-check=\"{checked}\"><td>{} <span class=\"kind-command\" title=\"{}\">{}</span></td>",
+        esc(&w.name),
+        if checked {
+            "your own program; its stdout was compared across allocators"
+        } else {
+            "your own program; its stdout was not compared across allocators"
+        },
+        if checked { "command" } else { "command, output not checked" }
+    )
 }
 
 /// The mark on a board's memory figures that are not its programs' own.

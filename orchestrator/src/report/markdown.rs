@@ -59,6 +59,12 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     for i in &b.incidents {
         out.push_str(&format!("\n> **Incident:** {}\n", esc(i)));
     }
+    if b.workloads.iter().any(|w| w.is_command()) {
+        out.push_str(
+            "\nRows marked *(command)* are your own programs (`--`, `--command`, `--suite`), not lwm's workloads; \
+             *(command, output not checked)*: its stdout was not compared across allocators.\n",
+        );
+    }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     for metric in Metric::BOTH {
         out.push_str(&format!(
@@ -93,7 +99,7 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
                 })
                 .map(|m| metric.value(m.median))
                 .unwrap_or("-".into());
-            let mut row = vec![esc(&w.name), base];
+            let mut row = vec![row_name(w), base];
             for a in &others {
                 let r = cell(a).and_then(|c| {
                     if metric == Metric::Time {
@@ -190,6 +196,15 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
                     .collect(),
             );
         }
+    }
+}
+
+/// A row's name: a command's is marked as such.
+fn row_name(w: &super::WorkloadSummary) -> String {
+    match (w.is_command(), w.output_check) {
+        (false, _) => esc(&w.name),
+        (true, Some(false)) => format!("{} *(command, output not checked)*", esc(&w.name)),
+        (true, _) => format!("{} *(command)*", esc(&w.name)),
     }
 }
 

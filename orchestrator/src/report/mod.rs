@@ -35,7 +35,7 @@ pub use load::{
 pub use markdown::Markdown;
 pub use summary::{
     emulation_note, memory_representative, method, summarize, BoardSummary, CellSummary,
-    FailedRunOut, GeomeanSummary, Method, MetricSummary, RatioSummary, SampleOut, Summary,
+    FailedRunOut, GeomeanSummary, Method, MetricSummary, RatioSummary, RowKind, SampleOut, Summary,
     WorkloadSummary, BASELINE, MEMORY_NOT_REPRESENTATIVE, REPORT_SCHEMA, REPORT_VERSION,
 };
 pub use terminal::Terminal;

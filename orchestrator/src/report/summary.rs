@@ -12,7 +12,7 @@ use crate::stats::{self, Interval, Verdict};
 pub const REPORT_SCHEMA: &str = "lwm.report";
 /// Bumped on any change to a field's name, type or meaning; see
 /// orchestrator/SCHEMA.md.
-pub const REPORT_VERSION: u32 = 4;
+pub const REPORT_VERSION: u32 = 5;
 /// The allocator every ratio is taken against.
 pub const BASELINE: &str = "system";
 /// Memory timelines are thinned to at most this many points per line.
@@ -84,8 +84,32 @@ pub struct BoardSummary {
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadSummary {
     pub name: String,
+    /// A built-in workload or a user's own command: every report marks
+    /// the rows of commands.
+    pub kind: RowKind,
+    /// For a command: whether its stdout was compared across allocators
+    /// (false with `--no-output-check` or `check_output = false`). Absent
+    /// for workloads.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_check: Option<bool>,
     /// One per allocator of the board, same order.
     pub cells: Vec<CellSummary>,
+}
+
+/// What a report row measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowKind {
+    /// One of lwm's own workloads (`lwm-workload`).
+    Workload,
+    /// A user's program (`--`, `--command`, `--suite`).
+    Command,
+}
+
+impl WorkloadSummary {
+    pub fn is_command(&self) -> bool {
+        self.kind == RowKind::Command
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -315,8 +339,15 @@ fn summarize_board(
             out.push(summary);
         }
         checksum_warning(board, w, &allocators, &cell_of, warnings);
+        let command = settings.commands.iter().find(|c| &c.name == w);
         workloads.push(WorkloadSummary {
             name: w.clone(),
+            kind: if command.is_some() {
+                RowKind::Command
+            } else {
+                RowKind::Workload
+            },
+            output_check: command.map(|c| c.check_output),
             cells: out,
         });
     }

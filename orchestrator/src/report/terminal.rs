@@ -96,6 +96,9 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     for i in &b.incidents {
         out.push_str(&format!("   incident: {i}\n"));
     }
+    if let Some(legend) = format::command_legend(&b.workloads) {
+        out.push_str(&format::wrap(&legend, WIDTH, "   ", "     "));
+    }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     let tables: Vec<(Metric, Vec<Vec<String>>)> = Metric::BOTH
         .into_iter()
@@ -148,7 +151,7 @@ fn rows(b: &BoardSummary, metric: Metric, allocators: &[&String]) -> Vec<Vec<Str
             Metric::Memory => c.memory.as_ref(),
         });
         let mut row = vec![
-            w.name.clone(),
+            format::row_label(w),
             base.map(|m| metric.value(m.median)).unwrap_or("-".into()),
         ];
         for a in allocators {
