@@ -96,8 +96,11 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     for i in &b.incidents {
         out.push_str(&format!("   incident: {i}\n"));
     }
+    // One line per mark.
     if let Some(legend) = format::command_legend(&b.workloads) {
-        out.push_str(&format::wrap(&legend, WIDTH, "   ", "     "));
+        for part in legend.split("; ") {
+            out.push_str(&format::wrap(part, WIDTH, "   ", "     "));
+        }
     }
     let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     let tables: Vec<(Metric, Vec<Vec<String>>)> = Metric::BOTH
