@@ -485,6 +485,8 @@ impl<'a> Session<'a> {
                 .collect();
             if !todo.is_empty() && !warmed {
                 for w in 0..settings.warmup {
+                    // `i` names the allocator to self.key and self.run too.
+                    #[allow(clippy::needless_range_loop)]
                     for i in 0..self.allocators.len() {
                         let key = self.key(workload, i, RunKind::Warmup, existing[i].warmups + w);
                         self.run(&key, i, workload)?;
