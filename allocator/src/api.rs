@@ -168,6 +168,7 @@ unsafe fn free_slow(p: *mut u8) {
 ///
 /// # Safety
 /// `block` lies in a segment page, `page` its page.
+#[inline(always)] // a wrapper: a call less on every cross-thread free
 unsafe fn free_small(cache: Cache, page: *mut Page, block: usize, function: &str) -> usize {
     let heap = cache.map(|c| {
         // SAFETY: we own our cache.
