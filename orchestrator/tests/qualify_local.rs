@@ -161,9 +161,22 @@ scale = 0.05
 reps = 2
 max_rss_growth = 0.25
 max_peak_rss_per_live = 3.0
+
+[[requirement]]
+id = "T-CONF-001"
+description = "The C-level conformance checks pass on the board."
+kind = "c-conformance"
+mandatory = true
+
+[[requirement]]
+id = "T-THR-001"
+description = "Cross-thread frees and fork under threads, no deadlock."
+kind = "threads-fork"
+mandatory = true
+timeout_s = 120
 "#;
 
-const IDS: [&str; 7] = [
+const IDS: [&str; 9] = [
     "T-PERF-001",
     "T-MEM-001",
     "T-PROG-001",
@@ -171,6 +184,8 @@ const IDS: [&str; 7] = [
     "T-FOOT-001",
     "T-GATE-001",
     "T-SOAK-001",
+    "T-CONF-001",
+    "T-THR-001",
 ];
 
 #[test]
@@ -230,6 +245,11 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         "runs/main/report.html",
         "runs/soak/manifest.json",
         "runs/soak/raw/local/frag-soak/lwmalloc/rep-001.json",
+        "runs/c-tests/manifest.json",
+        "runs/c-tests/raw/local/c.aligned.aligned_alloc_valid/system/rep-000.json",
+        "runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json",
+        "c-tests/x86_64-unknown-linux-gnu/build.txt",
+        "c-tests/x86_64-unknown-linux-gnu/stress",
     ] {
         assert!(bundle.join(f).is_file(), "{f} missing from the bundle");
     }
@@ -259,7 +279,29 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     assert_eq!(doc["runs"][0]["limit_as"]["survived"], true);
     assert_eq!(doc["allocator"]["kind"], "preload");
     let junit = std::fs::read_to_string(bundle.join("junit.xml")).unwrap();
-    assert!(junit.contains("tests=\"7\" failures=\"0\""), "{junit}");
+    // One test case per requirement, but one per check for the C-level
+    // kinds: 7 + 29 conformance checks + 5 threads-and-fork checks.
+    assert!(junit.contains("tests=\"41\" failures=\"0\""), "{junit}");
+    assert!(
+        junit.contains("name=\"T-CONF-001: aligned/aligned_alloc_valid\""),
+        "{junit}"
+    );
+    // Each C check ran on the board in a process of its own, under both
+    // allocators, and the agent saw lwmalloc mapped in it.
+    let conf = &reqs[7]["checks"].as_array().unwrap();
+    assert_eq!(conf.len(), 29);
+    for c in conf.iter().chain(reqs[8]["checks"].as_array().unwrap()) {
+        let found = c["found"].as_str().unwrap();
+        assert!(found.contains("passed under system (the control)"), "{c}");
+        assert_eq!(c["evidence"].as_array().unwrap().len(), 2, "{c}");
+    }
+    let rep = bundle.join("runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(rep).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["preload"]["mapped"], true, "{doc}");
+    assert!(doc["runs"][0]["stdout"]["tail"]
+        .as_str()
+        .unwrap()
+        .contains("cross-thread frees"));
     let lib_sha = lwm_agent::sha256::sha256_hex(
         &std::fs::read(bundle.join("artifacts/liblwmalloc.so")).unwrap(),
     );
@@ -685,14 +727,14 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
             "unknown-field.toml:10: unknown field `threshold`",
         ),
         (
-            "not-yet.toml",
-            format!("{head}[[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n"),
-            "not-yet.toml:5: requirement C: kind `c-conformance` is not implemented",
+            "c-stray.toml",
+            format!("{head}[[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\nmax_bytes = 3\n"),
+            "c-stray.toml:5: requirement C: `max_bytes` means nothing for kind `c-conformance`",
         ),
         (
             "threads.toml",
-            format!("{head}[[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\n"),
-            "threads.toml:5: requirement T: kind `threads-fork` is not implemented",
+            format!("{head}[[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\ntimeout_s = 0\n"),
+            "threads.toml:5: requirement T: timeout_s must be at least 1",
         ),
         (
             "two-soaks.toml",

@@ -61,6 +61,9 @@ pub struct Evidence<'a> {
     pub reps: u32,
     /// The soak campaign's run directory and its path inside the bundle.
     pub soak: Option<(&'a Path, &'a str)>,
+    /// The C-level checks' campaign: its run directory and path inside the
+    /// bundle, or why it did not run.
+    pub c_tests: Result<(&'a Path, &'a str), &'a str>,
 }
 
 pub fn evaluate(criteria: &Criteria, ev: &Evidence) -> Vec<Verdict> {
@@ -106,6 +109,15 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
             max_peak_rss_per_live,
             ..
         } => super::soak::checks(ev, *reps, *max_rss_growth, *max_peak_rss_per_live),
+        Check::CConformance { reps, timeout_s } | Check::ThreadsFork { reps, timeout_s } => {
+            super::ctests::checks(
+                ev.c_tests,
+                ev.board,
+                super::ctests::tests_of(&r.check),
+                *reps,
+                *timeout_s,
+            )
+        }
     };
     if checks.is_empty() {
         checks.push(CheckResult {
@@ -294,6 +306,8 @@ pub(super) struct Rep {
     pub why: String,
     /// The workload's own report line, when it printed one.
     pub workload_report: Option<serde_json::Value>,
+    /// The end of its stdout, as the agent kept it.
+    pub stdout_tail: String,
 }
 
 /// The measured repetitions of `name` under `allocator`, in order (failed
@@ -339,6 +353,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             stdout_sha256: run["stdout"]["sha256"].as_str().map(String::from),
             survived: run["limit_as"]["survived"].as_bool(),
             workload_report: Some(run["workload_report"].clone()).filter(|v| v.is_object()),
+            stdout_tail: run["stdout"]["tail"].as_str().unwrap_or("").to_string(),
             why: run["problems"]
                 .as_array()
                 .and_then(|p| p.first())
@@ -354,6 +369,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             stdout_sha256: None,
             survived: None,
             workload_report: None,
+            stdout_tail: String::new(),
             why: doc
                 .as_ref()
                 .and_then(|d| d["error"].as_str())
