@@ -179,8 +179,74 @@ fn compiler(
                 format!("board {board}: ARMv6 start files for the C-level checks: {e:#}")
             })?;
         flags.push(format!("-B{}", dir.display()));
+        flags.extend(armv6_division_helpers(board, &out.join("division"))?);
     }
     Ok((gcc, flags))
+}
+
+/// The members of libgcc that the C checks need on 32-bit ARM without a
+/// divide instruction (`__aeabi_uidiv`, `__aeabi_uidivmod`,
+/// `__aeabi_uldivmod` and what they call).
+const DIVISION_MEMBERS: [&str; 4] = [
+    "_udivsi3.o",
+    "_aeabi_uldivmod.o",
+    "_udivmoddi4.o",
+    "_dvmd_lnx.o",
+];
+
+/// ARMv6 hard-float: Debian's armhf libgcc is ARMv7 + Thumb-2 (its
+/// `__udivsi3` uses `it`, which the ARM1176 does not have). The integer
+/// division helpers are taken from Debian armel's libgcc instead (ARMv5TE,
+/// ARM state, which the ARM1176 runs; integer arguments in core registers
+/// under both float ABIs), without their build attributes (which would only
+/// say soft-float), and linked ahead of libgcc. Returns the object paths.
+fn armv6_division_helpers(board: &str, dir: &Path) -> Result<Vec<String>, String> {
+    let armel = cross_target("arm-unknown-linux-gnueabi").expect("the armel target");
+    let (gcc, objcopy) = (armel.gcc(), armel.objcopy());
+    for tool in [&gcc, &objcopy] {
+        if !on_path(tool) {
+            return Err(format!(
+                "board {board}: the ARMv6 hard-float C-level checks take libgcc's division helpers from Debian armel: `{tool}` is not installed (run scripts/setup-cross.sh)"
+            ));
+        }
+    }
+    let libgcc = Command::new(&gcc)
+        .arg("-print-libgcc-file-name")
+        .output()
+        .map_err(|e| format!("board {board}: cannot run {gcc}: {e}"))?;
+    let libgcc = String::from_utf8_lossy(&libgcc.stdout).trim().to_string();
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("board {board}: cannot create {}: {e}", dir.display()))?;
+    let st = Command::new("ar")
+        .arg("x")
+        .arg(&libgcc)
+        .args(DIVISION_MEMBERS)
+        .current_dir(dir)
+        .status()
+        .map_err(|e| format!("board {board}: cannot run ar: {e}"))?;
+    if !st.success() {
+        return Err(format!(
+            "board {board}: {libgcc}: ar x {} failed",
+            DIVISION_MEMBERS.join(" ")
+        ));
+    }
+    let mut objects = Vec::new();
+    for m in DIVISION_MEMBERS {
+        let o = dir.join(m);
+        let st = Command::new(&objcopy)
+            .arg("--remove-section=.ARM.attributes")
+            .arg(&o)
+            .status()
+            .map_err(|e| format!("board {board}: cannot run {objcopy}: {e}"))?;
+        if !st.success() {
+            return Err(format!(
+                "board {board}: {objcopy} failed on {}",
+                o.display()
+            ));
+        }
+        objects.push(o.display().to_string());
+    }
+    Ok(objects)
 }
 
 fn on_path(program: &str) -> bool {
