@@ -43,13 +43,20 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// A target, the boards it must suit, and the qemu-user command that runs
+/// its programs here (None: none can).
+type Target = (
+    &'static str,
+    Vec<BoardProfile>,
+    Option<&'static [&'static str]>,
+);
+
 #[test]
 fn the_c_checks_build_for_every_board_target_pass_its_gate_and_run_under_qemu_user() {
     let criteria = lwm::qualify::criteria::parse(Path::new("c.toml"), BOTH).unwrap();
     let out = std::env::temp_dir().join(format!("lwm-qualify-cross-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&out);
-    // (target, boards it must suit, qemu-user command that runs it here).
-    let targets: [(&str, Vec<BoardProfile>, Option<&[&str]>); 4] = [
+    let targets: [Target; 4] = [
         (
             "arm-unknown-linux-gnueabihf",
             vec![board(
