@@ -295,6 +295,18 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         assert!(found.contains("passed under system (the control)"), "{c}");
         assert_eq!(c["evidence"].as_array().unwrap().len(), 2, "{c}");
     }
+    // The gate requirement covers the check programs pushed too, each once.
+    let gate: Vec<&str> = reqs[5]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(gate.len(), 3 + 7, "{gate:?}");
+    assert!(
+        gate.contains(&"gate: C-level check program stress"),
+        "{gate:?}"
+    );
     let rep = bundle.join("runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json");
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(rep).unwrap()).unwrap();
     assert_eq!(doc["runs"][0]["preload"]["mapped"], true, "{doc}");

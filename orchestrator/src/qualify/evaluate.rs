@@ -102,7 +102,11 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
             })
             .collect(),
         Check::Footprint { max_bytes } => vec![footprint_check(ev, entry, *max_bytes)],
-        Check::IsaGate => gate_checks(ev, entry),
+        Check::IsaGate => {
+            let mut checks = gate_checks(ev, entry);
+            checks.extend(c_program_gate_checks(ev));
+            checks
+        }
         Check::Soak {
             reps,
             max_rss_growth,
@@ -552,6 +556,58 @@ fn gate_checks(ev: &Evidence, entry: Option<&BoardEntry>) -> Vec<CheckResult> {
             },
         })
         .collect()
+}
+
+/// The C-level check programs pushed in their own campaign: each distinct
+/// program once (it is pushed once per check), from that run's manifest.
+fn c_program_gate_checks(ev: &Evidence) -> Vec<CheckResult> {
+    let Ok((dir, rel)) = ev.c_tests else {
+        return Vec::new();
+    };
+    let evidence = vec![format!("{rel}/manifest.json")];
+    let manifest: Option<serde_json::Value> = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let artifacts = manifest
+        .as_ref()
+        .and_then(|m| m["boards"].as_array())
+        .and_then(|bs| bs.iter().find(|b| b["name"] == ev.board))
+        .and_then(|b| b["artifacts"].as_array().cloned())
+        .unwrap_or_default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for a in artifacts {
+        let name = a["name"].as_str().unwrap_or("?");
+        // Only the check programs: lwm's own artifacts are gated above.
+        if !name.starts_with("cmd/c.") {
+            continue;
+        }
+        let sha = a["sha256"].as_str().unwrap_or("").to_string();
+        if seen.contains(&sha) {
+            continue;
+        }
+        seen.push(sha);
+        let program = name.rsplit('/').next().unwrap_or(name);
+        let gate = &a["gate"];
+        out.push(CheckResult {
+            name: format!("gate: C-level check program {program}"),
+            found: match gate["isa"].as_str() {
+                Some(isa) => format!(
+                    "passed: {isa}; newest glibc symbol {}",
+                    gate["newest_glibc"].as_str().unwrap_or("none")
+                ),
+                None => "not checked".into(),
+            },
+            threshold: "passes for the board's CPU and glibc".into(),
+            status: if gate["isa"].is_string() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            evidence: evidence.clone(),
+        });
+    }
+    out
 }
 
 /// Every requirement failed: the campaign's results could not be read.
