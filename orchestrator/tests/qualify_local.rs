@@ -754,6 +754,11 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
             "two-soaks.toml:12: requirement S2: a second soak requirement",
         ),
         (
+            "two-conf.toml",
+            format!("{head}[[requirement]]\nid = \"C1\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n\n[[requirement]]\nid = \"C2\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = false\n"),
+            "two-conf.toml:11: requirement C2: a second c-conformance requirement",
+        ),
+        (
             "unknown-kind.toml",
             format!("{head}[[requirement]]\nid = \"K\"\ndescription = \"d\"\nkind = \"vibes\"\nmandatory = true\n"),
             "unknown-kind.toml:5: requirement K: unknown kind `vibes`",

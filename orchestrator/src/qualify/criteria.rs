@@ -254,16 +254,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Criteria, String> {
         }
         requirements.push(req);
     }
-    // One soak campaign per qualification.
-    let soaks: Vec<&Requirement> = requirements
-        .iter()
-        .filter(|r| matches!(r.check, Check::Soak { .. }))
-        .collect();
-    if let [first, second, ..] = soaks.as_slice() {
-        return Err(format!(
-            "{}: requirement {}: a second soak requirement (the first is {} at {}); put both thresholds in one",
-            second.defined_at, second.id, first.id, first.defined_at
-        ));
+    // One soak campaign per qualification, and each C-level check run
+    // once per repetition: at most one requirement of each of these kinds.
+    for kind in ["soak", "c-conformance", "threads-fork"] {
+        let same: Vec<&Requirement> = requirements
+            .iter()
+            .filter(|r| r.check.kind() == kind)
+            .collect();
+        if let [first, second, ..] = same.as_slice() {
+            return Err(format!(
+                "{}: requirement {}: a second {kind} requirement (the first is {} at {}); put both thresholds in one",
+                second.defined_at, second.id, first.id, first.defined_at
+            ));
+        }
     }
     // Command names share one namespace on the board and in raw/.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
