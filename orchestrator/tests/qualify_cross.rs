@@ -147,7 +147,7 @@ fn the_c_checks_build_for_every_board_target_pass_its_gate_and_run_under_qemu_us
 }
 
 #[test]
-fn a_target_without_its_cross_compiler_is_refused_in_one_line_naming_the_board() {
+fn a_target_lwm_cannot_build_for_is_refused_in_one_line_naming_the_board() {
     let criteria = lwm::qualify::criteria::parse(Path::new("c.toml"), BOTH).unwrap();
     let out = std::env::temp_dir().join(format!("lwm-qualify-nocc-{}", std::process::id()));
     let e = ctests::build(
@@ -164,4 +164,42 @@ fn a_target_without_its_cross_compiler_is_refused_in_one_line_naming_the_board()
     );
     assert_eq!(e.lines().count(), 1);
     let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn lwm_qualify_without_the_boards_cross_compiler_exits_2_naming_the_board_and_writes_nothing() {
+    let dir = std::env::temp_dir().join(format!("lwm-qualify-nogcc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("boards")).unwrap();
+    std::fs::create_dir_all(dir.join("empty-path")).unwrap();
+    std::fs::write(dir.join("key"), "").unwrap();
+    // An aarch64 board (never reached: the C checks are built first).
+    std::fs::write(
+        dir.join("boards/far.toml"),
+        format!(
+            "description = \"far\"\ntarget = \"aarch64-unknown-linux-gnu\"\ncpu = \"cortex-a72\"\n\
+             work_dir = \"/tmp/lwm-never\"\n[transport]\nkind = \"ssh\"\nhost = \"127.0.0.1\"\n\
+             port = 1\nuser = \"nobody\"\nidentity = \"{}\"\nknown_hosts = \"{}\"\n",
+            dir.join("key").display(),
+            dir.join("known_hosts").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.toml"), BOTH).unwrap();
+    // A PATH without the cross compiler (nor anything else).
+    let out = Command::new(env!("CARGO_BIN_EXE_lwm"))
+        .current_dir(&dir)
+        .env("PATH", dir.join("empty-path"))
+        .args(["--boards-dir", "boards", "qualify", "--board", "far"])
+        .args(["--criteria", "c.toml", "--out", "b", "--no-progress"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{e}");
+    assert_eq!(
+        e.trim_end(),
+        "lwm: board far: the C-level checks for aarch64-unknown-linux-gnu need `aarch64-linux-gnu-gcc`, which is not installed (run scripts/setup-cross.sh)"
+    );
+    assert!(!dir.join("b").exists(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -496,13 +496,26 @@ pub fn checks(
                 .chain(&base)
                 .map(|r| format!("{rel}/{}", r.file))
                 .collect();
-            let with_board = |e: String| match (&failed_board, mine.is_empty() || base.is_empty())
-            {
-                (Some(b), true) => format!("{e} ({b})"),
+            if mine.is_empty() && base.is_empty() {
+                // Never ran (a board that failed, or was lost, first): no
+                // side failed the check.
+                return CheckResult {
+                    name: t.name(),
+                    found: match &failed_board {
+                        Some(b) => format!("not run: {b}"),
+                        None => "not run: no result under either allocator".into(),
+                    },
+                    threshold: threshold.clone(),
+                    status: Status::Fail,
+                    evidence,
+                };
+            }
+            let with_board = |e: String, list: &[Rep]| match &failed_board {
+                Some(b) if list.len() < reps as usize => format!("{e} ({b})"),
                 _ => e,
             };
-            let m = side(&mine, reps, t.program, timeout_s).map_err(with_board);
-            let b = side(&base, reps, t.program, timeout_s).map_err(with_board);
+            let m = side(&mine, reps, t.program, timeout_s).map_err(|e| with_board(e, &mine));
+            let b = side(&base, reps, t.program, timeout_s).map_err(|e| with_board(e, &base));
             let (found, status) = match (m, b) {
                 (Ok(m), Ok(_)) => (
                     format!("{m} under {UNDER_TEST}; passed under {BASELINE} (the control)"),
@@ -574,6 +587,25 @@ mod tests {
             workload_report: None,
             stdout_tail: tail.into(),
         }
+    }
+
+    #[test]
+    fn a_check_that_never_ran_on_a_failed_board_says_so_once_and_blames_no_allocator() {
+        let dir = std::env::temp_dir().join(format!("lwm-ctests-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join("manifest.json"),
+            r#"{"boards":[{"name":"b","status":"failed","error":"board b: unreachable"}]}"#,
+        )
+        .unwrap();
+        let r = checks(Ok((&dir, "runs/c-tests")), "b", THREADS_FORK, 1, 9);
+        assert_eq!(r.len(), THREADS_FORK.len());
+        assert_eq!(r[0].name, "stress");
+        assert_eq!(r[0].found, "not run: board b: unreachable");
+        assert_eq!(r[0].status, Status::Fail);
+        let r = checks(Err("interrupted"), "b", CONFORMANCE, 1, 9);
+        assert!(r.iter().all(|c| c.found == "not run: interrupted"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
