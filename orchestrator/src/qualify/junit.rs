@@ -119,7 +119,70 @@ pub fn render(criteria: &str, board: &str, verdicts: &[Verdict]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::xml;
+    use super::super::evaluate::{CheckResult, Status, Verdict};
+    use super::{render, xml};
+
+    fn verdict(
+        id: &str,
+        kind: &'static str,
+        mandatory: bool,
+        checks: &[(&str, Status)],
+    ) -> Verdict {
+        let failed = checks.iter().any(|(_, s)| *s == Status::Fail);
+        Verdict {
+            id: id.into(),
+            description: "d".into(),
+            kind,
+            mandatory,
+            evidence_rule: "e".into(),
+            status: if failed { Status::Fail } else { Status::Pass },
+            summary: "s".into(),
+            checks: checks
+                .iter()
+                .map(|(n, s)| CheckResult {
+                    name: n.to_string(),
+                    found: format!("found {n}"),
+                    threshold: "t".into(),
+                    status: *s,
+                    evidence: vec![],
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn c_level_requirements_get_one_test_case_per_check_and_advisory_ones_never_fail() {
+        let x = render(
+            "c",
+            "b",
+            &[
+                verdict(
+                    "G",
+                    "isa-gate",
+                    true,
+                    &[("g1", Status::Pass), ("g2", Status::Pass)],
+                ),
+                verdict(
+                    "C",
+                    "c-conformance",
+                    true,
+                    &[("aligned/a", Status::Fail), ("aligned/b", Status::Pass)],
+                ),
+                verdict("T", "threads-fork", false, &[("stress", Status::Fail)]),
+            ],
+        );
+        assert!(x.contains("tests=\"4\" failures=\"1\""), "{x}");
+        assert!(x.contains("name=\"C: aligned/a\""), "{x}");
+        assert!(
+            x.contains("<failure message=\"aligned/a: found aligned/a\""),
+            "{x}"
+        );
+        assert!(
+            x.contains("ADVISORY REQUIREMENT FAILED: stress: found stress"),
+            "{x}"
+        );
+        assert_eq!(x.matches("<failure ").count(), 1, "{x}");
+    }
 
     #[test]
     fn text_is_escaped_and_characters_xml_cannot_hold_are_replaced() {
