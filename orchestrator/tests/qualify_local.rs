@@ -1122,7 +1122,8 @@ fn a_conformance_check_that_fails_on_the_board_is_named_in_the_verdict() {
     assert!(
         failed[0].starts_with(
             "lwm: requirement U-CONF failed: aligned/aligned_alloc_valid: FAILED under lwmalloc: "
-        ) && failed[0].contains("aligned.c:")
+        ) && failed[0].contains("not ok ")
+            && failed[0].contains(" - aligned.c:")
             && failed[0].contains("misaligned")
             && failed[0].contains("(and 1 more failed check(s))"),
         "{e}"

@@ -274,6 +274,9 @@ pub fn build(
     if programs.is_empty() {
         return Ok(None);
     }
+    // Absolute: the compiler runs in the sources' directory.
+    let out =
+        &std::path::absolute(out).map_err(|e| format!("board {board}: {}: {e}", out.display()))?;
     std::fs::create_dir_all(out)
         .map_err(|e| format!("board {board}: cannot create {}: {e}", out.display()))?;
     let (cc, target_flags) = compiler(workspace, target, board, out)?;
@@ -313,11 +316,14 @@ pub fn build(
         .arg(workspace.join("allocator/include"))
         .arg("-I")
         .arg(&tests_dir)
-        .arg(&source)
+        // From the sources' directory: `__FILE__`, which every `not ok`
+        // line names, is then `aligned.c`, not a path of this host.
+        .current_dir(&tests_dir)
+        .arg(format!("{p}.c"))
         .arg("-o")
         .arg(&exe)
         .arg("-ldl");
-        log.push_str(&format!("{cmd:?}\n"));
+        log.push_str(&format!("(cd {} && {cmd:?})\n", tests_dir.display()));
         let o = cmd
             .output()
             .map_err(|e| format!("board {board}: cannot run {cc}: {e}"))?;
