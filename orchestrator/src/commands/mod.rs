@@ -43,6 +43,11 @@ pub struct UserCommand {
     /// out-of-memory checks of `lwm qualify`. Absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_as_bytes: Option<u64>,
+    /// Its stdout is not held to the system malloc's (the C-level checks
+    /// of `lwm qualify` print addresses and counts that differ from run
+    /// to run; they are judged on their own `ok`/`not ok` lines).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stdout_varies: bool,
 }
 
 impl UserCommand {
@@ -139,6 +144,7 @@ pub fn make(
         env,
         timeout_s,
         limit_as_bytes: None,
+        stdout_varies: false,
     })
 }
 

@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod command;
 pub mod criteria;
+pub mod ctests;
 pub mod evaluate;
 pub mod junit;
 pub mod render;
@@ -174,6 +175,26 @@ pub async fn qualify(
         let _ = std::fs::remove_dir_all(out);
         return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
     }
+    // The C-level checks, built for the board's target before anything
+    // runs: a missing cross compiler is a setup error (nothing kept).
+    let c_built = match build_c_tests(&opts, &criteria) {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(out);
+            return Err(e);
+        }
+    };
+    let c_settings = match c_built
+        .as_ref()
+        .map(|b| ctests::settings(&criteria, &settings, b))
+        .transpose()
+    {
+        Ok(s) => s.flatten(),
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(out);
+            return Err(e);
+        }
+    };
     let eval = |settings: Settings, run_id: &str| {
         EvalOptions {
         workspace: opts.workspace.clone(),
@@ -207,7 +228,25 @@ pub async fn qualify(
     let run_dir = outcome.run_dir.clone();
     let mut bundle_errors = Vec::new();
     let mut interrupted = outcome.interrupted();
-    // The soak campaign, after the main one (not after a Ctrl-C).
+    // The C-level checks' campaign, after the main one (not after a Ctrl-C).
+    let mut c_dir = None;
+    let mut c_missing = "the C-level campaign did not run (interrupted)".to_string();
+    if let (Some(c), false) = (c_settings, interrupted) {
+        match campaign::eval(eval(c, "c-tests")).await {
+            Ok(o) => {
+                interrupted |= o.interrupted();
+                if let Err(e) = crate::report::write_reports_of(&o.run_dir) {
+                    bundle_errors.push(format!("C-level campaign reports not written: {e:#}"));
+                }
+                c_dir = Some(o.run_dir);
+            }
+            Err(e) => {
+                c_missing = format!("C-level campaign: {e:#}");
+                bundle_errors.push(c_missing.clone());
+            }
+        }
+    }
+    // The soak campaign, after those (not after a Ctrl-C).
     let mut soak_dir = None;
     if let (Some(soak), false) = (soak_settings(&criteria, &settings), interrupted) {
         match campaign::eval(eval(soak, "soak")).await {
@@ -233,6 +272,10 @@ pub async fn qualify(
                 run_rel: RUN_REL,
                 reps: settings.reps,
                 soak: soak_dir.as_deref().map(|d| (d, SOAK_REL)),
+                c_tests: c_dir
+                    .as_deref()
+                    .map(|d| (d, ctests::C_TESTS_REL))
+                    .ok_or(c_missing.as_str()),
             },
         ),
         Err(e) => {
@@ -257,6 +300,27 @@ pub async fn qualify(
         interrupted,
         bundle_errors,
     })
+}
+
+/// Builds the C programs of the C-level requirements for the board's
+/// target into the bundle (`c-tests/`), when there are any.
+fn build_c_tests(opts: &QualifyOptions, c: &Criteria) -> Result<Option<ctests::Built>, String> {
+    if !c
+        .requirements
+        .iter()
+        .any(|r| !ctests::tests_of(&r.check).is_empty())
+    {
+        return Ok(None);
+    }
+    let board = crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+        .map_err(|e| format!("{e:#}"))?;
+    let target = if board.target == "host" {
+        crate::build::host_triple()
+    } else {
+        board.target.clone()
+    };
+    let out = opts.out.join(ctests::BUILT_REL).join(&target);
+    ctests::build(&opts.workspace, c, &target, &opts.board, &out)
 }
 
 /// `results/qualify-STAMP-BOARD` under `results`.
