@@ -31,6 +31,9 @@ pub const RUN_REL: &str = "runs/main";
 pub const SOAK_REL: &str = "runs/soak";
 /// The criteria used when `--criteria` is not given, relative to the workspace.
 pub const DEFAULT_CRITERIA: &str = "qualification/embedded-v1.toml";
+/// How the qualification was started (board, library, key, criteria
+/// file), in the bundle: what `lwm qualify --resume BUNDLE` goes on with.
+pub const INVOCATION_FILE: &str = "invocation.json";
 
 /// `lwm qualify` as the command line gave it.
 #[derive(Debug, Clone)]
@@ -47,6 +50,34 @@ pub struct QualifyOptions {
     /// Qualify this prebuilt liblwmalloc.so (a vendor's own build) instead
     /// of the one `lwm` builds.
     pub library: Option<PathBuf>,
+    /// Go on with the qualification already in `out` (`--resume`): its
+    /// campaigns are resumed (finished runs kept, not made again) and the
+    /// bundle sealed anew.
+    pub resume: bool,
+}
+
+/// `invocation.json`: what a resumed qualification must reuse.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Invocation {
+    pub board: String,
+    /// The criteria file given (the bundle holds its copy, `criteria.toml`).
+    pub criteria: PathBuf,
+    pub library: Option<PathBuf>,
+    pub sign: Option<PathBuf>,
+}
+
+impl Invocation {
+    pub fn read(bundle: &Path) -> Result<Invocation, String> {
+        let path = bundle.join(INVOCATION_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "--resume {}: not a qualification bundle lwm can resume ({}: {e})",
+                bundle.display(),
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 /// How a qualification ended.
@@ -74,6 +105,18 @@ impl QualifyOutcome {
 /// criteria file, the signing key, the output directory. Returns the
 /// criteria and the campaign's settings.
 pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
+    if opts.resume {
+        // The runs on disk were decided by the bundle's copy.
+        let copy = opts.out.join(bundle::CRITERIA_FILE);
+        if std::fs::read(&opts.criteria).ok() != std::fs::read(&copy).ok() {
+            return Err(format!(
+                "--resume {}: the criteria file {} is not the one the qualification started with ({} differs); start a new qualification",
+                opts.out.display(),
+                opts.criteria.display(),
+                copy.display()
+            ));
+        }
+    }
     let criteria = criteria::load(&opts.criteria)?;
     // As `lwm eval` checks it (a labgrid place on its coordinator too).
     crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
@@ -89,9 +132,9 @@ pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
             ));
         }
     }
-    if opts.out.exists() {
+    if opts.out.exists() && !opts.resume {
         return Err(format!(
-            "--out {}: already exists; a bundle is written into a new directory",
+            "--out {}: already exists; a bundle is written into a new directory (or continue it with --resume)",
             opts.out.display()
         ));
     }
@@ -170,17 +213,41 @@ pub async fn qualify(
     let out = &opts.out;
     std::fs::create_dir_all(out.join("runs"))
         .map_err(|e| format!("--out {}: cannot create: {e}", out.display()))?;
-    // The criteria exactly as used, byte for byte.
-    if let Err(e) = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE)) {
-        let _ = std::fs::remove_dir_all(out);
-        return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
+    // A new bundle is removed again when refused before anything ran; a
+    // resumed one keeps everything it holds.
+    let discard = |out: &Path| {
+        if !opts.resume {
+            let _ = std::fs::remove_dir_all(out);
+        }
+    };
+    if !opts.resume {
+        // The criteria exactly as used, byte for byte, and how to go on.
+        let invocation = Invocation {
+            board: opts.board.clone(),
+            criteria: opts.criteria.clone(),
+            library: opts.library.clone(),
+            sign: opts.sign.clone(),
+        };
+        let written = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE))
+            .map_err(|e| format!("{}: cannot copy: {e}", opts.criteria.display()))
+            .and_then(|_| {
+                crate::campaign::store::write_atomic(
+                    &out.join(INVOCATION_FILE),
+                    &serde_json::to_vec_pretty(&invocation).expect("plain data serialises"),
+                )
+                .map_err(|e| format!("{INVOCATION_FILE}: {e:#}"))
+            });
+        if let Err(e) = written {
+            discard(out);
+            return Err(e);
+        }
     }
     // The C-level checks, built for the board's target before anything
     // runs: a missing cross compiler is a setup error (nothing kept).
     let c_built = match build_c_tests(&opts, &criteria) {
         Ok(b) => b,
         Err(e) => {
-            let _ = std::fs::remove_dir_all(out);
+            discard(out);
             return Err(e);
         }
     };
@@ -191,7 +258,7 @@ pub async fn qualify(
     {
         Ok(s) => s.flatten(),
         Err(e) => {
-            let _ = std::fs::remove_dir_all(out);
+            discard(out);
             return Err(e);
         }
     };
@@ -202,7 +269,10 @@ pub async fn qualify(
         results_dir: out.join("runs"),
         boards: vec![opts.board.clone()],
         settings,
-        resume: None,
+        // A campaign a resumed qualification had started goes on where it
+        // stopped; one it never reached starts now.
+        resume: (opts.resume && out.join("runs").join(run_id).join("manifest.json").is_file())
+            .then(|| run_id.to_string()),
         explicit_flags: Vec::new(),
         extend: false,
         run_id: Some(run_id.into()),
@@ -210,7 +280,8 @@ pub async fn qualify(
         labgrid_coordinator: None,
         library: opts.library.clone(),
         interrupt_hint: Some(format!(
-            "The bundle {} will be sealed as interrupted; resuming a qualification is not supported yet: run it again",
+            "The bundle {} will be sealed as interrupted. Continue later with: lwm qualify --resume {}",
+            out.display(),
             out.display()
         )),
     }
@@ -220,7 +291,7 @@ pub async fn qualify(
         Err(e) => {
             // Refused before a run directory existed: nothing collected.
             if !out.join(RUN_REL).exists() {
-                let _ = std::fs::remove_dir_all(out);
+                discard(out);
             }
             return Err(format!("{e:#}"));
         }
@@ -283,6 +354,10 @@ pub async fn qualify(
             evaluate::unreadable(&criteria, &format!("{e:#}"))
         }
     };
+    if opts.resume {
+        // Sealed before: the old signature is of the old manifest.
+        let _ = std::fs::remove_file(out.join(bundle::SIGNATURE_FILE));
+    }
     let sealed = bundle::seal(&bundle::SealInput {
         dir: out,
         criteria: &criteria,
