@@ -6,41 +6,18 @@
 //! that `lwm qualify verify` accepts. Bad resumes are refused in one line
 //! with exit 2 and the bundle left as it was.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Stdio;
+use std::time::Duration;
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/local_board.rs"]
 mod local_board;
 
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-qresume-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use campaign::{assert_kept, lwm, manifest, rep_docs, run, scratch, wait_until};
 
-fn lwm_command(cwd: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.current_dir(cwd)
-        .arg("--results")
-        .arg(cwd.join("results"))
-        .arg("--boards-dir")
-        .arg(cwd.join("boards"))
-        .args(args);
-    c
-}
-
-fn lwm(cwd: &Path, args: &[&str]) -> Output {
-    let out = lwm_command(cwd, args).output().expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+fn verdicts(bundle: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(bundle.join("verdicts.json")).unwrap()).unwrap()
 }
 
 /// Four repetitions of two short workloads, then the C-level checks: a
@@ -71,34 +48,15 @@ kind = "c-conformance"
 mandatory = true
 "#;
 
-/// Every repetition's result (`rep-*.json`, not failed ones) under `dir`,
-/// with its bytes.
-fn results(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = e.path();
-            let name = e.file_name().to_string_lossy().into_owned();
-            if p.is_dir() {
-                stack.push(p);
-            } else if name.starts_with("rep-") && !name.ends_with(".failed.json") {
-                out.insert(p.clone(), std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies() {
-    let dir = scratch("interrupt");
+    let dir = scratch("qualify-interrupt");
     local_board::write(&dir.join("boards"), &dir.join("board"));
     std::fs::write(dir.join("criteria.toml"), CRITERIA).unwrap();
     let bundle = dir.join("bundle");
     let main_runs = bundle.join("runs/main");
 
-    let mut child = lwm_command(
+    let mut child = lwm(
         &dir,
         &[
             "qualify",
@@ -111,20 +69,19 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
             "--no-progress",
         ],
     )
+    .current_dir(&dir)
     .stdout(Stdio::null())
     .stderr(Stdio::piped())
     .spawn()
     .unwrap();
     // Interrupt once a few of the 16 measured runs are on disk.
-    let deadline = Instant::now() + Duration::from_secs(600);
-    while results(&main_runs).len() < 3 {
+    wait_until(Duration::from_secs(600), "third run", || {
         assert!(
             child.try_wait().unwrap().is_none(),
             "lwm qualify ended before its third run"
         );
-        assert!(Instant::now() < deadline, "no third run within 10 minutes");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        rep_docs(&main_runs).len() >= 3
+    });
     // SAFETY: kill(2) on our own unreaped child's pid.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -137,7 +94,7 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         stderr.contains(&format!("lwm qualify --resume {}", bundle.display())),
         "says how to go on: {stderr}"
     );
-    let before = results(&main_runs);
+    let before = rep_docs(&main_runs);
     assert!(
         before.len() >= 3 && before.len() < 16,
         "interrupted mid-campaign: {} runs",
@@ -147,13 +104,11 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         !bundle.join("runs/c-tests").exists(),
         "the C-level campaign is not started after a Ctrl-C"
     );
-    let verdicts: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bundle.join("verdicts.json")).unwrap()).unwrap();
-    assert_eq!(verdicts["interrupted"], true);
-    assert_eq!(verdicts["qualified"], false);
+    assert_eq!(verdicts(&bundle)["interrupted"], true);
+    assert_eq!(verdicts(&bundle)["qualified"], false);
 
     // Resumed: the board, criteria and library come from the bundle.
-    let resumed = lwm(
+    let resumed = run(
         &dir,
         &[
             "qualify",
@@ -165,33 +120,25 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
     let err = String::from_utf8_lossy(&resumed.stderr).into_owned();
     assert_eq!(resumed.status.code(), Some(0), "{err}");
     assert!(err.contains("lwm: qualified"), "{err}");
-    let after = results(&main_runs);
-    // 2 workloads x 2 allocators x 4 reps.
-    assert_eq!(after.len(), 16, "every run made once: {:?}", after.keys());
-    for (path, bytes) in &before {
-        assert_eq!(
-            after.get(path),
-            Some(bytes),
-            "{} was made again or changed",
-            path.display()
-        );
-    }
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(main_runs.join("manifest.json")).unwrap()).unwrap();
+    // 2 workloads x 2 allocators x 4 reps, each made once.
+    let after = rep_docs(&main_runs);
+    assert_eq!(after.len(), 16, "{:?}", after.keys());
+    assert_kept(&main_runs, &before);
     assert_eq!(
-        manifest["resumed_unix_ms"].as_array().map(Vec::len),
+        manifest(&main_runs)["resumed_unix_ms"]
+            .as_array()
+            .map(Vec::len),
         Some(1),
         "the main campaign was resumed, not started again"
     );
     assert!(
-        !results(&bundle.join("runs/c-tests")).is_empty(),
+        !rep_docs(&bundle.join("runs/c-tests")).is_empty(),
         "the C-level campaign ran on resume"
     );
-    let verdicts: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(bundle.join("verdicts.json")).unwrap()).unwrap();
-    assert_eq!(verdicts["interrupted"], false);
-    assert_eq!(verdicts["qualified"], true);
-    let ids: Vec<&str> = verdicts["requirements"]
+    let v = verdicts(&bundle);
+    assert_eq!(v["interrupted"], false);
+    assert_eq!(v["qualified"], true);
+    let ids: Vec<&str> = v["requirements"]
         .as_array()
         .unwrap()
         .iter()
@@ -199,10 +146,10 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         .collect();
     assert_eq!(ids, ["R-PERF-001", "R-CONF-001"]);
 
-    let verify = lwm(&dir, &["qualify", "verify", bundle.to_str().unwrap()]);
+    let verify = run(&dir, &["qualify", "verify", bundle.to_str().unwrap()]);
     assert_eq!(verify.status.code(), Some(0));
     let tarball = dir.join("bundle.tar.gz");
-    let verify = lwm(&dir, &["qualify", "verify", tarball.to_str().unwrap()]);
+    let verify = run(&dir, &["qualify", "verify", tarball.to_str().unwrap()]);
     assert_eq!(
         verify.status.code(),
         Some(0),
@@ -213,11 +160,11 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
 
 #[test]
 fn bad_resumes_are_refused_in_one_line_and_leave_the_bundle_alone() {
-    let dir = scratch("refused");
+    let dir = scratch("qualify-refused");
     local_board::write(&dir.join("boards"), &dir.join("board"));
 
     // No such directory.
-    let out = lwm(&dir, &["qualify", "--resume", "no-such-bundle"]);
+    let out = run(&dir, &["qualify", "--resume", "no-such-bundle"]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -227,8 +174,12 @@ fn bad_resumes_are_refused_in_one_line_and_leave_the_bundle_alone() {
     );
 
     // A directory that is not a bundle.
-    std::fs::create_dir_all(dir.join("not-a-bundle")).unwrap();
-    let out = lwm(&dir, &["qualify", "--resume", "not-a-bundle"]);
+    let not_a_bundle = dir.join("not-a-bundle");
+    std::fs::create_dir_all(&not_a_bundle).unwrap();
+    let out = run(
+        &dir,
+        &["qualify", "--resume", not_a_bundle.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -254,7 +205,7 @@ fn bad_resumes_are_refused_in_one_line_and_leave_the_bundle_alone() {
         .to_string(),
     )
     .unwrap();
-    let out = lwm(&dir, &["qualify", "--resume", bundle.to_str().unwrap()]);
+    let out = run(&dir, &["qualify", "--resume", bundle.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -266,7 +217,7 @@ fn bad_resumes_are_refused_in_one_line_and_leave_the_bundle_alone() {
     assert_eq!(left.len(), 2, "nothing written into the bundle");
 
     // --resume with --board: the board is the bundle's.
-    let out = lwm(
+    let out = run(
         &dir,
         &[
             "qualify",

@@ -222,11 +222,13 @@ pub async fn qualify(
     };
     if !opts.resume {
         // The criteria exactly as used, byte for byte, and how to go on.
+        // Absolute: a resume may start from another directory.
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         let invocation = Invocation {
             board: opts.board.clone(),
-            criteria: opts.criteria.clone(),
-            library: opts.library.clone(),
-            sign: opts.sign.clone(),
+            criteria: absolute(&opts.criteria),
+            library: opts.library.as_deref().map(absolute),
+            sign: opts.sign.as_deref().map(absolute),
         };
         let written = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE))
             .map_err(|e| format!("{}: cannot copy: {e}", opts.criteria.display()))
