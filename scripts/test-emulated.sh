@@ -13,7 +13,10 @@
 #     and sqlite3 from a --suite file, the stdout check and
 #     check_output = false), and a board failing after boot; QEMU is gone
 #     after each;
-#  3. orchestrator/tests/vm_faults.rs: a guest that hangs while booting
+#  3. orchestrator/tests/vm_qualify.rs: `lwm qualify --board qemu-pi4`
+#     with the C-level conformance and threads-and-fork checks built for
+#     aarch64 and run in the guest; the bundle verifies, QEMU is gone;
+#  4. orchestrator/tests/vm_faults.rs: a guest that hangs while booting
 #     (the boot watchdog kills and boots it again, then fails the board
 #     with the console's last lines), a first boot frozen then a good one,
 #     and a guest rebooted mid-campaign, then --resume.
@@ -55,6 +58,10 @@ done_step
 
 step "lwm eval on the emulated boards (vm_eval)"
 cargo test --release --locked -p lwm --test vm_eval -- --ignored --test-threads=1 --nocapture
+done_step
+
+step "lwm qualify on qemu-pi4: the C-level checks cross-built and run in the guest (vm_qualify)"
+cargo test --release --locked -p lwm --test vm_qualify -- --ignored --test-threads=1 --nocapture
 done_step
 
 step "faults of the emulated boards: boot watchdog, a guest rebooted mid-campaign (vm_faults)"

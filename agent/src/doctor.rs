@@ -331,13 +331,9 @@ pub fn check_binary(
 }
 
 fn statvfs_free_mib(dir: &str) -> Option<u64> {
-    let c = std::ffi::CString::new(dir).ok()?;
-    // SAFETY: statvfs is plain data filled by the call; c is NUL-terminated.
-    unsafe {
-        let mut s: libc::statvfs = std::mem::zeroed();
-        (libc::statvfs(c.as_ptr(), &mut s) == 0)
-            .then(|| (s.f_bavail as u64).saturating_mul(s.f_frsize as u64) >> 20)
-    }
+    let s = nix::sys::statvfs::statvfs(dir).ok()?;
+    #[allow(clippy::unnecessary_cast)] // 32-bit on ARMv6
+    Some((s.blocks_available() as u64).saturating_mul(s.fragment_size() as u64) >> 20)
 }
 
 /// Board-wide checks: memory, disk, governor, throttling, emulation.

@@ -18,25 +18,20 @@ fn read_u64(path: impl AsRef<Path>) -> Option<u64> {
 }
 
 pub fn uname() -> Kernel {
-    // SAFETY: utsname is plain data; uname fills it and the fields are
-    // NUL-terminated C strings within their arrays.
-    unsafe {
-        let mut u: libc::utsname = std::mem::zeroed();
-        if libc::uname(&mut u) != 0 {
-            return Kernel {
-                sysname: String::new(),
-                release: String::new(),
-                version: String::new(),
-                machine: String::new(),
-            };
-        }
-        let s = |f: &[libc::c_char]| CStr::from_ptr(f.as_ptr()).to_string_lossy().into_owned();
-        Kernel {
-            sysname: s(&u.sysname),
-            release: s(&u.release),
-            version: s(&u.version),
-            machine: s(&u.machine),
-        }
+    let s = |f: &std::ffi::OsStr| f.to_string_lossy().into_owned();
+    match nix::sys::utsname::uname() {
+        Ok(u) => Kernel {
+            sysname: s(u.sysname()),
+            release: s(u.release()),
+            version: s(u.version()),
+            machine: s(u.machine()),
+        },
+        Err(_) => Kernel {
+            sysname: String::new(),
+            release: String::new(),
+            version: String::new(),
+            machine: String::new(),
+        },
     }
 }
 
@@ -124,12 +119,13 @@ fn sysconf(name: libc::c_int) -> u32 {
 }
 
 fn cores_allowed() -> Option<u32> {
-    // SAFETY: cpu_set_t is plain data; sched_getaffinity fills at most its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        (libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) == 0)
-            .then(|| libc::CPU_COUNT(&set) as u32)
-    }
+    use nix::sched::{sched_getaffinity, CpuSet};
+    let set = sched_getaffinity(nix::unistd::Pid::from_raw(0)).ok()?;
+    Some(
+        (0..CpuSet::count())
+            .filter(|&i| set.is_set(i).unwrap_or(false))
+            .count() as u32,
+    )
 }
 
 pub fn cpu() -> Cpu {

@@ -17,7 +17,7 @@ use crate::schema::{
 };
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -135,9 +135,9 @@ impl Timer {
             let g = lock.lock().unwrap();
             let (mut g, _) = cv.wait_timeout_while(g, timeout, |s| !s.0).unwrap();
             if !g.0 {
-                // SAFETY: kill has no memory preconditions; the group's
-                // leader is our unreaped child, so the group is ours.
-                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+                // The group's leader is our unreaped child, so the group
+                // is ours.
+                kill_group(pgid);
                 g.1 = true;
             }
         });
@@ -221,13 +221,16 @@ fn child_env(preload: &Option<String>) -> Vec<OsString> {
 /// A pipe for one of the child's output streams: (read end, write end),
 /// both close-on-exec (the child gets the write end by dup2).
 fn output_pipe() -> std::io::Result<(std::fs::File, OwnedFd)> {
-    let mut p = [0; 2];
-    // SAFETY: p has room for the two descriptors pipe2 writes.
-    if unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: pipe2 gave us these descriptors to own.
-    Ok(unsafe { (std::fs::File::from_raw_fd(p[0]), OwnedFd::from_raw_fd(p[1])) })
+    let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    Ok((std::fs::File::from(read), write))
+}
+
+/// SIGKILL to every process of group `pgid`; a group already gone is fine.
+fn kill_group(pgid: i32) {
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(pgid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
 }
 
 /// Run the command once, started by `launcher`, and measure it.
@@ -329,20 +332,21 @@ pub fn run_once(
     // next measurement: kill it and say so.
     let leftovers = rusage::group_members(pid, pid);
     if !leftovers.is_empty() || run.timed_out {
-        // SAFETY: as in Timer: the group is ours while its leader is unreaped.
-        unsafe { libc::kill(-pid, libc::SIGKILL) };
+        // As in Timer: the group is ours while its leader is unreaped.
+        kill_group(pid);
     }
     match launcher.reap() {
         Ok(r) => {
             run.rusage = Some(r.rusage);
-            let st = r.status;
-            if libc::WIFEXITED(st) {
-                run.exit_code = Some(libc::WEXITSTATUS(st));
-            } else if libc::WIFSIGNALED(st) {
-                let sig = libc::WTERMSIG(st);
-                run.signal = Some(sig);
-                run.signal_name = Some(signal_name(sig));
-                run.core_dumped = libc::WCOREDUMP(st);
+            use nix::sys::wait::WaitStatus;
+            match WaitStatus::from_raw(nix::unistd::Pid::from_raw(pid), r.status) {
+                Ok(WaitStatus::Exited(_, code)) => run.exit_code = Some(code),
+                Ok(WaitStatus::Signaled(_, sig, core)) => {
+                    run.signal = Some(sig as i32);
+                    run.signal_name = Some(signal_name(sig as i32));
+                    run.core_dumped = core;
+                }
+                _ => {}
             }
         }
         Err(e) => fail(&mut run, "incomplete", format!("wait4 failed: {e}")),

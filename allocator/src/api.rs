@@ -50,7 +50,7 @@ unsafe fn malloc_slow(n: usize, call: Call) -> *mut u8 {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        count(cache, call, unsafe { counted(p) }, 0);
+        count(call, unsafe { counted(p) }, 0);
     }
     p
 }
@@ -144,7 +144,7 @@ unsafe fn free_small_slow(page: *mut Page, block: usize) {
     let cache = thread::current();
     // SAFETY: the block lies in a segment page (caller's check).
     let freed = unsafe { free_small(cache, page, block, "free") };
-    count(cache, Call::Free, 0, freed);
+    count(Call::Free, 0, freed);
 }
 
 /// # Safety
@@ -158,7 +158,7 @@ unsafe fn free_slow(p: *mut u8) {
     let cache = cache();
     // SAFETY: forwarded contract.
     let freed = unsafe { free_raw(cache, p, "free") };
-    count(cache, Call::Free, 0, freed);
+    count(Call::Free, 0, freed);
 }
 
 /// Frees a small block from the slow paths: on the caller's own page, or
@@ -168,6 +168,7 @@ unsafe fn free_slow(p: *mut u8) {
 ///
 /// # Safety
 /// `block` lies in a segment page, `page` its page.
+#[inline(always)] // a wrapper: a call less on every cross-thread free
 unsafe fn free_small(cache: Cache, page: *mut Page, block: usize, function: &str) -> usize {
     let heap = cache.map(|c| {
         // SAFETY: we own our cache.
@@ -177,15 +178,16 @@ unsafe fn free_small(cache: Cache, page: *mut Page, block: usize, function: &str
     unsafe { small::free_block(page, block, tls::get(), heap, function) }
 }
 
-/// What a pointer handed to free or realloc turned out to be.
+/// What a pointer handed to free or realloc turned out to be. Two words,
+/// so `classify` returns it in registers: the page of a small block and
+/// the chunk of a heap block follow from the pointer.
 enum Block {
     /// A block of a page in use; its size never changes while it lives.
     Small {
         size: usize,
-        page: *mut Page,
     },
+    /// A heap chunk (header included) of `size` bytes at `p - WORD`.
     Heap {
-        chunk: usize,
         size: usize,
     },
     Mapped {
@@ -208,7 +210,7 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
         if size == 0 || !unsafe { (*page).is_block(block) } {
             os::fatal(function, "invalid pointer");
         }
-        return Block::Small { size, page };
+        return Block::Small { size };
     }
     if block % ALIGN != 0 {
         os::fatal(function, "invalid pointer");
@@ -241,7 +243,7 @@ unsafe fn classify(p: *mut u8, function: &str) -> Block {
     if heap_arena(next) != heap_arena(h) || next & PREV_FREE != 0 {
         os::fatal(function, "invalid pointer");
     }
-    Block::Heap { chunk, size }
+    Block::Heap { size }
 }
 
 /// Releases `p` without counting the call; returns its usable size.
@@ -252,8 +254,11 @@ unsafe fn free_raw(cache: Cache, p: *mut u8, function: &str) -> usize {
     // SAFETY: forwarded contract.
     match unsafe { classify(p, function) } {
         // SAFETY: p is a block of the page.
-        Block::Small { page, .. } => unsafe { free_small(cache, page, p as usize, function) },
-        Block::Heap { chunk, size } => {
+        Block::Small { .. } => unsafe {
+            free_small(cache, segment::page_of(p as usize), p as usize, function)
+        },
+        Block::Heap { size } => {
+            let chunk = p as usize - WORD;
             // SAFETY: the chunk is live and this arena's.
             let arena = unsafe { &ARENAS[heap_arena(hdr(chunk))] };
             arena.lock.lock();
@@ -326,8 +331,8 @@ pub unsafe fn usable_size(p: *mut u8) -> usize {
     }
     // SAFETY: forwarded contract.
     match unsafe { classify(p, "malloc_usable_size") } {
-        Block::Small { size, .. } => size,
-        Block::Heap { size, .. } => size - WORD,
+        Block::Small { size } => size,
+        Block::Heap { size } => size - WORD,
         // SAFETY: p is live.
         Block::Mapped { header } => unsafe { large::usable(p as usize, header) },
     }
@@ -365,19 +370,20 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
         // SAFETY: no preconditions.
         return unsafe { malloc_slow(n, Call::Realloc) };
     }
-    let cache = cache();
     if n == 0 {
+        let cache = cache();
         // SAFETY: forwarded contract.
         let freed = unsafe { free_raw(cache, p, "realloc") };
-        count(cache, Call::Realloc, 0, freed);
+        count(Call::Realloc, 0, freed);
         return null_mut();
     }
     // SAFETY: forwarded contract.
-    let (q, freed, allocated) = unsafe { resize(cache, p, n) };
+    let (q, freed, allocated) = unsafe { resize(p, n) };
     if q.is_null() {
         os::set_errno(libc::ENOMEM);
     } else {
-        count(cache, Call::Realloc, allocated, freed);
+        // A block resized in place never needed the cache (nor a claim).
+        count(Call::Realloc, allocated, freed);
     }
     q
 }
@@ -390,14 +396,14 @@ pub unsafe fn realloc(p: *mut u8, n: usize) -> *mut u8 {
 ///
 /// # Safety
 /// `p` is a live block of this allocator (misuse aborts).
-unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
+unsafe fn resize(p: *mut u8, n: usize) -> (*mut u8, usize, usize) {
     // The size of a moved block: small blocks that grow get a quarter more
     // than asked, so that a buffer grown a few bytes at a time moves once
     // per quarter of growth, not once per class step.
     let mut want = n;
     // SAFETY: caller's contract.
     let old = match unsafe { classify(p, "realloc") } {
-        Block::Small { size, .. } => {
+        Block::Small { size } => {
             // Keep the block unless it would waste more than half of it.
             if n <= size && n >= size / 2 {
                 return (p, 0, 0);
@@ -407,7 +413,8 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
             }
             size
         }
-        Block::Heap { chunk, size } => {
+        Block::Heap { size } => {
+            let chunk = p as usize - WORD;
             if n > MAX_REQUEST {
                 return (null_mut(), 0, 0);
             }
@@ -461,6 +468,7 @@ unsafe fn resize(cache: Cache, p: *mut u8, n: usize) -> (*mut u8, usize, usize) 
             have
         }
     };
+    let cache = cache();
     // SAFETY: no preconditions.
     let q = unsafe { alloc_raw(cache, want) };
     if q.is_null() {
@@ -506,7 +514,7 @@ pub unsafe fn memalign(align: usize, n: usize) -> *mut u8 {
         os::set_errno(libc::ENOMEM);
     } else {
         // SAFETY: p was just allocated.
-        count(cache, Call::Aligned, unsafe { counted(p) }, 0);
+        count(Call::Aligned, unsafe { counted(p) }, 0);
     }
     p
 }
@@ -628,9 +636,11 @@ pub fn check_heap() -> Result<usize, &'static str> {
 }
 
 /// Counts a call on the calling thread's cache if it has one, else shared.
+/// The cache is looked up here, not passed: a thread that has one finds
+/// it with one TLS load, and call sites stay small.
 #[inline]
-fn count(cache: Cache, call: Call, allocated: usize, freed: usize) {
-    match cache {
+fn count(call: Call, allocated: usize, freed: usize) {
+    match thread::current() {
         Some(c) => {
             c.counters.call(call);
             c.counters.allocated(allocated);

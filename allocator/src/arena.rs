@@ -142,8 +142,11 @@ pub fn unlock_all() {
     }
 }
 
+/// Only the arenas in use: writing every lock of the table would fault in
+/// its pages in each fork child.
 pub fn reset_all_locks() {
-    for arena in &ARENAS {
+    let count = ARENA_COUNT.load(Relaxed).max(1);
+    for arena in ARENAS.iter().take(count) {
         arena.lock.reset();
     }
 }

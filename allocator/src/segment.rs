@@ -90,15 +90,19 @@ unsafe fn state() -> &'static mut State {
 }
 
 /// Whether `address` lies in a segment (so it may be a small block).
+///
+/// On 64-bit targets the bits above `ADDRESS_BITS` are masked off rather
+/// than tested: one instruction instead of three on `free`'s fast path. No
+/// pointer a program got from us has them set; a forged one that has them
+/// may alias a segment, and `free` then reads the page metadata at that
+/// non-canonical address and faults, where a test would have aborted with
+/// a message. (On aarch64 the top byte is ignored by loads, so a tagged
+/// pointer into a segment is simply that block.)
 #[inline(always)]
 pub fn contains(address: usize) -> bool {
     let bit = address >> SEGMENT_SHIFT;
-    if WORD == 8 && bit >= MAP_WORDS * usize::BITS as usize {
-        return false;
-    }
-    let word = bit / usize::BITS as usize;
-    // SAFETY: word < MAP_WORDS (checked above on 64-bit; on 32-bit the map
-    // covers every address).
+    let word = bit / usize::BITS as usize % MAP_WORDS;
+    // SAFETY: word < MAP_WORDS.
     let bits = unsafe { SEGMENT_MAP.get_unchecked(word) }.load(Relaxed);
     bits >> (bit % usize::BITS as usize) & 1 != 0
 }

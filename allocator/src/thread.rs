@@ -80,6 +80,17 @@ static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
 /// one is given back.
 static FREE_SLOTS: AtomicUsize = AtomicUsize::new(THREAD_SLOTS);
 
+/// One past the highest slot a thread ever tried to claim: slots above it
+/// were never touched. Loops over the slots (a fork child's, the counters'
+/// sum) stop here: reading all 256 faulted in every page of the table,
+/// about 90 page faults in each fork child.
+static SLOTS_USED: AtomicUsize = AtomicUsize::new(0);
+
+/// The slots that may have been claimed.
+fn used_slots() -> impl Iterator<Item = &'static ThreadCache> {
+    SLOTS.iter().take(SLOTS_USED.load(Relaxed))
+}
+
 /// The pthread key whose destructor is `on_thread_exit`, once created.
 static EXIT_KEY: AtomicU32 = AtomicU32::new(0);
 static EXIT_KEY_READY: AtomicBool = AtomicBool::new(false);
@@ -132,12 +143,15 @@ fn claim() -> Option<&'static ThreadCache> {
     // The lowest free slot: a program whose threads come and go keeps
     // reusing the few slots it has touched (a slot is over 1 KiB), where
     // taking them in turn touched all 256 (140 KiB of mstress's peak RSS).
-    let slot = SLOTS.iter().find(|s| {
+    let (index, slot) = SLOTS.iter().enumerate().find(|(_, s)| {
         !s.taken.load(Relaxed)
             && s.taken
                 .compare_exchange(false, true, Acquire, Relaxed)
                 .is_ok()
     })?;
+    // Before anything is allocated from the slot or counted in it: a fork
+    // child or a sum of counters that misses it finds nothing to miss.
+    SLOTS_USED.fetch_max(index + 1, Relaxed);
     FREE_SLOTS.fetch_sub(1, Relaxed);
     // SAFETY: the slot is now ours alone; a freed slot's bins are empty.
     unsafe {
@@ -221,7 +235,7 @@ pub extern "C" fn on_thread_exit(slot: *mut libc::c_void) {
 /// give its new owner the id those pages still carry.
 pub fn forget_other_threads() {
     let mine = tls::get();
-    for slot in &SLOTS {
+    for slot in used_slots() {
         if slot.taken.load(Relaxed) && slot as *const ThreadCache as usize != mine {
             // SAFETY: the owner does not exist in this process; the slot
             // stays taken, so nobody reaches it again.
@@ -235,7 +249,7 @@ pub fn forget_other_threads() {
 
 /// Sums the counters of every slot into `total` (freed slots hold zeros).
 pub fn sum_counters(total: &mut crate::counters::Totals) {
-    for slot in &SLOTS {
+    for slot in used_slots() {
         slot.counters.add_to(total);
     }
 }

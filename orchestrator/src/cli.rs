@@ -113,6 +113,12 @@ pub struct QualifyArgs {
     /// of the one lwm builds; it passes the same gate.
     #[arg(long, value_name = "PATH")]
     pub library: Option<PathBuf>,
+    /// Go on with an interrupted (or finished) qualification: the board,
+    /// criteria and library it recorded; finished runs are kept, the rest
+    /// made; the bundle is sealed again (signed with --sign, or the key it
+    /// was started with).
+    #[arg(long, value_name = "BUNDLE", conflicts_with_all = ["board", "criteria", "out", "library"])]
+    pub resume: Option<PathBuf>,
     /// No progress bars.
     #[arg(long)]
     pub no_progress: bool,

@@ -161,9 +161,22 @@ scale = 0.05
 reps = 2
 max_rss_growth = 0.25
 max_peak_rss_per_live = 3.0
+
+[[requirement]]
+id = "T-CONF-001"
+description = "The C-level conformance checks pass on the board."
+kind = "c-conformance"
+mandatory = true
+
+[[requirement]]
+id = "T-THR-001"
+description = "Cross-thread frees and fork under threads, no deadlock."
+kind = "threads-fork"
+mandatory = true
+timeout_s = 120
 "#;
 
-const IDS: [&str; 7] = [
+const IDS: [&str; 9] = [
     "T-PERF-001",
     "T-MEM-001",
     "T-PROG-001",
@@ -171,6 +184,8 @@ const IDS: [&str; 7] = [
     "T-FOOT-001",
     "T-GATE-001",
     "T-SOAK-001",
+    "T-CONF-001",
+    "T-THR-001",
 ];
 
 #[test]
@@ -204,6 +219,9 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The C checks print addresses and counts: their stdout is judged by
+    // its `ok` lines, not compared with the system malloc's.
+    assert!(!stderr(&out).contains("command c."), "{}", stderr(&out));
     let text = stdout(&out);
     for id in IDS {
         let line = text
@@ -230,6 +248,11 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         "runs/main/report.html",
         "runs/soak/manifest.json",
         "runs/soak/raw/local/frag-soak/lwmalloc/rep-001.json",
+        "runs/c-tests/manifest.json",
+        "runs/c-tests/raw/local/c.aligned.aligned_alloc_valid/system/rep-000.json",
+        "runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json",
+        "c-tests/x86_64-unknown-linux-gnu/build.txt",
+        "c-tests/x86_64-unknown-linux-gnu/stress",
     ] {
         assert!(bundle.join(f).is_file(), "{f} missing from the bundle");
     }
@@ -259,7 +282,41 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     assert_eq!(doc["runs"][0]["limit_as"]["survived"], true);
     assert_eq!(doc["allocator"]["kind"], "preload");
     let junit = std::fs::read_to_string(bundle.join("junit.xml")).unwrap();
-    assert!(junit.contains("tests=\"7\" failures=\"0\""), "{junit}");
+    // One test case per requirement, but one per check for the C-level
+    // kinds: 7 + 29 conformance checks + 5 threads-and-fork checks.
+    assert!(junit.contains("tests=\"41\" failures=\"0\""), "{junit}");
+    assert!(
+        junit.contains("name=\"T-CONF-001: aligned/aligned_alloc_valid\""),
+        "{junit}"
+    );
+    // Each C check ran on the board in a process of its own, under both
+    // allocators, and the agent saw lwmalloc mapped in it.
+    let conf = &reqs[7]["checks"].as_array().unwrap();
+    assert_eq!(conf.len(), 29);
+    for c in conf.iter().chain(reqs[8]["checks"].as_array().unwrap()) {
+        let found = c["found"].as_str().unwrap();
+        assert!(found.contains("passed under system (the control)"), "{c}");
+        assert_eq!(c["evidence"].as_array().unwrap().len(), 2, "{c}");
+    }
+    // The gate requirement covers the check programs pushed too, each once.
+    let gate: Vec<&str> = reqs[5]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(gate.len(), 3 + 7, "{gate:?}");
+    assert!(
+        gate.contains(&"gate: C-level check program stress"),
+        "{gate:?}"
+    );
+    let rep = bundle.join("runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json");
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(rep).unwrap()).unwrap();
+    assert_eq!(doc["runs"][0]["preload"]["mapped"], true, "{doc}");
+    assert!(doc["runs"][0]["stdout"]["tail"]
+        .as_str()
+        .unwrap()
+        .contains("cross-thread frees"));
     let lib_sha = lwm_agent::sha256::sha256_hex(
         &std::fs::read(bundle.join("artifacts/liblwmalloc.so")).unwrap(),
     );
@@ -685,19 +742,24 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
             "unknown-field.toml:10: unknown field `threshold`",
         ),
         (
-            "not-yet.toml",
-            format!("{head}[[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n"),
-            "not-yet.toml:5: requirement C: kind `c-conformance` is not implemented",
+            "c-stray.toml",
+            format!("{head}[[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\nmax_bytes = 3\n"),
+            "c-stray.toml:5: requirement C: `max_bytes` means nothing for kind `c-conformance`",
         ),
         (
             "threads.toml",
-            format!("{head}[[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\n"),
-            "threads.toml:5: requirement T: kind `threads-fork` is not implemented",
+            format!("{head}[[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\ntimeout_s = 0\n"),
+            "threads.toml:5: requirement T: timeout_s must be at least 1",
         ),
         (
             "two-soaks.toml",
             format!("{head}[[requirement]]\nid = \"S1\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n\n[[requirement]]\nid = \"S2\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n"),
             "two-soaks.toml:12: requirement S2: a second soak requirement",
+        ),
+        (
+            "two-conf.toml",
+            format!("{head}[[requirement]]\nid = \"C1\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n\n[[requirement]]\nid = \"C2\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = false\n"),
+            "two-conf.toml:11: requirement C2: a second c-conformance requirement",
         ),
         (
             "unknown-kind.toml",
@@ -810,6 +872,12 @@ const LEAKY_ALLOCATOR_C: &str = r#"
 extern void *__libc_malloc(size_t);
 void *malloc(size_t n) { return __libc_malloc(n); }
 void free(void *p) { (void)p; }
+/* The agent proves a preload by the library's counters line at exit
+ * (lwmalloc prints one) or by seeing it in /proc/PID/maps while the child
+ * runs. This stand-in prints no counters, so it holds each process 200 ms
+ * at load, for the agent to see it mapped in the shortest C checks. */
+#include <unistd.h>
+__attribute__((constructor)) static void hold_for_the_agent(void) { usleep(200000); }
 "#;
 
 const AGAINST_BROKEN: &str = r#"
@@ -874,6 +942,12 @@ mandatory = true
 scale = 0.005
 max_rss_growth = 0.25
 max_peak_rss_per_live = 3.0
+
+[[requirement]]
+id = "B-CONF"
+description = "The C-level conformance checks pass (a leak breaks none of them)."
+kind = "c-conformance"
+mandatory = true
 "#;
 
 #[test]
@@ -933,6 +1007,15 @@ fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_break
         .map(|l| l.split_whitespace().nth(2).unwrap())
         .collect();
     assert_eq!(ids, ["B-MEM", "B-OOM", "B-SOAK"], "{e}");
+    // The C-level conformance checks do not test for leaks: every one of
+    // them passes, under the broken library and under the control.
+    assert!(
+        stdout(&out).lines().any(|l| l.starts_with("pass")
+            && l.contains("B-CONF")
+            && l.contains("all 29 checks passed")),
+        "{}",
+        stdout(&out)
+    );
     // The library qualified is the one given, byte for byte.
     let b = dir.join("b");
     assert_eq!(
@@ -956,6 +1039,143 @@ fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_break
         .map(|c| c["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["fail", "pass"], "{oom}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A second broken allocator for this test only: `aligned_alloc` that
+/// ignores the alignment asked for (glibc's malloc, 16-byte aligned), and
+/// so also accepts alignments that are not powers of two.
+const UNDER_ALIGNING_C: &str = r#"
+#include <stddef.h>
+extern void *__libc_malloc(size_t);
+void *aligned_alloc(size_t alignment, size_t n) { (void)alignment; return __libc_malloc(n); }
+/* The agent proves a preload by the library's counters line at exit
+ * (lwmalloc prints one) or by seeing it in /proc/PID/maps while the child
+ * runs. This stand-in prints no counters, so it holds each process 200 ms
+ * at load, for the agent to see it mapped in the shortest C checks. */
+#include <unistd.h>
+__attribute__((constructor)) static void hold_for_the_agent(void) { usleep(200000); }
+"#;
+
+const AGAINST_UNDER_ALIGNED: &str = r#"
+[qualification]
+name = "under-aligned-variant"
+description = "What an under-aligning aligned_alloc must fail."
+
+[campaign]
+reps = 3
+warmup = 0
+scale = 0.02
+
+[[requirement]]
+id = "U-CONF"
+description = "The C-level conformance checks pass."
+kind = "c-conformance"
+mandatory = true
+timeout_s = 30
+
+[[requirement]]
+id = "U-GATE"
+description = "Built for the board."
+kind = "isa-gate"
+mandatory = true
+"#;
+
+#[test]
+fn a_conformance_check_that_fails_on_the_board_is_named_in_the_verdict() {
+    let dir = scratch("underaligned");
+    std::fs::write(dir.join("under.c"), UNDER_ALIGNING_C).unwrap();
+    let lib = dir.join("libunder.so");
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(dir.join("under.c"))
+        .status()
+        .expect("cc runs");
+    assert!(st.success());
+    std::fs::write(dir.join("criteria.toml"), AGAINST_UNDER_ALIGNED).unwrap();
+    let boards = private_local_board(&dir);
+    let out = lwm(
+        &dir,
+        &[
+            "--boards-dir",
+            &boards,
+            "qualify",
+            "--board",
+            "local",
+            "--criteria",
+            "criteria.toml",
+            "--library",
+            lib.to_str().unwrap(),
+            "--out",
+            "b",
+            "--no-progress",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let e = stderr(&out);
+    let failed: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("lwm: requirement "))
+        .collect();
+    assert_eq!(failed.len(), 1, "{e}");
+    assert!(
+        failed[0].starts_with(
+            "lwm: requirement U-CONF failed: aligned/aligned_alloc_valid: FAILED under lwmalloc: "
+        ) && failed[0].contains("not ok ")
+            && failed[0].contains(" - aligned.c:")
+            && failed[0].contains("misaligned")
+            && failed[0].contains("(and 1 more failed check(s))"),
+        "{e}"
+    );
+    // Exactly the two checks it breaks, each with its `not ok` line and
+    // the control passing: the checks are sound, the library is not.
+    let verdicts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("b/verdicts.json")).unwrap()).unwrap();
+    let conf = verdicts["requirements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "U-CONF")
+        .unwrap();
+    let bad: Vec<&serde_json::Value> = conf["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] == "fail")
+        .collect();
+    let names: Vec<&str> = bad.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["aligned/aligned_alloc_valid", "aligned/memalign_invalid"],
+        "{conf}"
+    );
+    for c in bad {
+        let found = c["found"].as_str().unwrap();
+        assert!(
+            found.contains("not ok ") && found.ends_with("passed under system (the control)"),
+            "{c}"
+        );
+    }
+    let junit = std::fs::read_to_string(dir.join("b/junit.xml")).unwrap();
+    assert!(junit.contains("tests=\"30\" failures=\"2\""), "{junit}");
+    let case = junit
+        .split("<testcase ")
+        .find(|c| c.contains("name=\"U-CONF: aligned/aligned_alloc_valid\""))
+        .expect("a test case for the check");
+    assert!(
+        case.contains("<failure message=\"aligned/aligned_alloc_valid: FAILED under lwmalloc"),
+        "{case}"
+    );
+    let csv = std::fs::read_to_string(dir.join("b/traceability.csv")).unwrap();
+    assert!(
+        csv.lines().any(|l| l
+            .starts_with("U-CONF,mandatory,fail,c-conformance,aligned/aligned_alloc_valid,fail,")
+            && l.ends_with(
+                "runs/c-tests/raw/local/c.aligned.aligned_alloc_valid/lwmalloc/rep-000.json"
+            )),
+        "{csv}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -16,6 +16,15 @@ pub fn run(a: QualifyArgs, workspace: &Path, boards_dir: &Path, results: &Path) 
     {
         return verify(bundle, allowed_signers.as_deref());
     }
+    if let Some(bundle) = &a.resume {
+        return match resumed_options(&a, bundle, workspace, boards_dir) {
+            Ok(opts) => qualify_with(opts),
+            Err(e) => {
+                eprintln!("lwm: {e}");
+                exit_code::USAGE
+            }
+        };
+    }
     let Some(board) = a.board.clone() else {
         eprintln!("lwm: qualify: --board is required (see lwm qualify --help)");
         return exit_code::USAGE;
@@ -41,7 +50,43 @@ pub fn run(a: QualifyArgs, workspace: &Path, boards_dir: &Path, results: &Path) 
             .as_deref()
             .map(|l| std::path::absolute(l).unwrap_or_else(|_| l.to_path_buf())),
         progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        resume: false,
     };
+    qualify_with(opts)
+}
+
+/// The options of the qualification in `bundle`, as `invocation.json`
+/// recorded them; `--sign` given again replaces the recorded key.
+fn resumed_options(
+    a: &QualifyArgs,
+    bundle: &Path,
+    workspace: &Path,
+    boards_dir: &Path,
+) -> Result<QualifyOptions, String> {
+    let out = std::path::absolute(bundle).unwrap_or_else(|_| bundle.to_path_buf());
+    if !out.is_dir() {
+        return Err(format!(
+            "--resume {}: no such bundle directory",
+            bundle.display()
+        ));
+    }
+    let invocation = super::Invocation::read(&out)?;
+    Ok(QualifyOptions {
+        workspace: workspace.to_path_buf(),
+        boards_dir: boards_dir.to_path_buf(),
+        board: invocation.board,
+        // The file given (its commands' files are found beside it), held
+        // to the copy in the bundle by `prepare`.
+        criteria: invocation.criteria,
+        sign: a.sign.clone().or(invocation.sign),
+        out,
+        library: invocation.library,
+        progress: !a.no_progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        resume: true,
+    })
+}
+
+fn qualify_with(opts: QualifyOptions) -> u8 {
     let (criteria, settings) = match super::prepare(&opts) {
         Ok(x) => x,
         Err(e) => {

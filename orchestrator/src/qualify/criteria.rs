@@ -12,19 +12,6 @@ use crate::commands::entry::{line_of, toml_error, CommandEntry};
 use crate::commands::UserCommand;
 use crate::limits::KNOWN_WORKLOADS;
 
-/// Kinds a criteria file may name that this lwm does not check yet: named,
-/// they are refused (never passed silently).
-pub const NOT_YET_KINDS: &[(&str, &str)] = &[
-    (
-        "c-conformance",
-        "the allocator's C-level conformance tests are not yet cross-built and run on boards",
-    ),
-    (
-        "threads-fork",
-        "the dedicated cross-thread-free and fork-under-threads checks are not yet run on boards",
-    ),
-];
-
 /// The kinds this lwm decides.
 pub const KINDS: &[&str] = &[
     "performance",
@@ -34,6 +21,8 @@ pub const KINDS: &[&str] = &[
     "footprint",
     "isa-gate",
     "soak",
+    "c-conformance",
+    "threads-fork",
 ];
 
 #[derive(Deserialize)]
@@ -88,6 +77,8 @@ struct RawRequirement {
     reps: Option<u32>,
     max_rss_growth: Option<f64>,
     max_peak_rss_per_live: Option<f64>,
+    // c-conformance, threads-fork
+    timeout_s: Option<u64>,
 }
 
 /// A parsed, checked criteria file.
@@ -173,7 +164,21 @@ pub enum Check {
         max_rss_growth: f64,
         max_peak_rss_per_live: Option<f64>,
     },
+    /// The allocator's C-level conformance tests (allocator/preload/tests/c),
+    /// cross-built for the board and run there in a campaign of their own,
+    /// one process per check: every check passes under lwmalloc in every
+    /// repetition; the system malloc runs them too, as the control.
+    CConformance { reps: u32, timeout_s: u64 },
+    /// Cross-thread frees, threads exiting with live blocks, many threads
+    /// at once, and fork under threads (stress.c, regressions.c), built and
+    /// run as `CConformance`; a run past `timeout_s` (a deadlock) fails.
+    ThreadsFork { reps: u32, timeout_s: u64 },
 }
+
+/// Default seconds one C check may run on the board (`timeout_s`).
+pub const C_CONFORMANCE_TIMEOUT_S: u64 = 60;
+/// Default seconds one threads-and-fork check may run on the board.
+pub const THREADS_FORK_TIMEOUT_S: u64 = 180;
 
 /// The workload of the soak checks: the one that reports its live bytes
 /// and its RSS phase by phase.
@@ -189,6 +194,8 @@ impl Check {
             Check::Footprint { .. } => "footprint",
             Check::IsaGate => "isa-gate",
             Check::Soak { .. } => "soak",
+            Check::CConformance { .. } => "c-conformance",
+            Check::ThreadsFork { .. } => "threads-fork",
         }
     }
 }
@@ -247,16 +254,19 @@ pub fn parse(path: &Path, text: &str) -> Result<Criteria, String> {
         }
         requirements.push(req);
     }
-    // One soak campaign per qualification.
-    let soaks: Vec<&Requirement> = requirements
-        .iter()
-        .filter(|r| matches!(r.check, Check::Soak { .. }))
-        .collect();
-    if let [first, second, ..] = soaks.as_slice() {
-        return Err(format!(
-            "{}: requirement {}: a second soak requirement (the first is {} at {}); put both thresholds in one",
-            second.defined_at, second.id, first.id, first.defined_at
-        ));
+    // One soak campaign per qualification, and each C-level check run
+    // once per repetition: at most one requirement of each of these kinds.
+    for kind in ["soak", "c-conformance", "threads-fork"] {
+        let same: Vec<&Requirement> = requirements
+            .iter()
+            .filter(|r| r.check.kind() == kind)
+            .collect();
+        if let [first, second, ..] = same.as_slice() {
+            return Err(format!(
+                "{}: requirement {}: a second {kind} requirement (the first is {} at {}); put both thresholds in one",
+                second.defined_at, second.id, first.id, first.defined_at
+            ));
+        }
     }
     // Command names share one namespace on the board and in raw/.
     let mut names: BTreeMap<String, String> = BTreeMap::new();
@@ -343,12 +353,6 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
     }
     let id = r.id.clone();
     let fail = |what: String| format!("{at}: requirement {id}: {what}");
-    if let Some((_, why)) = NOT_YET_KINDS.iter().find(|(k, _)| *k == r.kind) {
-        return Err(fail(format!(
-            "kind `{}` is not implemented by this lwm yet ({why}); remove the requirement or qualify with a newer lwm",
-            r.kind
-        )));
-    }
     // Fields a kind does not use are refused: a threshold that is silently
     // ignored would read as checked.
     let mut used: Vec<&str> = Vec::new();
@@ -492,12 +496,34 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
                 max_peak_rss_per_live: r.max_peak_rss_per_live,
             }
         }
+        "c-conformance" | "threads-fork" => {
+            used = vec!["reps", "timeout_s"];
+            let reps = r.reps.unwrap_or(1);
+            if reps == 0 || reps > crate::limits::MAX_REPS {
+                return Err(fail(format!(
+                    "reps {reps}: from 1 to {}",
+                    crate::limits::MAX_REPS
+                )));
+            }
+            let default_timeout = if r.kind == "c-conformance" {
+                C_CONFORMANCE_TIMEOUT_S
+            } else {
+                THREADS_FORK_TIMEOUT_S
+            };
+            let timeout_s = r.timeout_s.unwrap_or(default_timeout);
+            if timeout_s == 0 {
+                return Err(fail("timeout_s must be at least 1".into()));
+            }
+            if r.kind == "c-conformance" {
+                Check::CConformance { reps, timeout_s }
+            } else {
+                Check::ThreadsFork { reps, timeout_s }
+            }
+        }
         other => {
-            let mut all: Vec<&str> = KINDS.to_vec();
-            all.extend(NOT_YET_KINDS.iter().map(|(k, _)| *k));
             return Err(fail(format!(
                 "unknown kind `{other}` (kinds: {})",
-                all.join(", ")
+                KINDS.join(", ")
             )));
         }
     };
@@ -512,6 +538,7 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
         ("reps", r.reps.is_some()),
         ("max_rss_growth", r.max_rss_growth.is_some()),
         ("max_peak_rss_per_live", r.max_peak_rss_per_live.is_some()),
+        ("timeout_s", r.timeout_s.is_some()),
     ];
     for (field, present) in given {
         if present && !used.contains(&field) {
@@ -572,6 +599,12 @@ pub fn default_evidence(c: &Check) -> String {
             max_peak_rss_per_live
                 .map(|p| format!(", peak RSS / peak live bytes <= {p}"))
                 .unwrap_or_default()
+        ),
+        Check::CConformance { reps, timeout_s } => format!(
+            "each of the allocator's C-level conformance checks, cross-built for the board and run there in a process of its own, passes under lwmalloc in all {reps} repetition(s), each within {timeout_s} s; the board's system malloc runs them too (the control)"
+        ),
+        Check::ThreadsFork { reps, timeout_s } => format!(
+            "cross-thread frees, thread exits with live blocks, 600 threads at once and fork under threads (from stdio, from a signal handler), cross-built and run on the board's cores, pass under lwmalloc in all {reps} repetition(s), each within {timeout_s} s (a deadlock is a failure); the system malloc runs them too (the control)"
         ),
     }
 }

@@ -61,6 +61,9 @@ pub struct Evidence<'a> {
     pub reps: u32,
     /// The soak campaign's run directory and its path inside the bundle.
     pub soak: Option<(&'a Path, &'a str)>,
+    /// The C-level checks' campaign: its run directory and path inside the
+    /// bundle, or why it did not run.
+    pub c_tests: Result<(&'a Path, &'a str), &'a str>,
 }
 
 pub fn evaluate(criteria: &Criteria, ev: &Evidence) -> Vec<Verdict> {
@@ -99,13 +102,26 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
             })
             .collect(),
         Check::Footprint { max_bytes } => vec![footprint_check(ev, entry, *max_bytes)],
-        Check::IsaGate => gate_checks(ev, entry),
+        Check::IsaGate => {
+            let mut checks = gate_checks(ev, entry);
+            checks.extend(c_program_gate_checks(ev));
+            checks
+        }
         Check::Soak {
             reps,
             max_rss_growth,
             max_peak_rss_per_live,
             ..
         } => super::soak::checks(ev, *reps, *max_rss_growth, *max_peak_rss_per_live),
+        Check::CConformance { reps, timeout_s } | Check::ThreadsFork { reps, timeout_s } => {
+            super::ctests::checks(
+                ev.c_tests,
+                ev.board,
+                super::ctests::tests_of(&r.check),
+                *reps,
+                *timeout_s,
+            )
+        }
     };
     if checks.is_empty() {
         checks.push(CheckResult {
@@ -126,6 +142,9 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
             None => format!("board {} {}", e.name, e.status),
         });
     let failed: Vec<&CheckResult> = checks.iter().filter(|c| c.status == Status::Fail).collect();
+    // Said once: a check may name the board's error itself.
+    let board_error =
+        board_error.filter(|b| !failed.first().is_some_and(|f| f.found.contains(b.as_str())));
     let status = if failed.is_empty() {
         Status::Pass
     } else {
@@ -294,6 +313,8 @@ pub(super) struct Rep {
     pub why: String,
     /// The workload's own report line, when it printed one.
     pub workload_report: Option<serde_json::Value>,
+    /// The end of its stdout, as the agent kept it.
+    pub stdout_tail: String,
 }
 
 /// The measured repetitions of `name` under `allocator`, in order (failed
@@ -339,6 +360,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             stdout_sha256: run["stdout"]["sha256"].as_str().map(String::from),
             survived: run["limit_as"]["survived"].as_bool(),
             workload_report: Some(run["workload_report"].clone()).filter(|v| v.is_object()),
+            stdout_tail: run["stdout"]["tail"].as_str().unwrap_or("").to_string(),
             why: run["problems"]
                 .as_array()
                 .and_then(|p| p.first())
@@ -354,6 +376,7 @@ fn read_rep(path: &Path, file: String) -> Rep {
             stdout_sha256: None,
             survived: None,
             workload_report: None,
+            stdout_tail: String::new(),
             why: doc
                 .as_ref()
                 .and_then(|d| d["error"].as_str())
@@ -536,6 +559,58 @@ fn gate_checks(ev: &Evidence, entry: Option<&BoardEntry>) -> Vec<CheckResult> {
             },
         })
         .collect()
+}
+
+/// The C-level check programs pushed in their own campaign: each distinct
+/// program once (it is pushed once per check), from that run's manifest.
+fn c_program_gate_checks(ev: &Evidence) -> Vec<CheckResult> {
+    let Ok((dir, rel)) = ev.c_tests else {
+        return Vec::new();
+    };
+    let evidence = vec![format!("{rel}/manifest.json")];
+    let manifest: Option<serde_json::Value> = std::fs::read(dir.join("manifest.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let artifacts = manifest
+        .as_ref()
+        .and_then(|m| m["boards"].as_array())
+        .and_then(|bs| bs.iter().find(|b| b["name"] == ev.board))
+        .and_then(|b| b["artifacts"].as_array().cloned())
+        .unwrap_or_default();
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    for a in artifacts {
+        let name = a["name"].as_str().unwrap_or("?");
+        // Only the check programs: lwm's own artifacts are gated above.
+        if !name.starts_with("cmd/c.") {
+            continue;
+        }
+        let sha = a["sha256"].as_str().unwrap_or("").to_string();
+        if seen.contains(&sha) {
+            continue;
+        }
+        seen.push(sha);
+        let program = name.rsplit('/').next().unwrap_or(name);
+        let gate = &a["gate"];
+        out.push(CheckResult {
+            name: format!("gate: C-level check program {program}"),
+            found: match gate["isa"].as_str() {
+                Some(isa) => format!(
+                    "passed: {isa}; newest glibc symbol {}",
+                    gate["newest_glibc"].as_str().unwrap_or("none")
+                ),
+                None => "not checked".into(),
+            },
+            threshold: "passes for the board's CPU and glibc".into(),
+            status: if gate["isa"].is_string() {
+                Status::Pass
+            } else {
+                Status::Fail
+            },
+            evidence: evidence.clone(),
+        });
+    }
+    out
 }
 
 /// Every requirement failed: the campaign's results could not be read.

@@ -10,6 +10,7 @@
 pub mod bundle;
 pub mod command;
 pub mod criteria;
+pub mod ctests;
 pub mod evaluate;
 pub mod junit;
 pub mod render;
@@ -30,6 +31,9 @@ pub const RUN_REL: &str = "runs/main";
 pub const SOAK_REL: &str = "runs/soak";
 /// The criteria used when `--criteria` is not given, relative to the workspace.
 pub const DEFAULT_CRITERIA: &str = "qualification/embedded-v1.toml";
+/// How the qualification was started (board, library, key, criteria
+/// file), in the bundle: what `lwm qualify --resume BUNDLE` goes on with.
+pub const INVOCATION_FILE: &str = "invocation.json";
 
 /// `lwm qualify` as the command line gave it.
 #[derive(Debug, Clone)]
@@ -46,6 +50,34 @@ pub struct QualifyOptions {
     /// Qualify this prebuilt liblwmalloc.so (a vendor's own build) instead
     /// of the one `lwm` builds.
     pub library: Option<PathBuf>,
+    /// Go on with the qualification already in `out` (`--resume`): its
+    /// campaigns are resumed (finished runs kept, not made again) and the
+    /// bundle sealed anew.
+    pub resume: bool,
+}
+
+/// `invocation.json`: what a resumed qualification must reuse.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Invocation {
+    pub board: String,
+    /// The criteria file given (the bundle holds its copy, `criteria.toml`).
+    pub criteria: PathBuf,
+    pub library: Option<PathBuf>,
+    pub sign: Option<PathBuf>,
+}
+
+impl Invocation {
+    pub fn read(bundle: &Path) -> Result<Invocation, String> {
+        let path = bundle.join(INVOCATION_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            format!(
+                "--resume {}: not a qualification bundle lwm can resume ({}: {e})",
+                bundle.display(),
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 /// How a qualification ended.
@@ -73,6 +105,18 @@ impl QualifyOutcome {
 /// criteria file, the signing key, the output directory. Returns the
 /// criteria and the campaign's settings.
 pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
+    if opts.resume {
+        // The runs on disk were decided by the bundle's copy.
+        let copy = opts.out.join(bundle::CRITERIA_FILE);
+        if std::fs::read(&opts.criteria).ok() != std::fs::read(&copy).ok() {
+            return Err(format!(
+                "--resume {}: the criteria file {} is not the one the qualification started with ({} differs); start a new qualification",
+                opts.out.display(),
+                opts.criteria.display(),
+                copy.display()
+            ));
+        }
+    }
     let criteria = criteria::load(&opts.criteria)?;
     // As `lwm eval` checks it (a labgrid place on its coordinator too).
     crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
@@ -88,9 +132,9 @@ pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
             ));
         }
     }
-    if opts.out.exists() {
+    if opts.out.exists() && !opts.resume {
         return Err(format!(
-            "--out {}: already exists; a bundle is written into a new directory",
+            "--out {}: already exists; a bundle is written into a new directory (or continue it with --resume)",
             opts.out.display()
         ));
     }
@@ -169,11 +213,57 @@ pub async fn qualify(
     let out = &opts.out;
     std::fs::create_dir_all(out.join("runs"))
         .map_err(|e| format!("--out {}: cannot create: {e}", out.display()))?;
-    // The criteria exactly as used, byte for byte.
-    if let Err(e) = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE)) {
-        let _ = std::fs::remove_dir_all(out);
-        return Err(format!("{}: cannot copy: {e}", opts.criteria.display()));
+    // A new bundle is removed again when refused before anything ran; a
+    // resumed one keeps everything it holds.
+    let discard = |out: &Path| {
+        if !opts.resume {
+            let _ = std::fs::remove_dir_all(out);
+        }
+    };
+    if !opts.resume {
+        // The criteria exactly as used, byte for byte, and how to go on.
+        // Absolute: a resume may start from another directory.
+        let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let invocation = Invocation {
+            board: opts.board.clone(),
+            criteria: absolute(&opts.criteria),
+            library: opts.library.as_deref().map(absolute),
+            sign: opts.sign.as_deref().map(absolute),
+        };
+        let written = std::fs::copy(&opts.criteria, out.join(bundle::CRITERIA_FILE))
+            .map_err(|e| format!("{}: cannot copy: {e}", opts.criteria.display()))
+            .and_then(|_| {
+                crate::campaign::store::write_atomic(
+                    &out.join(INVOCATION_FILE),
+                    &serde_json::to_vec_pretty(&invocation).expect("plain data serialises"),
+                )
+                .map_err(|e| format!("{INVOCATION_FILE}: {e:#}"))
+            });
+        if let Err(e) = written {
+            discard(out);
+            return Err(e);
+        }
     }
+    // The C-level checks, built for the board's target before anything
+    // runs: a missing cross compiler is a setup error (nothing kept).
+    let c_built = match build_c_tests(&opts, &criteria) {
+        Ok(b) => b,
+        Err(e) => {
+            discard(out);
+            return Err(e);
+        }
+    };
+    let c_settings = match c_built
+        .as_ref()
+        .map(|b| ctests::settings(&criteria, &settings, b))
+        .transpose()
+    {
+        Ok(s) => s.flatten(),
+        Err(e) => {
+            discard(out);
+            return Err(e);
+        }
+    };
     let eval = |settings: Settings, run_id: &str| {
         EvalOptions {
         workspace: opts.workspace.clone(),
@@ -181,7 +271,10 @@ pub async fn qualify(
         results_dir: out.join("runs"),
         boards: vec![opts.board.clone()],
         settings,
-        resume: None,
+        // A campaign a resumed qualification had started goes on where it
+        // stopped; one it never reached starts now.
+        resume: (opts.resume && out.join("runs").join(run_id).join("manifest.json").is_file())
+            .then(|| run_id.to_string()),
         explicit_flags: Vec::new(),
         extend: false,
         run_id: Some(run_id.into()),
@@ -189,7 +282,8 @@ pub async fn qualify(
         labgrid_coordinator: None,
         library: opts.library.clone(),
         interrupt_hint: Some(format!(
-            "The bundle {} will be sealed as interrupted; resuming a qualification is not supported yet: run it again",
+            "The bundle {} will be sealed as interrupted. Continue later with: lwm qualify --resume {}",
+            out.display(),
             out.display()
         )),
     }
@@ -199,7 +293,7 @@ pub async fn qualify(
         Err(e) => {
             // Refused before a run directory existed: nothing collected.
             if !out.join(RUN_REL).exists() {
-                let _ = std::fs::remove_dir_all(out);
+                discard(out);
             }
             return Err(format!("{e:#}"));
         }
@@ -207,7 +301,25 @@ pub async fn qualify(
     let run_dir = outcome.run_dir.clone();
     let mut bundle_errors = Vec::new();
     let mut interrupted = outcome.interrupted();
-    // The soak campaign, after the main one (not after a Ctrl-C).
+    // The C-level checks' campaign, after the main one (not after a Ctrl-C).
+    let mut c_dir = None;
+    let mut c_missing = "the C-level campaign did not run (interrupted)".to_string();
+    if let (Some(c), false) = (c_settings, interrupted) {
+        match campaign::eval(eval(c, "c-tests")).await {
+            Ok(o) => {
+                interrupted |= o.interrupted();
+                if let Err(e) = crate::report::write_reports_of(&o.run_dir) {
+                    bundle_errors.push(format!("C-level campaign reports not written: {e:#}"));
+                }
+                c_dir = Some(o.run_dir);
+            }
+            Err(e) => {
+                c_missing = format!("C-level campaign: {e:#}");
+                bundle_errors.push(c_missing.clone());
+            }
+        }
+    }
+    // The soak campaign, after those (not after a Ctrl-C).
     let mut soak_dir = None;
     if let (Some(soak), false) = (soak_settings(&criteria, &settings), interrupted) {
         match campaign::eval(eval(soak, "soak")).await {
@@ -233,6 +345,10 @@ pub async fn qualify(
                 run_rel: RUN_REL,
                 reps: settings.reps,
                 soak: soak_dir.as_deref().map(|d| (d, SOAK_REL)),
+                c_tests: c_dir
+                    .as_deref()
+                    .map(|d| (d, ctests::C_TESTS_REL))
+                    .ok_or(c_missing.as_str()),
             },
         ),
         Err(e) => {
@@ -240,6 +356,10 @@ pub async fn qualify(
             evaluate::unreadable(&criteria, &format!("{e:#}"))
         }
     };
+    if opts.resume {
+        // Sealed before: the old signature is of the old manifest.
+        let _ = std::fs::remove_file(out.join(bundle::SIGNATURE_FILE));
+    }
     let sealed = bundle::seal(&bundle::SealInput {
         dir: out,
         criteria: &criteria,
@@ -257,6 +377,27 @@ pub async fn qualify(
         interrupted,
         bundle_errors,
     })
+}
+
+/// Builds the C programs of the C-level requirements for the board's
+/// target into the bundle (`c-tests/`), when there are any.
+fn build_c_tests(opts: &QualifyOptions, c: &Criteria) -> Result<Option<ctests::Built>, String> {
+    if !c
+        .requirements
+        .iter()
+        .any(|r| !ctests::tests_of(&r.check).is_empty())
+    {
+        return Ok(None);
+    }
+    let board = crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+        .map_err(|e| format!("{e:#}"))?;
+    let target = if board.target == "host" {
+        crate::build::host_triple()
+    } else {
+        board.target.clone()
+    };
+    let out = opts.out.join(ctests::BUILT_REL).join(&target);
+    ctests::build(&opts.workspace, c, &target, &opts.board, &out)
 }
 
 /// `results/qualify-STAMP-BOARD` under `results`.

@@ -18,8 +18,8 @@ pub struct Context<'a> {
 /// What a bundle does not prove, stated in every report.
 pub const SCOPE: &str = "This bundle shows how the artifacts listed (by SHA-256) behaved on this board, \
 with this build and these criteria, at the time recorded. It does not prove the absence of defects, \
-behaviour under workloads or limits not listed, on other boards or kernels, or with other builds; \
-criteria kinds this lwm does not implement were not checked.";
+behaviour under workloads, programs, C-level checks or limits not listed, on other boards or kernels, \
+or with other builds; what the criteria file does not require was not checked.";
 
 fn headline(cx: &Context) -> String {
     let failed: Vec<&str> = cx

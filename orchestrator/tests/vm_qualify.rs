@@ -1,0 +1,169 @@
+//! `lwm qualify --board qemu-pi4`, end to end on the emulated Pi 4
+//! (aarch64, Cortex-A72 under TCG): the C-level conformance and
+//! threads-and-fork checks cross-built with aarch64-linux-gnu-gcc, pushed
+//! into the guest, gated, and run there by the agent under lwmalloc and
+//! under the guest's glibc; a shell pipeline with identical output; the
+//! footprint and the gate. The image has no python3 or sqlite3, so the
+//! criteria name what it has. The bundle must verify, and QEMU must be gone.
+//!
+//! Boots QEMU system VMs (one per campaign: the main one and the C-level
+//! one), about 3 minutes on 2 cores, so ignored by default and run by
+//! `scripts/test-emulated.sh` (part of the README test command):
+//! `cargo test --release -p lwm --test vm_qualify -- --ignored`
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+const CRITERIA: &str = r#"
+[qualification]
+name = "qemu-pi4-c-level"
+description = "The C-level checks on the emulated Pi 4 (its image has no python3 or sqlite3)."
+
+[campaign]
+reps = 3
+warmup = 0
+scale = 0.02
+
+[[requirement]]
+id = "Q-CONF-001"
+description = "The C-level conformance checks pass on the board."
+kind = "c-conformance"
+mandatory = true
+
+[[requirement]]
+id = "Q-THR-001"
+description = "Cross-thread frees and fork under threads on the board's cores, no deadlock."
+kind = "threads-fork"
+mandatory = true
+timeout_s = 300
+
+[[requirement]]
+id = "Q-PROG-001"
+description = "A shell pipeline gives the same output."
+kind = "output-identical"
+mandatory = true
+
+[[requirement.command]]
+name = "sh-sort"
+command = "sh -c 'seq 1 3000 | sort -r | sha256sum'"
+
+[[requirement]]
+id = "Q-FOOT-001"
+description = "The library fits in 20 KiB."
+kind = "footprint"
+mandatory = true
+max_bytes = 20480
+
+[[requirement]]
+id = "Q-GATE-001"
+description = "Every artifact passes the gate."
+kind = "isa-gate"
+mandatory = true
+"#;
+
+fn lwm(cwd: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_lwm"))
+        .current_dir(cwd)
+        .arg("--results")
+        .arg(cwd.join("results"))
+        .args(args)
+        .output()
+        .expect("lwm runs");
+    eprintln!(
+        "lwm {args:?} -> {:?}\n--- stdout\n{}--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Processes whose command line mentions `dir` (QEMU's console file is in
+/// the run directory).
+fn processes_mentioning(dir: &Path) -> Vec<String> {
+    let needle = dir.display().to_string();
+    let mut found = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(&needle) {
+            found.push(format!("{}: {cmdline}", e.file_name().to_string_lossy()));
+        }
+    }
+    found
+}
+
+#[test]
+#[ignore = "boots QEMU system VMs (about 3 minutes): run by scripts/test-emulated.sh"]
+fn a_clean_lwmalloc_qualifies_on_the_emulated_pi4_with_its_c_level_checks_run_in_the_guest() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lwm-vm-qualify-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("criteria.toml"), CRITERIA).unwrap();
+    let started = Instant::now();
+    let out = lwm(
+        &dir,
+        &[
+            "qualify",
+            "--board",
+            "qemu-pi4",
+            "--criteria",
+            "criteria.toml",
+            "--out",
+            "b",
+            "--no-progress",
+        ],
+    );
+    eprintln!("qualify took {:.0} s", started.elapsed().as_secs_f64());
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "Q-CONF-001",
+        "Q-THR-001",
+        "Q-PROG-001",
+        "Q-FOOT-001",
+        "Q-GATE-001",
+    ] {
+        let line = text
+            .lines()
+            .find(|l| l.contains(id))
+            .unwrap_or_else(|| panic!("no line for {id}"));
+        assert!(line.starts_with("pass"), "{line}");
+    }
+    let b = dir.join("b");
+    // Built with the aarch64 cross compiler, run in the guest under both
+    // allocators, the library proven loaded there.
+    let log =
+        std::fs::read_to_string(b.join("c-tests/aarch64-unknown-linux-gnu/build.txt")).unwrap();
+    assert!(log.contains("aarch64-linux-gnu-gcc"), "{log}");
+    for alloc in ["lwmalloc", "system"] {
+        let rep = b.join(format!(
+            "runs/c-tests/raw/qemu-pi4/c.stress/{alloc}/rep-000.json"
+        ));
+        let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&rep).unwrap()).unwrap();
+        assert_eq!(doc["runs"][0]["ok"], true, "{doc}");
+        assert_eq!(doc["environment"]["kernel"]["machine"], "aarch64", "{doc}");
+        if alloc == "lwmalloc" {
+            assert_eq!(doc["runs"][0]["preload"]["status"], "verified", "{doc}");
+        }
+    }
+    let verdicts: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.join("verdicts.json")).unwrap()).unwrap();
+    assert_eq!(verdicts["qualified"], true);
+    let ok = lwm(&dir, &["qualify", "verify", "b"]);
+    assert_eq!(ok.status.code(), Some(0));
+    // No QEMU of either campaign left running.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = processes_mentioning(&b);
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
