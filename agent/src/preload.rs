@@ -127,6 +127,14 @@ pub fn is_loader_error(line: &str) -> bool {
         || line.contains("error while loading shared libraries")
 }
 
+/// Machine and class of the agent's own executable, from its ELF header
+/// only (see `elf::file_head` for why not the whole file).
+fn own_elf_identity() -> Option<(u16, bool)> {
+    let head = crate::elf::file_head(Path::new("/proc/self/exe"))?;
+    let own = Elf::parse_head(&head).ok()?;
+    Some((own.machine, own.is64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,12 +176,4 @@ mod tests {
         assert!(is_loader_error("ERROR: ld.so: object '/x.so' from LD_PRELOAD cannot be preloaded (cannot open shared object file): ignored."));
         assert!(!is_loader_error("hello"));
     }
-}
-
-/// Machine and class of the agent's own executable, from its ELF header
-/// only (see `elf::file_head` for why not the whole file).
-fn own_elf_identity() -> Option<(u16, bool)> {
-    let head = crate::elf::file_head(Path::new("/proc/self/exe"))?;
-    let own = Elf::parse_head(&head).ok()?;
-    Some((own.machine, own.is64))
 }

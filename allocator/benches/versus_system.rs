@@ -115,6 +115,8 @@ fn realloc_growth(
 }
 
 type Case = fn(Allocator, usize, usize, fn(&mut Rng) -> usize, u64) -> usize;
+/// Name, body, operations, live blocks, size distribution.
+type BenchCase = (&'static str, Case, usize, usize, fn(&mut Rng) -> usize);
 
 /// Runs `case` on `threads` threads at once; returns ns per operation.
 fn timed(
@@ -154,7 +156,7 @@ fn main() {
         .unwrap_or_default();
     let reps = if quick || once { 1 } else { 7 };
     let scale = if quick { 1 } else { 4 };
-    let cases: [(&str, Case, usize, usize, fn(&mut Rng) -> usize); 3] = [
+    let cases: [BenchCase; 3] = [
         (
             "small-object churn (16-64 B, 1000 live)",
             churn,

@@ -40,10 +40,10 @@ fn over_aligned_layouts_are_honoured() {
     let lines: Vec<Box<Line>> = (0..1000).map(|_| Box::new(Line([1; 64]))).collect();
     assert!(pages
         .iter()
-        .all(|p| (&**p as *const Page as usize) % 4096 == 0 && p.0[4095] == 7));
+        .all(|p| (&**p as *const Page as usize).is_multiple_of(4096) && p.0[4095] == 7));
     assert!(lines
         .iter()
-        .all(|l| (&**l as *const Line as usize) % 64 == 0 && l.0[63] == 1));
+        .all(|l| (&**l as *const Line as usize).is_multiple_of(64) && l.0[63] == 1));
     let mut grown: Vec<Line> = Vec::new();
     for _ in 0..500 {
         grown.push(Line([3; 64]));
