@@ -130,14 +130,22 @@ pub fn lock_any(preferred: usize) -> &'static Arena {
 }
 
 /// Fork: hold every arena so the child sees none mid-update.
+/// The arenas a program can use: set once at start-up (by the CPU count),
+/// never changed, so the fork handlers lock, unlock and reset the same
+/// ones. (Locking all 32 while resetting only these left the rest locked in
+/// a fork child, and the child's own next fork waited on them for ever.)
+fn arenas_in_use() -> impl Iterator<Item = &'static Arena> {
+    ARENAS.iter().take(ARENA_COUNT.load(Relaxed).max(1))
+}
+
 pub fn lock_all() {
-    for arena in &ARENAS {
+    for arena in arenas_in_use() {
         arena.lock.lock();
     }
 }
 
 pub fn unlock_all() {
-    for arena in &ARENAS {
+    for arena in arenas_in_use() {
         arena.lock.unlock();
     }
 }
@@ -145,8 +153,7 @@ pub fn unlock_all() {
 /// Only the arenas in use: writing every lock of the table would fault in
 /// its pages in each fork child.
 pub fn reset_all_locks() {
-    let count = ARENA_COUNT.load(Relaxed).max(1);
-    for arena in ARENAS.iter().take(count) {
+    for arena in arenas_in_use() {
         arena.lock.reset();
     }
 }

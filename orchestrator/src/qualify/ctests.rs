@@ -89,6 +89,7 @@ pub const THREADS_FORK: &[CTest] = &[
     g("regressions", "fork_stdio"),
     g("regressions", "fork_signal"),
     g("regressions", "fork_slot_reuse"),
+    g("regressions", "fork_again"),
 ];
 
 /// Where the C-level checks' campaign goes in a bundle.

@@ -14,7 +14,11 @@
  *                  fork child whose short-lived threads, one after another,
  *                  reuse per-thread slots and free the blocks of a thread
  *                  the fork left behind, keeping blocks of their own whose
- *                  contents are checked at the end.
+ *                  contents are checked at the end;
+ *   fork_again     (our own, from CPython's test_multiprocessing_fork) the
+ *                  fork child of a threaded process starts a thread and
+ *                  forks again: the fork handlers of the first fork must
+ *                  leave no lock held that the second one takes.
  *
  * Hangs are caught by alarm(), which names the group. */
 #include "harness.h"
@@ -523,6 +527,58 @@ static void fork_slot_reuse(void)
        CHILD_THREADS, HELD_BLOCKS);
 }
 
+/* ---- fork_again ------------------------------------------------------- */
+
+static void *churn_briefly(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        free(malloc(16 + (size_t)(i % 2000)));
+    return NULL;
+}
+
+/* Exit status of the child: 0, or where it failed. */
+static int fork_again_child(void)
+{
+    alarm(30);
+    pthread_t t;
+    if (pthread_create(&t, NULL, churn_briefly, NULL) != 0)
+        return 21;
+    pthread_join(t, NULL);
+    /* A process that has had a thread stays "multi-threaded" for glibc,
+     * so this fork runs the allocator's fork handlers in full. */
+    pid_t grandchild = fork();
+    if (grandchild < 0)
+        return 22;
+    if (grandchild == 0) {
+        void *p = malloc(5000), *q = malloc(100);
+        _exit(p != NULL && q != NULL ? 0 : 23);
+    }
+    free(malloc(300));
+    int status = 0;
+    if (waitpid(grandchild, &status, 0) != grandchild)
+        return 24;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 25;
+}
+
+static void fork_again(void)
+{
+    guard("fork_again", 60);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, churn_briefly, NULL) == 0, "pthread_create failed");
+    pid_t pid = fork();
+    CHECK(pid >= 0, "fork: %s", strerror(errno));
+    if (pid == 0)
+        _exit(fork_again_child());
+    pthread_join(t, NULL);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid: %s", strerror(errno));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "fork child failed (exit %d, signal %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+          WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    ok("the fork child of a threaded process started a thread and forked again");
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -533,6 +589,7 @@ int main(int argc, char **argv)
         {"errno_kept", errno_kept},
         {"errno_map_limit", errno_map_limit},
         {"fork_slot_reuse", fork_slot_reuse},
+        {"fork_again", fork_again},
     };
     return run_test_groups("regressions", argc, argv, groups, sizeof groups / sizeof groups[0]);
 }

@@ -50,3 +50,19 @@ fn fork_slot_reuse() {
     }
     run_c_group("regressions", "fork_slot_reuse");
 }
+
+/// The fork child of a threaded process starts a thread and forks again
+/// (CPython's test_multiprocessing_fork hung so: the first fork's handlers
+/// locked every arena and the child unlocked only those in use).
+#[test]
+fn fork_again() {
+    if target_env::emulated() {
+        // As for fork_slot_reuse: a thread in the fork child of a threaded
+        // process.
+        return skip(
+            "regressions fork_again",
+            "qemu-user cannot start a thread in the fork child of a threaded process",
+        );
+    }
+    run_c_group("regressions", "fork_again");
+}
