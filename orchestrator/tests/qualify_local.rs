@@ -283,8 +283,8 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     assert_eq!(doc["allocator"]["kind"], "preload");
     let junit = std::fs::read_to_string(bundle.join("junit.xml")).unwrap();
     // One test case per requirement, but one per check for the C-level
-    // kinds: 7 + 29 conformance checks + 5 threads-and-fork checks.
-    assert!(junit.contains("tests=\"41\" failures=\"0\""), "{junit}");
+    // kinds: 7 + 29 conformance checks + 6 threads-and-fork checks.
+    assert!(junit.contains("tests=\"42\" failures=\"0\""), "{junit}");
     assert!(
         junit.contains("name=\"T-CONF-001: aligned/aligned_alloc_valid\""),
         "{junit}"
