@@ -80,11 +80,10 @@ static SLOTS: [ThreadCache; THREAD_SLOTS] = [const {
 /// one is given back.
 static FREE_SLOTS: AtomicUsize = AtomicUsize::new(THREAD_SLOTS);
 
-/// One past the highest slot ever claimed (raised right after the claim, see
-/// `claim`): slots above it
-/// were never touched. Loops over the slots (a fork child's, the counters'
-/// sum) stop here: reading all 256 faulted in every page of the table,
-/// about 90 page faults in each fork child.
+/// One past the highest slot ever claimed (raised right after the claim,
+/// see `claim`): slots above it were never touched. Loops over the slots
+/// (a fork child's, the counters' sum) stop here: reading all 256 faulted
+/// in every page of the table, about 90 page faults in each fork child.
 static SLOTS_USED: AtomicUsize = AtomicUsize::new(0);
 
 /// The slots that may have been claimed.
