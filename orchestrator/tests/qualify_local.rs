@@ -950,18 +950,26 @@ kind = "c-conformance"
 mandatory = true
 "#;
 
-#[test]
-fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_breaks() {
-    let dir = scratch("broken");
-    std::fs::write(dir.join("leaky.c"), LEAKY_ALLOCATOR_C).unwrap();
-    let lib = dir.join("libleaky.so");
+/// Builds C `source` (written to `dir/name`) into `dir/libNAME.so` with
+/// the host's cc: a broken allocator variant of this test only.
+fn test_library(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let c = dir.join(name);
+    std::fs::write(&c, source).unwrap();
+    let lib = dir.join(format!("lib{}.so", name.trim_end_matches(".c")));
     let st = Command::new("cc")
         .args(["-shared", "-fPIC", "-O2", "-o"])
         .arg(&lib)
-        .arg(dir.join("leaky.c"))
+        .arg(&c)
         .status()
         .expect("cc runs");
-    assert!(st.success());
+    assert!(st.success(), "cc {name}");
+    lib
+}
+
+#[test]
+fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_breaks() {
+    let dir = scratch("broken");
+    let lib = test_library(&dir, "leaky.c", LEAKY_ALLOCATOR_C);
     std::fs::copy(
         workspace().join("qualification/oom_probe.py"),
         dir.join("oom_probe.py"),
@@ -1084,15 +1092,7 @@ mandatory = true
 #[test]
 fn a_conformance_check_that_fails_on_the_board_is_named_in_the_verdict() {
     let dir = scratch("underaligned");
-    std::fs::write(dir.join("under.c"), UNDER_ALIGNING_C).unwrap();
-    let lib = dir.join("libunder.so");
-    let st = Command::new("cc")
-        .args(["-shared", "-fPIC", "-O2", "-o"])
-        .arg(&lib)
-        .arg(dir.join("under.c"))
-        .status()
-        .expect("cc runs");
-    assert!(st.success());
+    let lib = test_library(&dir, "under.c", UNDER_ALIGNING_C);
     std::fs::write(dir.join("criteria.toml"), AGAINST_UNDER_ALIGNED).unwrap();
     let boards = private_local_board(&dir);
     let out = lwm(

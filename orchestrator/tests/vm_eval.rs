@@ -12,6 +12,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/vm_processes.rs"]
+mod vm_processes;
+
+/// Asserts no QEMU of `run_dir` is left running (after up to 20 s).
+fn assert_no_vm_left(run_dir: &Path) {
+    vm_processes::assert_none_left(run_dir, None);
+}
+
 fn results_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("lwm-vm-eval-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -39,37 +47,6 @@ fn run(results: &Path, args: &[&str]) -> Output {
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap())
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Processes whose command line mentions `dir`: QEMU gets its console
-/// path inside the run directory, so a VM of this run is one of them.
-fn processes_mentioning(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(&needle) {
-            found.push(format!("{}: {cmdline}", e.file_name().to_string_lossy()));
-        }
-    }
-    found
-}
-
-/// Waits a little for QEMU to be reaped, then asserts nothing of the run
-/// is left running.
-fn assert_no_vm_left(run_dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = processes_mentioning(run_dir);
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still running: {left:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// Every `rep-*.json` (not failed) under `raw/BOARD/WORKLOAD/ALLOCATOR`.

@@ -11,6 +11,8 @@
 
 #[path = "support/campaign.rs"]
 mod campaign;
+#[path = "support/vm_processes.rs"]
+mod vm_processes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -22,39 +24,16 @@ use campaign::{assert_kept, events_named, manifest, raw_files, rep_docs, wait_un
 use lwm::board::{self, Transport};
 use lwm::vm::{StalledBoot, VmBoard};
 
+/// Asserts no QEMU of `dir` is left running (this test binary, whose
+/// command line may name it, aside).
+fn assert_no_vm_left(dir: &Path) {
+    vm_processes::assert_none_left(dir, Some("vm_faults"));
+}
+
 static NO_CANCEL: AtomicBool = AtomicBool::new(false);
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// Processes whose command line mentions `dir` (QEMU gets its console
-/// path inside the state or run directory).
-fn processes_mentioning(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(&needle) && !cmdline.contains("vm_faults") {
-            found.push(format!("{}: {cmdline}", e.file_name().to_string_lossy()));
-        }
-    }
-    found
-}
-
-fn assert_no_vm_left(dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = processes_mentioning(dir);
-        if left.is_empty() {
-            return;
-        }
-        assert!(Instant::now() < deadline, "still running: {left:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The shipped qemu-pi4 profile as `boards/NAME.toml` in `dir`, with
@@ -232,7 +211,7 @@ fn a_boot_that_hangs_once_is_killed_and_the_next_try_boots() {
         .exec(&["uname".into(), "-m".into()], &[], Duration::from_secs(60))
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "aarch64");
-    let qemus = processes_mentioning(&state);
+    let qemus = vm_processes::processes_mentioning(&state, Some("vm_faults"));
     assert_eq!(qemus.len(), 1, "{qemus:?}");
     drop(t);
     drop(vm);

@@ -13,7 +13,10 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+#[path = "support/vm_processes.rs"]
+mod vm_processes;
 
 const CRITERIA: &str = r#"
 [qualification]
@@ -79,23 +82,6 @@ fn lwm(cwd: &Path, args: &[&str]) -> Output {
     out
 }
 
-/// Processes whose command line mentions `dir` (QEMU's console file is in
-/// the run directory).
-fn processes_mentioning(dir: &Path) -> Vec<String> {
-    let needle = dir.display().to_string();
-    let mut found = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(cmdline) = std::fs::read(e.path().join("cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if cmdline.contains(&needle) {
-            found.push(format!("{}: {cmdline}", e.file_name().to_string_lossy()));
-        }
-    }
-    found
-}
-
 #[test]
 #[ignore = "boots QEMU system VMs (about 3 minutes): run by scripts/test-emulated.sh"]
 fn a_clean_lwmalloc_qualifies_on_the_emulated_pi4_with_its_c_level_checks_run_in_the_guest() {
@@ -156,14 +142,6 @@ fn a_clean_lwmalloc_qualifies_on_the_emulated_pi4_with_its_c_level_checks_run_in
     let ok = lwm(&dir, &["qualify", "verify", "b"]);
     assert_eq!(ok.status.code(), Some(0));
     // No QEMU of either campaign left running.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let left = processes_mentioning(&b);
-        if left.is_empty() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "still running: {left:?}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    vm_processes::assert_none_left(&b, None);
     let _ = std::fs::remove_dir_all(&dir);
 }
