@@ -39,10 +39,11 @@ pub struct SmallHeap {
     pub direct: [*const Page; DIRECT_SLOTS],
     /// Owned pages that may have free blocks (doubly linked, head first).
     partial: [*mut Page; CLASS_SLOTS],
-    /// Owned pages found full (doubly linked, newest first).
+    /// Owned pages found full (doubly linked, newest or latest looked
+    /// through first).
     full: [*mut Page; CLASS_SLOTS],
-    /// The last page of each `full` list (null when empty), so that a
-    /// page looked through goes to the back in O(1).
+    /// The last page of each `full` list (null when empty): the one
+    /// looked through next.
     full_tail: [*mut Page; CLASS_SLOTS],
 }
 
@@ -229,46 +230,32 @@ impl SmallHeap {
     }
 
     /// Looks through a few full pages of `class` for blocks other threads
-    /// freed; a page that has some becomes current. Pages with none move
-    /// to the back, so the next look starts elsewhere.
+    /// freed, oldest first; a page that has some becomes current. A page
+    /// with none moves to the front, so the next look starts at the next
+    /// oldest. Oldest first because remote frees mostly come in the order
+    /// the blocks were handed over (queues, pipelines): the pages filled
+    /// longest ago are the ones the consumers have reached.
     ///
     /// # Safety
     /// Only the heap's owner may call this.
     unsafe fn reclaim_full(&mut self, class: usize) -> Option<&'static mut Page> {
         for _ in 0..FULL_PAGES_SCANNED {
-            let head = self.full[class % CLASS_SLOTS];
-            if head.is_null() {
+            let tail = self.full_tail[class % CLASS_SLOTS];
+            if tail.is_null() {
                 return None;
             }
             // SAFETY: listed pages are owned by this heap.
             unsafe {
-                let page = &mut *head;
+                let page = &mut *tail;
                 self.unlink(page, class);
                 if page.collect() != 0 {
                     self.push_front(page, class, LISTED_PARTIAL);
                     return Some(page);
                 }
-                self.push_back_full(page, class);
+                self.push_front(page, class, LISTED_FULL);
             }
         }
         None
-    }
-
-    /// # Safety
-    /// As `push_front`.
-    unsafe fn push_back_full(&mut self, page: &mut Page, class: usize) {
-        let last = self.full_tail[class % CLASS_SLOTS];
-        if last.is_null() {
-            // SAFETY: forwarded.
-            return unsafe { self.push_front(page, class, LISTED_FULL) };
-        }
-        // SAFETY: the tail is a listed page of this heap.
-        unsafe { (*last).next = page };
-        self.full_tail[class % CLASS_SLOTS] = page;
-        page.prev = last;
-        page.next = null_mut();
-        page.state = LISTED_FULL;
-        page.set_full_mark(true);
     }
 
     /// After a block went back on `page`'s free list: a full page has room
