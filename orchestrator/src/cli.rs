@@ -88,6 +88,15 @@ pub enum Command {
     /// evidence into a bundle (exit 0 only if every mandatory requirement
     /// passes); `lwm qualify verify BUNDLE` checks a bundle.
     Qualify(Box<QualifyArgs>),
+    /// What `./lwm` installs before running ARGS (one per line: cross,
+    /// qemu, docker, labgrid); nothing when ARGS do not parse, so that the
+    /// command itself reports the mistake.
+    #[command(hide = true)]
+    Needs {
+        /// An `lwm` command line, without the program name.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -79,6 +79,7 @@ fn main() -> ExitCode {
         }
         Command::Boards => boards(&boards_dir),
         Command::Qualify(a) => lwm::qualify::command::run(*a, &workspace, &boards_dir, &results),
+        Command::Needs { args } => needs(args),
     };
     ExitCode::from(code)
 }
@@ -249,6 +250,24 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
         all.push(artifacts);
     }
     print!("{}", lwm::build::footprint_table(&all));
+    exit_code::OK
+}
+
+/// `lwm needs ARGS`: what `./lwm ARGS` must install first (see needs.rs).
+fn needs(args: Vec<std::ffi::OsString>) -> u8 {
+    let argv = std::iter::once(std::ffi::OsString::from("lwm")).chain(args);
+    if let Ok(parsed) = lwm::cli::parse(argv) {
+        let cli = parsed.cli;
+        let boards_dir = cli.boards_dir.clone().unwrap_or_else(|| {
+            cli.workspace
+                .clone()
+                .unwrap_or_else(lwm::build::default_workspace)
+                .join("boards")
+        });
+        for need in lwm::needs::of(&cli, &boards_dir, &lwm::build::host_triple()) {
+            println!("{}", need.name());
+        }
+    }
     exit_code::OK
 }
 
