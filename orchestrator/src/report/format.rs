@@ -178,16 +178,20 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Pads with spaces to `width` characters (not bytes: `–` is one column).
-pub fn pad(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    format!("{s}{}", " ".repeat(width.saturating_sub(n)))
+/// Terminal columns `s` takes: not bytes (`–` is one column) nor
+/// characters (`板` and most emoji are two).
+pub fn columns(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
-/// Right-aligns to `width` characters.
+/// Pads with spaces to `width` terminal columns.
+pub fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(columns(s))))
+}
+
+/// Right-aligns to `width` terminal columns.
 pub fn pad_left(s: &str, width: usize) -> String {
-    let n = s.chars().count();
-    format!("{}{s}", " ".repeat(width.saturating_sub(n)))
+    format!("{}{s}", " ".repeat(width.saturating_sub(columns(s))))
 }
 
 /// Word-wraps `text` to `width` columns: the first line starts with
@@ -198,7 +202,7 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let mut line = first.to_string();
     let mut empty = true;
     for word in text.split_whitespace() {
-        let needed = line.chars().count() + usize::from(!empty) + word.chars().count();
+        let needed = columns(&line) + usize::from(!empty) + columns(word);
         if !empty && needed > width {
             out.push_str(&line);
             out.push('\n');
@@ -232,5 +236,15 @@ mod tests {
         assert_eq!(pad("a–b", 5), "a–b  ");
         assert_eq!(wrap("aa bb cc", 5, "", "  "), "aa bb\n  cc\n");
         assert_eq!(wrap("a", 5, "> ", ""), "> a\n");
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns() {
+        assert_eq!(columns("板4"), 3);
+        assert_eq!(pad("板4", 5), "板4  ");
+        assert_eq!(pad_left("板4", 5), "  板4");
+        // Counted by characters, "板板 板" would fit in 6 columns and did not.
+        assert_eq!(wrap("板板 板", 6, "", ""), "板板\n板\n");
+        assert_eq!(columns("x86-64 [emulated] – 1.00x"), 25);
     }
 }

@@ -188,7 +188,7 @@ fn column_widths<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> Vec<usize> 
     for r in rows {
         widths.resize(widths.len().max(r.len()), 0);
         for (w, text) in widths.iter_mut().zip(r) {
-            *w = (*w).max(text.chars().count());
+            *w = (*w).max(format::columns(text));
         }
     }
     widths
