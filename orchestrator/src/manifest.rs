@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
 /// The version this lwm writes. Any change to a field's name, type or
-/// meaning bumps it (the rule of agent/SCHEMA.md); orchestrator/SCHEMA.md
+/// meaning bumps it (the rule of contract/SCHEMA.md); orchestrator/SCHEMA.md
 /// lists what each version changed.
 pub const MANIFEST_VERSION: u32 = 5;
 /// Versions this lwm reads: version 1 is version 2 with `settings.threads`

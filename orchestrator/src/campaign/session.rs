@@ -302,7 +302,7 @@ impl<'a> Session<'a> {
             let gate = crate::gate::check(local, board).map_err(|e| e.to_string())?;
             let data = std::fs::read(local)
                 .map_err(|e| format!("{}: cannot read artifact: {e}", local.display()))?;
-            let sha256 = lwm_agent::sha256::sha256_hex(&data);
+            let sha256 = lwm_contract::sha256::sha256_hex(&data);
             entries.push(ArtifactEntry {
                 name: name.to_string(),
                 local_path: local.display().to_string(),

@@ -5,9 +5,9 @@
 //! time becomes "-3.6x faster"). Each error names the field and the value;
 //! the caller adds the file.
 
-use lwm_agent::schema::{Run, RunDocument};
+use lwm_contract::schema::{Run, RunDocument};
 
-/// The `status` values `lwm-agent run` writes (agent/SCHEMA.md).
+/// The `status` values `lwm-agent run` writes (contract/SCHEMA.md).
 const STATUSES: &[&str] = &[
     "ok",
     "exit_failure",

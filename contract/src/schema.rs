@@ -1,5 +1,5 @@
 //! The agent's output documents: versioned, documented field by field in
-//! agent/SCHEMA.md. Every struct denies unknown fields, so a document that
+//! contract/SCHEMA.md. Every struct denies unknown fields, so a document that
 //! deserialises here is exactly one this schema describes, and re-serialising
 //! it gives the same text (tested).
 //!
