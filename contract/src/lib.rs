@@ -11,3 +11,4 @@
 pub mod schema;
 pub mod sha256;
 pub mod stats;
+mod wire;

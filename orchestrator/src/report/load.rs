@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use lwm_contract::schema::RunDocument;
+use lwm_contract::schema::{AllocatorKind, RunDocument};
 use serde::Deserialize;
 
 use crate::manifest::{Manifest, MANIFEST_SCHEMA};
@@ -371,7 +371,7 @@ fn check_labels(
     rel: &str,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let is_system_doc = doc.allocator.kind == "system";
+    let is_system_doc = doc.allocator.kind == AllocatorKind::System;
     if is_system_doc != (key.allocator == "system") {
         bail!(
             "{rel}: filed under allocator {:?} but the agent ran allocator kind {:?} ({})",
