@@ -4,7 +4,9 @@
 use crate::doctor::{self, DoctorOptions};
 use crate::invocation::{self, RunOptions, Target};
 use crate::launcher::Launcher;
-use crate::schema::{EnvironmentDocument, ENVIRONMENT_SCHEMA, SCHEMA_VERSION};
+use crate::schema::{
+    DoctorStatus, EnvironmentDocument, SummaryStatus, ENVIRONMENT_SCHEMA, SCHEMA_VERSION,
+};
 use std::time::Duration;
 
 pub const USAGE: &str = "\
@@ -198,7 +200,7 @@ pub fn dispatch(argv: Vec<String>, launcher: Option<Launcher>) -> Result<Outcome
             }
             let opts = parse_run(argv, &mut args)?;
             let doc = invocation::execute(&opts, launcher)?;
-            let ok = doc.summary.status == "ok";
+            let ok = doc.summary.status == SummaryStatus::Ok;
             Ok(Outcome::Document(
                 serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
                 ok,
@@ -230,12 +232,12 @@ pub fn dispatch(argv: Vec<String>, launcher: Option<Launcher>) -> Result<Outcome
                     .unwrap_or_default();
                 eprintln!(
                     "lwm-agent doctor: {:<4} {}{t}: {}",
-                    c.status.to_uppercase(),
+                    c.status.as_str().to_uppercase(),
                     c.name,
                     c.detail
                 );
             }
-            let ok = doc.status != "failed";
+            let ok = doc.status != DoctorStatus::Failed;
             Ok(Outcome::Document(
                 serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?,
                 ok,

@@ -7,7 +7,10 @@
 
 use crate::elf::{self, Elf};
 use crate::environment;
-use crate::schema::{Check, Cpu, DoctorDocument, Environment, DOCTOR_SCHEMA, SCHEMA_VERSION};
+use crate::schema::{
+    Check, CheckStatus, Cpu, DoctorDocument, DoctorStatus, Environment, DOCTOR_SCHEMA,
+    SCHEMA_VERSION,
+};
 use std::path::Path;
 
 pub struct DoctorOptions {
@@ -104,11 +107,11 @@ impl CpuCaps {
     }
 }
 
-fn check(name: &str, target: Option<&str>, status: &str, detail: String) -> Check {
+fn check(name: &str, target: Option<&str>, status: CheckStatus, detail: String) -> Check {
     Check {
         name: name.into(),
         target: target.map(str::to_string),
-        status: status.into(),
+        status,
         detail,
     }
 }
@@ -138,7 +141,12 @@ pub fn check_binary(
     let elf = match Elf::parse(data) {
         Ok(e) => e,
         Err(e) => {
-            out.push(check("elf", t, "fail", format!("cannot read: {e}")));
+            out.push(check(
+                "elf",
+                t,
+                CheckStatus::Fail,
+                format!("cannot read: {e}"),
+            ));
             return out;
         }
     };
@@ -149,16 +157,16 @@ pub fn check_binary(
         out.push(check(
             "elf_machine",
             t,
-            "pass",
+            CheckStatus::Pass,
             format!("{} {bits}-bit, as the CPU", elf.machine_name()),
         ));
     } else if compat32 {
-        out.push(check("elf_machine", t, "warn", format!("{} {bits}-bit on a 64-bit {} kernel: runs only with 32-bit compat support and a 32-bit loader", elf.machine_name(), elf::machine_name(cpu.machine))));
+        out.push(check("elf_machine", t, CheckStatus::Warn, format!("{} {bits}-bit on a 64-bit {} kernel: runs only with 32-bit compat support and a 32-bit loader", elf.machine_name(), elf::machine_name(cpu.machine))));
     } else {
         out.push(check(
             "elf_machine",
             t,
-            "fail",
+            CheckStatus::Fail,
             format!(
                 "built for {} {bits}-bit; this CPU runs {}",
                 elf.machine_name(),
@@ -180,16 +188,21 @@ pub fn check_binary(
         out.push(check(
             "float_abi",
             t,
-            "pass",
+            CheckStatus::Pass,
             format!("{abi}, EABI version {}", elf.flags >> 24),
         ));
     }
     match &elf.interpreter {
-        Some(i) if interp_exists(i) => out.push(check("loader", t, "pass", format!("{i} present"))),
+        Some(i) if interp_exists(i) => out.push(check(
+            "loader",
+            t,
+            CheckStatus::Pass,
+            format!("{i} present"),
+        )),
         Some(i) => out.push(check(
             "loader",
             t,
-            "fail",
+            CheckStatus::Fail,
             format!("needs the loader {i}, which this system lacks (wrong float ABI or libc?)"),
         )),
         None => {}
@@ -203,12 +216,12 @@ pub fn check_binary(
             (Some(arch), Some(level)) => {
                 let (need, thumb2) = arm_level_needed(arch);
                 if need > level || (thumb2 && !cpu.thumb2) {
-                    out.push(check("cpu_arch", t, "fail", format!("built for ARM {} (Tag_CPU_arch), this CPU is ARMv{level}: it will die with SIGILL", elf::arm_arch_name(arch))));
+                    out.push(check("cpu_arch", t, CheckStatus::Fail, format!("built for ARM {} (Tag_CPU_arch), this CPU is ARMv{level}: it will die with SIGILL", elf::arm_arch_name(arch))));
                 } else {
                     out.push(check(
                         "cpu_arch",
                         t,
-                        "pass",
+                        CheckStatus::Pass,
                         format!(
                             "ARM {} code on an ARMv{level} CPU",
                             elf::arm_arch_name(arch)
@@ -219,13 +232,13 @@ pub fn check_binary(
             (None, _) => out.push(check(
                 "cpu_arch",
                 t,
-                "warn",
+                CheckStatus::Warn,
                 "no ARM build attributes: architecture level not checked".into(),
             )),
             (_, None) => out.push(check(
                 "cpu_arch",
                 t,
-                "warn",
+                CheckStatus::Warn,
                 "CPU architecture level unknown".into(),
             )),
         }
@@ -233,7 +246,7 @@ pub fn check_binary(
             out.push(check(
                 "thumb",
                 t,
-                "fail",
+                CheckStatus::Fail,
                 "uses Thumb-2 (Tag_THUMB_ISA_use=2); this CPU has Thumb-1 only".into(),
             ));
         }
@@ -242,7 +255,7 @@ pub fn check_binary(
                 out.push(check(
                     "fpu",
                     t,
-                    "fail",
+                    CheckStatus::Fail,
                     format!("needs VFPv3 or later (Tag_FP_arch={fp}); this CPU has VFPv2 at most"),
                 ));
             }
@@ -251,7 +264,7 @@ pub fn check_binary(
             out.push(check(
                 "simd",
                 t,
-                "fail",
+                CheckStatus::Fail,
                 "uses NEON (Tag_Advanced_SIMD_arch); this CPU has none".into(),
             ));
         }
@@ -280,18 +293,18 @@ pub fn check_binary(
             out.push(check(
                 "lse_atomics",
                 t,
-                "pass",
+                CheckStatus::Pass,
                 format!("no unconditional ARMv8.1 LSE / v8.3 LDAPR instructions{helpers}"),
             ));
         } else if cpu.lse {
             out.push(check(
                 "lse_atomics",
                 t,
-                "pass",
+                CheckStatus::Pass,
                 format!("{unguarded} LSE instructions; this CPU has LSE atomics"),
             ));
         } else {
-            out.push(check("lse_atomics", t, "fail", format!("{unguarded} ARMv8.1 LSE (or v8.3 LDAPR) instructions, first at {}; this CPU is ARMv8.0 without atomics: SIGILL{helpers}", first.unwrap_or_default())));
+            out.push(check("lse_atomics", t, CheckStatus::Fail, format!("{unguarded} ARMv8.1 LSE (or v8.3 LDAPR) instructions, first at {}; this CPU is ARMv8.0 without atomics: SIGILL{helpers}", first.unwrap_or_default())));
         }
     }
 
@@ -307,13 +320,13 @@ pub fn check_binary(
             Some(have) if have >= *max => out.push(check(
                 "glibc",
                 t,
-                "pass",
+                CheckStatus::Pass,
                 format!("needs {need}, system has {}.{}", have.0, have.1),
             )),
             Some(have) => out.push(check(
                 "glibc",
                 t,
-                "fail",
+                CheckStatus::Fail,
                 format!(
                     "needs {need}, system glibc is {}.{}: it will not load",
                     have.0, have.1
@@ -322,7 +335,7 @@ pub fn check_binary(
             None => out.push(check(
                 "glibc",
                 t,
-                "warn",
+                CheckStatus::Warn,
                 format!("needs {need}, but this system's libc is not glibc"),
             )),
         }
@@ -343,19 +356,19 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         Some(m) if m >= opts.min_free_mem_mib => out.push(check(
             "free_memory",
             None,
-            "pass",
+            CheckStatus::Pass,
             format!("{m} MiB available"),
         )),
         Some(m) => out.push(check(
             "free_memory",
             None,
-            "fail",
+            CheckStatus::Fail,
             format!("{m} MiB available, below {} MiB", opts.min_free_mem_mib),
         )),
         None => out.push(check(
             "free_memory",
             None,
-            "warn",
+            CheckStatus::Warn,
             "MemAvailable unknown".into(),
         )),
     }
@@ -363,13 +376,13 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         Some(m) if m >= opts.min_free_disk_mib => out.push(check(
             "free_disk",
             None,
-            "pass",
+            CheckStatus::Pass,
             format!("{m} MiB free in {}", opts.dir),
         )),
         Some(m) => out.push(check(
             "free_disk",
             None,
-            "fail",
+            CheckStatus::Fail,
             format!(
                 "{m} MiB free in {}, below {} MiB",
                 opts.dir, opts.min_free_disk_mib
@@ -378,7 +391,7 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         None => out.push(check(
             "free_disk",
             None,
-            "warn",
+            CheckStatus::Warn,
             format!("cannot stat {}", opts.dir),
         )),
     }
@@ -391,16 +404,21 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         out.push(check(
             "cpu_governor",
             None,
-            "pass",
+            CheckStatus::Pass,
             "no cpufreq scaling exposed".into(),
         ));
     } else if governors.iter().all(|g| *g == "performance") {
-        out.push(check("cpu_governor", None, "pass", "performance".into()));
+        out.push(check(
+            "cpu_governor",
+            None,
+            CheckStatus::Pass,
+            "performance".into(),
+        ));
     } else {
         out.push(check(
             "cpu_governor",
             None,
-            "warn",
+            CheckStatus::Warn,
             format!(
                 "governor {:?}: frequency scaling adds noise; `performance` is steadier",
                 governors[0]
@@ -409,9 +427,9 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
     }
     if let Some(th) = &env.throttled {
         let st = if th == "0x0" || th.ends_with("=0") {
-            "pass"
+            CheckStatus::Pass
         } else {
-            "warn"
+            CheckStatus::Warn
         };
         out.push(check(
             "throttling",
@@ -421,7 +439,11 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         ));
     }
     if let Some(hot) = env.thermal.iter().filter_map(|z| z.temp_c).reduce(f64::max) {
-        let st = if hot < 75.0 { "pass" } else { "warn" };
+        let st = if hot < 75.0 {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
         out.push(check(
             "temperature",
             None,
@@ -433,22 +455,26 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
         out.push(check(
             "emulation",
             None,
-            "warn",
+            CheckStatus::Warn,
             "running under user-mode emulation: time and memory figures are the emulator's".into(),
         ));
     } else if let Some(vm) = &env.emulation.virtual_machine {
-        out.push(check("emulation", None, "warn", format!("virtual machine ({vm}): compare allocators with each other here, not with real boards")));
+        out.push(check("emulation", None, CheckStatus::Warn, format!("virtual machine ({vm}): compare allocators with each other here, not with real boards")));
     } else {
         out.push(check(
             "emulation",
             None,
-            "pass",
+            CheckStatus::Pass,
             "bare metal as far as visible".into(),
         ));
     }
     if let Some([l1, _, _]) = env.load_average {
         let cores = env.cpu.cores_online.max(1) as f64;
-        let st = if l1 < 0.5 * cores { "pass" } else { "warn" };
+        let st = if l1 < 0.5 * cores {
+            CheckStatus::Pass
+        } else {
+            CheckStatus::Warn
+        };
         out.push(check(
             "load",
             None,
@@ -470,12 +496,12 @@ pub fn run(opts: &DoctorOptions) -> Result<DoctorDocument, String> {
         })?;
         checks.extend(check_binary(b, &data, &cpu, &|i| Path::new(i).exists()));
     }
-    let status = if checks.iter().any(|c| c.status == "fail") {
-        "failed"
-    } else if checks.iter().any(|c| c.status == "warn") {
-        "warnings"
+    let status = if checks.iter().any(|c| c.status == CheckStatus::Fail) {
+        DoctorStatus::Failed
+    } else if checks.iter().any(|c| c.status == CheckStatus::Warn) {
+        DoctorStatus::Warnings
     } else {
-        "ok"
+        DoctorStatus::Ok
     };
     Ok(DoctorDocument {
         schema: DOCTOR_SCHEMA.into(),
@@ -483,7 +509,7 @@ pub fn run(opts: &DoctorOptions) -> Result<DoctorDocument, String> {
         agent: crate::invocation::agent_info(None),
         environment: env,
         checks,
-        status: status.into(),
+        status,
     })
 }
 

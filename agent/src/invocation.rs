@@ -5,7 +5,10 @@ use crate::environment;
 use crate::launcher::Launcher;
 use crate::preload;
 use crate::run::{run_once, RunConfig};
-use crate::schema::{AgentInfo, Invocation, Run, RunDocument, Summary, RUN_SCHEMA, SCHEMA_VERSION};
+use crate::schema::{
+    AgentInfo, AllocatorKind, Invocation, Run, RunDocument, Summary, SummaryStatus, RUN_SCHEMA,
+    SCHEMA_VERSION,
+};
 use crate::stats;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -161,7 +164,7 @@ pub fn prepare(opts: &RunOptions) -> Result<(RunConfig, Option<String>), String>
             (c, None)
         }
     };
-    if allocator.kind == "preload" {
+    if allocator.kind == AllocatorKind::Preload {
         check_dynamic(Path::new(&command[0]))?;
     }
     Ok((
@@ -262,7 +265,11 @@ fn summarise(runs: &mut [Run], cfg: &RunConfig) -> Summary {
     let failed = measured.len() - ok.len();
     let all_ok = runs.iter().all(|r| r.ok) && workload_consistent != Some(false);
     Summary {
-        status: if all_ok { "ok".into() } else { "failed".into() },
+        status: if all_ok {
+            SummaryStatus::Ok
+        } else {
+            SummaryStatus::Failed
+        },
         measured_runs: measured.len() as u32,
         ok_runs: ok.len() as u32,
         failed_runs: failed as u32,
@@ -278,7 +285,11 @@ fn progress(r: &Run, what: String) {
     let verdict = if r.ok {
         "ok".to_string()
     } else {
-        format!("{}: {}", r.status.to_uppercase(), r.problems.join("; "))
+        format!(
+            "{}: {}",
+            r.status.as_str().to_uppercase(),
+            r.problems.join("; ")
+        )
     };
     eprintln!(
         "lwm-agent: {what}: {verdict}, wall {:.3} s, max RSS {rss} KiB",

@@ -4,7 +4,7 @@
 //! would otherwise be measured as a "result" for an allocator never used.
 
 use crate::elf::{self, Elf};
-use crate::schema::{AllocatorInfo, LwmStats};
+use crate::schema::{AllocatorInfo, AllocatorKind, LwmStats};
 use crate::sha256::sha256_hex;
 use std::fs;
 use std::path::Path;
@@ -14,7 +14,7 @@ pub fn inspect(spec: &str) -> Result<AllocatorInfo, String> {
     let inherited_ld_preload = std::env::var("LD_PRELOAD").ok().filter(|v| !v.is_empty());
     if spec == "system" {
         return Ok(AllocatorInfo {
-            kind: "system".into(),
+            kind: AllocatorKind::System,
             path: None,
             resolved_path: None,
             sha256: None,
@@ -60,7 +60,7 @@ pub fn inspect(spec: &str) -> Result<AllocatorInfo, String> {
         return Err(format!("{what}: a program, not a shared library"));
     }
     Ok(AllocatorInfo {
-        kind: "preload".into(),
+        kind: AllocatorKind::Preload,
         path: Some(spec.to_string()),
         resolved_path: Some(resolved.to_string_lossy().into_owned()),
         sha256: Some(sha256_hex(&data)),

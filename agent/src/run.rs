@@ -13,7 +13,8 @@ use crate::preload;
 use crate::rusage::{self, signal_name};
 use crate::sampler::Sampler;
 use crate::schema::{
-    AllocatorInfo, LimitAsResult, MemoryTimeline, OutputTail, PreloadEvidence, Run,
+    AllocatorInfo, LimitAsResult, MemoryTimeline, OutputTail, PreloadEvidence, PreloadStatus, Run,
+    RunStatus,
 };
 use std::ffi::OsString;
 use std::io::{Read, Write};
@@ -164,7 +165,7 @@ fn empty_run(index: u32, warmup: bool, interval: Duration) -> Run {
         warmup,
         pid: None,
         max_rss_floor_kib: None,
-        status: "ok".into(),
+        status: RunStatus::Ok,
         ok: true,
         problems: Vec::new(),
         exit_code: None,
@@ -191,9 +192,9 @@ fn empty_run(index: u32, warmup: bool, interval: Duration) -> Run {
     }
 }
 
-fn fail(run: &mut Run, status: &str, problem: String) {
+fn fail(run: &mut Run, status: RunStatus, problem: String) {
     if run.ok {
-        run.status = status.into();
+        run.status = status;
     }
     run.ok = false;
     run.problems.push(problem);
@@ -253,7 +254,7 @@ pub fn run_once(
         Err(e) => {
             fail(
                 &mut run,
-                "spawn_failed",
+                RunStatus::SpawnFailed,
                 format!("cannot start {}: pipe: {e}", cfg.command[0]),
             );
             return run;
@@ -281,7 +282,7 @@ pub fn run_once(
         Err(e) => {
             fail(
                 &mut run,
-                "spawn_failed",
+                RunStatus::SpawnFailed,
                 format!("cannot start {}: {e}", cfg.command[0]),
             );
             return run;
@@ -321,7 +322,7 @@ pub fn run_once(
         // reaped by someone else, so its group is no longer safely ours.
         fail(
             &mut run,
-            "incomplete",
+            RunStatus::Incomplete,
             format!("waiting for the child failed: {e}"),
         );
         return run;
@@ -349,7 +350,11 @@ pub fn run_once(
                 _ => {}
             }
         }
-        Err(e) => fail(&mut run, "incomplete", format!("wait4 failed: {e}")),
+        Err(e) => fail(
+            &mut run,
+            RunStatus::Incomplete,
+            format!("wait4 failed: {e}"),
+        ),
     }
 
     // Output: a descendant outside the group could hold the pipes open.
@@ -384,7 +389,7 @@ pub fn run_once(
         let t = cfg.timeout.unwrap_or_default().as_secs_f64();
         fail(
             &mut run,
-            "timed_out",
+            RunStatus::TimedOut,
             format!("timed out after {t} s: process group {pid} killed with SIGKILL"),
         );
     } else if let Some(sig) = run.signal {
@@ -395,13 +400,13 @@ pub fn run_once(
         };
         fail(
             &mut run,
-            "signaled",
+            RunStatus::Signaled,
             format!("killed by {}{core}", signal_name(sig)),
         );
     } else if let Some(code) = run.exit_code.filter(|&c| c != 0) {
         fail(
             &mut run,
-            "exit_failure",
+            RunStatus::ExitFailure,
             format!("exited with status {code}"),
         );
     }
@@ -433,22 +438,22 @@ pub fn run_once(
         // dependency, so the sampler may see it mapped: a loader error
         // still means the load failed.
         let status = if loader_error.is_some() {
-            "load_failed"
+            PreloadStatus::LoadFailed
         } else if sampled.mapped == Some(true) || lwm_stats.is_some() {
-            "verified"
+            PreloadStatus::Verified
         } else if sampled.mapped == Some(false) {
-            "not_loaded"
+            PreloadStatus::NotLoaded
         } else {
-            "unverified"
+            PreloadStatus::Unverified
         };
         // A load failure explains whatever exit followed it (ld.so exits
         // with 127 when a preloaded library's dependency is missing), so it
         // takes precedence; "unverified" does not: a crash explains itself.
-        match status {
-            "verified" => {}
-            "load_failed" | "not_loaded" => {
+        match &status {
+            PreloadStatus::Verified => {}
+            PreloadStatus::LoadFailed | PreloadStatus::NotLoaded => {
                 run.ok = false;
-                run.status = "preload_failed".into();
+                run.status = RunStatus::PreloadFailed;
                 run.problems.insert(
                     0,
                     match &loader_error {
@@ -459,12 +464,12 @@ pub fn run_once(
             }
             _ => fail(
                 &mut run,
-                "preload_failed",
+                RunStatus::PreloadFailed,
                 "preload not proven: the child exited before its memory map could be read and the library printed no counters".into(),
             ),
         }
         run.preload = Some(PreloadEvidence {
-            status: status.into(),
+            status,
             mapped: sampled.mapped,
             mapped_at_ms: sampled.mapped_at_ms,
             loader_error,
@@ -491,7 +496,7 @@ pub fn run_once(
             Some(v) if v.is_object() => run.workload_report = Some(v),
             _ if run.ok => fail(
                 &mut run,
-                "incomplete",
+                RunStatus::Incomplete,
                 "the workload printed no JSON report line".into(),
             ),
             _ => {}

@@ -471,8 +471,11 @@ fn every_workload_runs_under_the_agent() {
 
 #[test]
 fn schema_doc_names_every_field() {
-    let schema =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/SCHEMA.md")).unwrap();
+    let schema = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../contract/SCHEMA.md"
+    ))
+    .unwrap();
     assert!(schema.contains(&format!(
         "Schema version: {}",
         lwm_agent::schema::SCHEMA_VERSION

@@ -16,11 +16,12 @@
 
 use std::collections::BTreeMap;
 
+use lwm_contract::schema::Emulation;
 use serde::{Deserialize, Serialize};
 
 pub const MANIFEST_SCHEMA: &str = "lwm.manifest";
 /// The version this lwm writes. Any change to a field's name, type or
-/// meaning bumps it (the rule of agent/SCHEMA.md); orchestrator/SCHEMA.md
+/// meaning bumps it (the rule of contract/SCHEMA.md); orchestrator/SCHEMA.md
 /// lists what each version changed.
 pub const MANIFEST_VERSION: u32 = 5;
 /// Versions this lwm reads: version 1 is version 2 with `settings.threads`
@@ -154,6 +155,34 @@ impl BoardEntry {
     /// The thread count the board's workloads ran with, where known.
     pub fn threads_used(&self, settings: &Settings) -> Option<u32> {
         self.threads.or(settings.threads)
+    }
+
+    /// What the agent found out by itself about emulation on the board.
+    pub fn agent_emulation(&self) -> Option<Emulation> {
+        self.environment_part("/emulation")
+    }
+
+    /// The board's kernel release, as the agent read it.
+    pub fn agent_kernel_release(&self) -> Option<String> {
+        self.environment_part("/kernel/release")
+    }
+
+    /// The board's CPU model: `Some(None)` when the agent looked and found
+    /// none in /proc/cpuinfo.
+    pub fn agent_cpu_model(&self) -> Option<Option<String>> {
+        self.environment_part("/cpu/model")
+    }
+
+    /// One part of `environment` (a JSON pointer into the agent's
+    /// `Environment`), read as the contract's type. Kept whole in the
+    /// manifest as the agent printed it; early runs stored the doctor's
+    /// whole document there, so the part is also looked for under it.
+    fn environment_part<T: serde::de::DeserializeOwned>(&self, pointer: &str) -> Option<T> {
+        let env = self.environment.as_ref()?;
+        let part = env
+            .pointer(&format!("/environment{pointer}"))
+            .or_else(|| env.pointer(pointer))?;
+        T::deserialize(part).ok()
     }
 }
 

@@ -143,8 +143,7 @@ fn build_and_gate(target: &str, boards: &[BoardProfile]) -> Result<Artifacts, St
 fn assert_linked_against_glibc(a: &Artifacts) -> Result<(), String> {
     for file in a.files() {
         let data = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let elf =
-            lwm_agent::elf::Elf::parse(&data).map_err(|e| format!("{}: {e}", file.display()))?;
+        let elf = lwm_elf::Elf::parse(&data).map_err(|e| format!("{}: {e}", file.display()))?;
         if !elf
             .needed_symbol_versions()
             .iter()

@@ -128,7 +128,7 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
     assert_eq!(docs.len(), 16, "{docs:#?}");
     assert!(run_dir.join("boards/local/doctor.json").is_file());
     for (path, bytes) in &files {
-        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes)
+        let doc: lwm_contract::schema::RunDocument = serde_json::from_slice(bytes)
             .unwrap_or_else(|e| panic!("{path}: not an agent document: {e}"));
         assert_eq!(doc.runs.len(), 1, "{path}");
         assert!(doc.runs[0].ok, "{path}: {:?}", doc.runs[0].problems);
@@ -178,7 +178,7 @@ fn eval_on_the_local_board_collects_interleaved_runs_and_reports() {
         let local = std::fs::read(a["local_path"].as_str().unwrap()).unwrap();
         assert_eq!(
             a["sha256"].as_str().unwrap(),
-            lwm_agent::sha256::sha256_hex(&local)
+            lwm_contract::sha256::sha256_hex(&local)
         );
         let pushed = std::fs::read(a["board_path"].as_str().unwrap()).unwrap();
         assert_eq!(pushed, local, "the board runs exactly the built artifact");
@@ -258,7 +258,7 @@ fn the_default_thread_count_is_the_boards_cpu_count() {
     let docs = raw_files(&run_dir);
     assert_eq!(docs.len(), 2, "{:?}", docs.keys());
     for (path, bytes) in &docs {
-        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
+        let doc: lwm_contract::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
         let report = doc.runs[0].workload_report.as_ref().unwrap();
         assert_eq!(report["threads_requested"], cpus, "{path}");
     }
@@ -492,7 +492,7 @@ fn a_second_campaign_on_a_busy_board_is_refused_and_ctrl_c_releases_the_lock() {
         if !path.contains("/lwmalloc/") || path.ends_with(".failed.json") {
             continue;
         }
-        let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
+        let doc: lwm_contract::schema::RunDocument = serde_json::from_slice(bytes).unwrap();
         assert_eq!(
             doc.runs[0].preload.as_ref().unwrap().status,
             "verified",
@@ -701,7 +701,7 @@ __attribute__((constructor)) static void refuse(void) {
     for alloc in ["system", "lwmalloc"] {
         for rep in 0..2 {
             let p = format!("raw/local/small-burst/{alloc}/rep-{rep:03}.json");
-            let doc: lwm_agent::schema::RunDocument =
+            let doc: lwm_contract::schema::RunDocument =
                 serde_json::from_slice(files.get(&p).unwrap_or_else(|| panic!("{p} missing")))
                     .unwrap();
             assert!(doc.runs[0].ok, "{p}: the other allocators' runs go on");

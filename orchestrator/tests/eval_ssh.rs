@@ -141,7 +141,7 @@ fn two_boards_one_over_ssh_in_one_campaign() {
         let docs = rep_docs(&run_dir, board);
         assert_eq!(docs.len(), 2 * 2 * 2, "{board}: {:#?}", docs.keys());
         for (path, bytes) in docs {
-            let doc: lwm_agent::schema::RunDocument = serde_json::from_slice(&bytes).unwrap();
+            let doc: lwm_contract::schema::RunDocument = serde_json::from_slice(&bytes).unwrap();
             assert!(doc.runs[0].ok, "{path}");
         }
     }
@@ -158,7 +158,7 @@ fn two_boards_one_over_ssh_in_one_campaign() {
         let bytes = std::fs::read(on_board).unwrap();
         assert_eq!(
             a["sha256"].as_str().unwrap(),
-            lwm_agent::sha256::sha256_hex(&bytes)
+            lwm_contract::sha256::sha256_hex(&bytes)
         );
     }
     let table = String::from_utf8_lossy(&out.stdout);

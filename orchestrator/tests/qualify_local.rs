@@ -317,7 +317,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         .as_str()
         .unwrap()
         .contains("cross-thread frees"));
-    let lib_sha = lwm_agent::sha256::sha256_hex(
+    let lib_sha = lwm_contract::sha256::sha256_hex(
         &std::fs::read(bundle.join("artifacts/liblwmalloc.so")).unwrap(),
     );
     let artifacts = std::fs::read_to_string(bundle.join("artifacts.sha256")).unwrap();
@@ -421,7 +421,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     copy_dir(&bundle, &t2);
     let report = t2.join("report.md");
     std::fs::write(&report, "# QUALIFIED, trust me\n").unwrap();
-    let new_sha = lwm_agent::sha256::sha256_hex(&std::fs::read(&report).unwrap());
+    let new_sha = lwm_contract::sha256::sha256_hex(&std::fs::read(&report).unwrap());
     let edited: String = manifest
         .lines()
         .map(|l| {

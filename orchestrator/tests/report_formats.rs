@@ -347,7 +347,7 @@ fn bad_inputs_are_one_line_naming_the_file() {
 
 #[test]
 fn impossible_numbers_in_a_raw_document_are_refused_naming_file_and_field() {
-    type Spoil = fn(&mut lwm_agent::schema::Run);
+    type Spoil = fn(&mut lwm_contract::schema::Run);
     let cases: [(&str, Spoil, &str); 8] = [
         ("negative-time", |r| r.wall_s = -1.0, "runs[0].wall_s is -1"),
         ("zero-time", |r| r.wall_s = 0.0, "runs[0].wall_s is 0"),

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use lwm::transport::{connect, ErrorKind, PushFile, PushOutcome, Transport};
-use lwm_agent::sha256::sha256_hex;
+use lwm_contract::sha256::sha256_hex;
 use sshd::{fresh_dir, TestSshd};
 
 fn s(v: &[&str]) -> Vec<String> {

@@ -810,5 +810,5 @@ fn chain_sha256(chain: &Chain) -> String {
         all.extend_from_slice(format!("{}\n", t.len()).as_bytes());
         all.extend_from_slice(t.as_bytes());
     }
-    lwm_agent::sha256::sha256_hex(&all)
+    lwm_contract::sha256::sha256_hex(&all)
 }

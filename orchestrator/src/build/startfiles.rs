@@ -58,7 +58,7 @@ pub fn sources_hash(workspace: &Path) -> anyhow::Result<String> {
     if let Some(spec) = super::target::cross_target("arm-unknown-linux-gnueabihf") {
         all.extend_from_slice(spec.c_flags.as_bytes());
     }
-    Ok(lwm_agent::sha256::sha256_hex(&all)[..16].to_string())
+    Ok(lwm_contract::sha256::sha256_hex(&all)[..16].to_string())
 }
 
 /// Builds the stand-ins for `spec` into `out_dir` and returns it. Cheap

@@ -42,7 +42,7 @@ fn one_file(
         None
     };
     let rel = format!("{}/{}", cmd.board_dir_rel(), file_name(local));
-    let sha256 = lwm_agent::sha256::sha256_hex(&data);
+    let sha256 = lwm_contract::sha256::sha256_hex(&data);
     let executable = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)

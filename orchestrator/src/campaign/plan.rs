@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use lwm_agent::schema::RunDocument;
+use lwm_contract::schema::RunDocument;
 
 use crate::board::BoardProfile;
 use crate::manifest::Settings;

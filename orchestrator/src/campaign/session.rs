@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
+use lwm_contract::schema::{Check, CheckStatus, DoctorDocument};
 use serde_json::json;
 
 use crate::board::BoardProfile;
@@ -302,7 +303,7 @@ impl<'a> Session<'a> {
             let gate = crate::gate::check(local, board).map_err(|e| e.to_string())?;
             let data = std::fs::read(local)
                 .map_err(|e| format!("{}: cannot read artifact: {e}", local.display()))?;
-            let sha256 = lwm_agent::sha256::sha256_hex(&data);
+            let sha256 = lwm_contract::sha256::sha256_hex(&data);
             entries.push(ArtifactEntry {
                 name: name.to_string(),
                 local_path: local.display().to_string(),
@@ -348,6 +349,10 @@ impl<'a> Session<'a> {
 
         job.progress.set_message("checking the board");
         let doctor = doctor(job, transport.as_mut(), &work_dir)?;
+        // Kept in the manifest as a JSON value: its readers take the parts
+        // they need typed (`BoardEntry::agent_emulation`, ...).
+        let environment = serde_json::to_value(&doctor.environment)
+            .map_err(|e| format!("board {}: {e}", board.name))?;
         let builtin = list_workloads(job, transport.as_mut(), &work_dir)?;
         // User commands alone name no workload.
         let mut workloads = if job.settings.workloads.is_empty() {
@@ -406,15 +411,11 @@ impl<'a> Session<'a> {
             .iter()
             .find(|b| b.name == board.name)
             .and_then(|b| b.threads);
-        let threads = board_threads(
-            job.settings.threads,
-            recorded_threads,
-            doctor.get("environment"),
-        )
-        .map_err(|e| format!("board {}: {e}", board.name))?;
+        let threads = board_threads(job.settings.threads, recorded_threads, Some(&environment))
+            .map_err(|e| format!("board {}: {e}", board.name))?;
         let _ = job.store.update_board(&board.name, |b| {
             b.threads = Some(threads);
-            b.environment = doctor.get("environment").cloned();
+            b.environment = Some(environment.clone());
             b.allocators = allocators
                 .iter()
                 .map(|a| (a.name.clone(), a.path.clone()))
@@ -930,11 +931,7 @@ enum Stop {
 
 /// Runs `lwm-agent doctor` on the board; a failing check fails the board.
 /// The document is kept as boards/BOARD/doctor.json.
-fn doctor(
-    job: &BoardJob,
-    t: &mut dyn Transport,
-    work_dir: &str,
-) -> Result<serde_json::Value, String> {
+fn doctor(job: &BoardJob, t: &mut dyn Transport, work_dir: &str) -> Result<DoctorDocument, String> {
     let board = &job.board.name;
     let argv: Vec<String> = vec![
         format!("{work_dir}/{AGENT_REL}"),
@@ -948,7 +945,7 @@ fn doctor(
     let out = t
         .exec(&argv, &[], job.board.timeouts.run)
         .map_err(|e| e.to_string())?;
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+    let doc: DoctorDocument = serde_json::from_slice(&out.stdout).map_err(|e| {
         format!(
             "board {board}: lwm-agent doctor printed no document ({e}); stderr: {}",
             String::from_utf8_lossy(&out.stderr)
@@ -963,7 +960,7 @@ fn doctor(
     job.store
         .save_file(&rel, &out.stdout)
         .map_err(|e| format!("board {board}: {e:#}"))?;
-    let failing = fatal_doctor_checks(&doc);
+    let failing = fatal_doctor_checks(&doc.checks);
     if !failing.is_empty() {
         return Err(format!(
             "board {board}: lwm-agent doctor failed: {}",
@@ -986,19 +983,11 @@ fn board_scale(campaign: f64, board: f64) -> f64 {
 }
 
 /// Doctor checks that stop a board, as `name: detail`: every failed one.
-fn fatal_doctor_checks(doc: &serde_json::Value) -> Vec<String> {
-    doc["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["status"] == "fail")
-        .map(|c| {
-            format!(
-                "{}: {}",
-                c["name"].as_str().unwrap_or("?"),
-                c["detail"].as_str().unwrap_or("")
-            )
-        })
+fn fatal_doctor_checks(checks: &[Check]) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Fail)
+        .map(|c| format!("{}: {}", c.name, c.detail))
         .collect()
 }
 
@@ -1045,13 +1034,14 @@ mod tests {
 
     #[test]
     fn every_failed_doctor_check_stops_the_board() {
-        let doc = serde_json::json!({ "status": "failed", "checks": [
+        let checks: Vec<lwm_contract::schema::Check> = serde_json::from_value(serde_json::json!([
             { "name": "lse_atomics", "target": "bin/lwm-agent", "status": "fail", "detail": "12 LSE" },
             { "name": "free_disk", "target": null, "status": "fail", "detail": "45 MiB free" },
             { "name": "free_memory", "target": null, "status": "pass", "detail": "ok" },
-        ]});
+        ]))
+        .unwrap();
         assert_eq!(
-            fatal_doctor_checks(&doc),
+            fatal_doctor_checks(&checks),
             ["lse_atomics: 12 LSE", "free_disk: 45 MiB free"]
         );
     }

@@ -25,7 +25,7 @@ mod scan;
 
 use std::path::Path;
 
-use lwm_agent::elf::{self, Elf, Symbol};
+use lwm_elf::{self as elf, Elf, Symbol};
 
 use crate::board::BoardProfile;
 

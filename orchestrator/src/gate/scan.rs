@@ -4,7 +4,7 @@
 //! told apart with the mapping symbols (`$a`, `$t`, `$d`; `$x`, `$d` on
 //! AArch64) from the symbol table.
 
-use lwm_agent::elf::{self, Elf, Symbol};
+use lwm_elf::{self as elf, Elf, Symbol};
 
 use super::arm32::{arm_violation, thumb_violation, Violation};
 
@@ -142,7 +142,7 @@ pub fn scan_arm32(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) 
 /// Scans AArch64 code for ARMv8.1 LSE atomics (and v8.3 LDAPR) that run
 /// unconditionally. Those in outline-atomics helpers run only after a
 /// run-time check for LSE and are allowed: recognised by their code shape
-/// (`lwm_agent::elf::lse_is_guarded`), the same rule the board's doctor
+/// (`lwm_elf::lse_is_guarded`), the same rule the board's doctor
 /// applies to the stripped binaries; the symbols only name them.
 pub fn scan_lse(elf: &Elf, symbols: &[Symbol]) -> (Option<Finding>, Coverage) {
     let mut first: Option<u64> = None;

@@ -73,7 +73,7 @@ pub fn seal(input: &SealInput) -> Sealed {
             "name": input.criteria.name,
             "description": input.criteria.description,
             "file": input.criteria.file.display().to_string(),
-            "sha256": lwm_agent::sha256::sha256_hex(&criteria_text),
+            "sha256": lwm_contract::sha256::sha256_hex(&criteria_text),
             "campaign": input.criteria.campaign,
         },
         "board": board_entry,
@@ -229,7 +229,10 @@ fn write_manifest(dir: &Path) -> Result<(), String> {
             continue;
         }
         let data = std::fs::read(dir.join(&f)).map_err(|e| format!("{f}: cannot read: {e}"))?;
-        text.push_str(&format!("{}  {f}\n", lwm_agent::sha256::sha256_hex(&data)));
+        text.push_str(&format!(
+            "{}  {f}\n",
+            lwm_contract::sha256::sha256_hex(&data)
+        ));
     }
     crate::campaign::store::write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())
         .map_err(|e| format!("{MANIFEST_FILE}: {e:#}"))

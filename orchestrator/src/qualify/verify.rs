@@ -78,7 +78,7 @@ fn verify_dir(dir: &Path, allowed_signers: Option<&Path>) -> Report {
         listed.push(name.to_string());
         match std::fs::read(dir.join(name)) {
             Ok(data) => {
-                if lwm_agent::sha256::sha256_hex(&data) == hash.to_ascii_lowercase() {
+                if lwm_contract::sha256::sha256_hex(&data) == hash.to_ascii_lowercase() {
                     files_ok += 1;
                 } else {
                     problems.push(format!(

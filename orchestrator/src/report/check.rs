@@ -5,18 +5,7 @@
 //! time becomes "-3.6x faster"). Each error names the field and the value;
 //! the caller adds the file.
 
-use lwm_agent::schema::{Run, RunDocument};
-
-/// The `status` values `lwm-agent run` writes (agent/SCHEMA.md).
-const STATUSES: &[&str] = &[
-    "ok",
-    "exit_failure",
-    "signaled",
-    "timed_out",
-    "preload_failed",
-    "spawn_failed",
-    "incomplete",
-];
+use lwm_contract::schema::{Run, RunDocument, RunStatus};
 
 /// A resident set larger than this (1 TiB) is no board's.
 const MAX_PLAUSIBLE_RSS_KIB: u64 = 1 << 30;
@@ -54,23 +43,24 @@ pub fn check_run_document(doc: &RunDocument) -> Result<(), String> {
 /// same story.
 fn check_status(run: &Run) -> Result<(), String> {
     let s = run.status.as_str();
-    if !STATUSES.contains(&s) {
+    if let RunStatus::Unknown(_) = run.status {
+        let known: Vec<&str> = RunStatus::KNOWN.iter().map(RunStatus::as_str).collect();
         return Err(format!(
             "runs[0].status {s:?} is not one of {}",
-            STATUSES.join(", ")
+            known.join(", ")
         ));
     }
-    if run.ok != (s == "ok") {
+    if run.ok != (run.status == RunStatus::Ok) {
         return Err(format!(
             "runs[0].ok is {} but runs[0].status is {s:?}",
             run.ok
         ));
     }
-    let inconsistent = match s {
-        "ok" => run.exit_code != Some(0) || run.signal.is_some() || run.timed_out,
-        "exit_failure" => !matches!(run.exit_code, Some(c) if c != 0),
-        "signaled" => run.signal.is_none(),
-        "timed_out" => !run.timed_out,
+    let inconsistent = match run.status {
+        RunStatus::Ok => run.exit_code != Some(0) || run.signal.is_some() || run.timed_out,
+        RunStatus::ExitFailure => !matches!(run.exit_code, Some(c) if c != 0),
+        RunStatus::Signaled => run.signal.is_none(),
+        RunStatus::TimedOut => !run.timed_out,
         _ => false,
     };
     if inconsistent {

@@ -110,19 +110,11 @@ pub fn board_facts(b: &BoardEntry, settings: &Settings) -> Vec<(&'static str, St
             ),
         ));
     }
-    if let Some(env) = &b.environment {
-        if let Some(k) = env
-            .pointer("/environment/kernel/release")
-            .or_else(|| env.pointer("/kernel/release"))
-        {
-            rows.push(("kernel", k.as_str().unwrap_or_default().to_string()));
-        }
-        if let Some(c) = env
-            .pointer("/environment/cpu/model")
-            .or_else(|| env.pointer("/cpu/model"))
-        {
-            rows.push(("cpu model", c.as_str().unwrap_or_default().to_string()));
-        }
+    if let Some(release) = b.agent_kernel_release() {
+        rows.push(("kernel", release));
+    }
+    if let Some(model) = b.agent_cpu_model() {
+        rows.push(("cpu model", model.unwrap_or_default()));
     }
     if let Some((_, what)) = super::summary::detected_emulation(b) {
         rows.push(("agent detected", what));

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
-use lwm_agent::schema::RunDocument;
+use lwm_contract::schema::{AllocatorKind, RunDocument};
 use serde::Deserialize;
 
 use crate::manifest::{Manifest, MANIFEST_SCHEMA};
@@ -339,16 +339,16 @@ fn read_run_document(path: &Path) -> Result<RunDocument> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
     let doc: RunDocument = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not an lwm-agent run document: {e}", path.display()))?;
-    if doc.schema != lwm_agent::schema::RUN_SCHEMA
-        || !lwm_agent::schema::READABLE_RUN_VERSIONS.contains(&doc.schema_version)
+    if doc.schema != lwm_contract::schema::RUN_SCHEMA
+        || !lwm_contract::schema::READABLE_RUN_VERSIONS.contains(&doc.schema_version)
     {
         bail!(
             "{}: schema {:?} version {} is not {:?} version {:?}",
             path.display(),
             doc.schema,
             doc.schema_version,
-            lwm_agent::schema::RUN_SCHEMA,
-            lwm_agent::schema::READABLE_RUN_VERSIONS
+            lwm_contract::schema::RUN_SCHEMA,
+            lwm_contract::schema::READABLE_RUN_VERSIONS
         );
     }
     if doc.runs.len() != 1 {
@@ -371,7 +371,7 @@ fn check_labels(
     rel: &str,
     warnings: &mut Vec<String>,
 ) -> Result<()> {
-    let is_system_doc = doc.allocator.kind == "system";
+    let is_system_doc = doc.allocator.kind == AllocatorKind::System;
     if is_system_doc != (key.allocator == "system") {
         bail!(
             "{rel}: filed under allocator {:?} but the agent ran allocator kind {:?} ({})",

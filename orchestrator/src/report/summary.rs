@@ -429,22 +429,12 @@ pub fn memory_representative(emulation: &str) -> bool {
 /// the environment it reported: `Some((user_mode, what))` when it saw
 /// qemu-user or a virtual machine, with its evidence.
 pub fn detected_emulation(b: &crate::manifest::BoardEntry) -> Option<(bool, String)> {
-    let env = b.environment.as_ref()?;
-    let e = env
-        .pointer("/environment/emulation")
-        .or_else(|| env.pointer("/emulation"))?;
-    let evidence: Vec<&str> = e["evidence"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str())
-        .collect();
-    let evidence = evidence.join("; ");
-    if e["user_mode"] == true {
+    let e = b.agent_emulation()?;
+    let evidence = e.evidence.join("; ");
+    if e.user_mode {
         Some((true, format!("qemu-user emulation ({evidence})")))
     } else {
-        e["virtual_machine"]
-            .as_str()
+        e.virtual_machine
             .map(|vm| (false, format!("virtual machine {vm} ({evidence})")))
     }
 }

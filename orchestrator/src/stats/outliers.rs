@@ -6,8 +6,8 @@
 /// values equal) the mean absolute deviation × 1.2533 stands in for
 /// MAD / 0.6745. Fewer than 3 values: nothing can be called an outlier.
 ///
-/// The agent's `lwm_agent::stats::outliers` implements the same rule; it is
+/// The agent's `lwm_contract::stats::outliers` implements the same rule; it is
 /// reused so the two never disagree about the same numbers.
 pub fn mad_outliers(xs: &[f64]) -> Vec<usize> {
-    lwm_agent::stats::outliers(xs)
+    lwm_contract::stats::outliers(xs)
 }

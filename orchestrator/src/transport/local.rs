@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use lwm_agent::sha256::sha256_hex;
+use lwm_contract::sha256::sha256_hex;
 
 use super::error::ErrorKind;
 use super::process::{run_local, LocalRunEnd};

@@ -89,10 +89,20 @@ pub fn run_local(
     };
     Ok(LocalRunEnd::Finished(ExecOutput {
         status: status.code(),
-        signal: status.signal().map(lwm_agent::rusage::signal_name),
+        signal: status.signal().map(signal_name),
         stdout: stdout?,
         stderr: stderr?,
     }))
+}
+
+/// "SIGSEGV" for 11, as the agent names a run's signal (`Run.signal_name`),
+/// so a local run reads the same as one on a board; "signal N" for a
+/// number the platform does not name.
+fn signal_name(sig: i32) -> String {
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) => format!("signal {sig}"),
+    }
 }
 
 /// A relative program path with a `/` is relative to the work directory

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use lwm::manifest::{
     ArtifactEntry, BoardEntry, Manifest, Settings, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION,
 };
-use lwm_agent::schema::RunDocument;
+use lwm_contract::schema::RunDocument;
 
 /// The lwm-agent binary of this build, built if a lone `cargo test -p lwm` did not.
 pub fn agent_bin() -> PathBuf {

@@ -14,7 +14,7 @@ use super::known_hosts::{append_entry, lookup_name, Hosts, Line, LineKind};
 use crate::board::{HostKeyPolicy, SshSettings};
 use crate::transport::error::ErrorKind;
 use crate::transport::TransportError;
-use lwm_agent::sha256::sha256_hex;
+use lwm_contract::sha256::sha256_hex;
 
 /// Host key algorithms libssh2 may negotiate, in OpenSSH's order of
 /// preference (ed25519 first). Certificate algorithms are left out: a

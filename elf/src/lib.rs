@@ -1,6 +1,8 @@
-//! Just enough ELF reading for the agent: the header (class, machine, ABI
-//! flags), sections, the dynamic symbol table, the glibc symbol versions a
-//! binary needs, the ARM build attributes, and the bytes of executable code.
+//! Just enough ELF reading for the board's doctor and the host's gate: the
+//! header (class, machine, ABI flags), sections, the dynamic symbol table,
+//! the glibc symbol versions a binary needs, the ARM build attributes, and
+//! the bytes of executable code. One reader on both sides, so a binary the
+//! gate passes is one the doctor reads the same way.
 
 use std::fmt;
 

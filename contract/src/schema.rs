@@ -1,11 +1,13 @@
 //! The agent's output documents: versioned, documented field by field in
-//! agent/SCHEMA.md. Every struct denies unknown fields, so a document that
+//! contract/SCHEMA.md. Every struct denies unknown fields, so a document that
 //! deserialises here is exactly one this schema describes, and re-serialising
 //! it gives the same text (tested).
 //!
 //! Bump SCHEMA_VERSION on any change of a field's name, type or meaning.
 
 use serde::{Deserialize, Serialize};
+
+use crate::wire::wire_enum;
 
 pub const SCHEMA_VERSION: u32 = 2;
 /// Run-document versions `lwm` reads: version 1 is version 2 without
@@ -64,8 +66,7 @@ pub struct Invocation {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AllocatorInfo {
-    /// "system" (no preload: the C library's malloc) or "preload".
-    pub kind: String,
+    pub kind: AllocatorKind,
     pub path: Option<String>,
     pub resolved_path: Option<String>,
     pub sha256: Option<String>,
@@ -88,8 +89,7 @@ pub struct Run {
     /// `rusage.max_rss_kib` cannot read lower (the measurement floor), but
     /// for the slack of the kernel's approximate per-CPU RSS counters.
     pub max_rss_floor_kib: Option<u64>,
-    /// ok | exit_failure | signaled | timed_out | preload_failed | spawn_failed | incomplete
-    pub status: String,
+    pub status: RunStatus,
     pub ok: bool,
     pub problems: Vec<String>,
     pub exit_code: Option<i32>,
@@ -107,6 +107,66 @@ pub struct Run {
     pub stderr: OutputTail,
     /// Metrics (names as in summary.metrics) on which this run is an outlier.
     pub outliers: Vec<String>,
+}
+
+wire_enum! {
+    /// How one run ended (`runs[].status`); `ok` exactly when `runs[].ok`.
+    RunStatus {
+        Ok = "ok",
+        ExitFailure = "exit_failure",
+        Signaled = "signaled",
+        TimedOut = "timed_out",
+        PreloadFailed = "preload_failed",
+        SpawnFailed = "spawn_failed",
+        /// The run was cut short before its end was known.
+        Incomplete = "incomplete",
+    }
+}
+
+wire_enum! {
+    /// `allocator.kind`.
+    AllocatorKind {
+        /// No preload: the C library's malloc.
+        System = "system",
+        Preload = "preload",
+    }
+}
+
+wire_enum! {
+    /// Whether a preload run's library was seen in the child (`runs[].preload.status`).
+    PreloadStatus {
+        Verified = "verified",
+        LoadFailed = "load_failed",
+        NotLoaded = "not_loaded",
+        Unverified = "unverified",
+    }
+}
+
+wire_enum! {
+    /// `summary.status`: `ok` when every measured run was.
+    SummaryStatus {
+        Ok = "ok",
+        Failed = "failed",
+    }
+}
+
+wire_enum! {
+    /// `doctor`'s overall verdict: `failed` if any check failed, else
+    /// `warnings` if any warned.
+    DoctorStatus {
+        Ok = "ok",
+        Warnings = "warnings",
+        Failed = "failed",
+    }
+}
+
+wire_enum! {
+    /// One doctor check's verdict (`checks[].status`).
+    CheckStatus {
+        Pass = "pass",
+        Warn = "warn",
+        Fail = "fail",
+    }
 }
 
 /// wait4(2)'s rusage of this child (and of its reaped descendants).
@@ -150,8 +210,7 @@ pub struct MemorySample {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PreloadEvidence {
-    /// verified | load_failed | not_loaded | unverified
-    pub status: String,
+    pub status: PreloadStatus,
     /// Some(true): the library was seen in /proc/PID/maps; Some(false): the
     /// child's libraries were seen without it; None: no look after exec.
     pub mapped: Option<bool>,
@@ -204,8 +263,7 @@ pub struct OutputTail {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
-    /// ok (every run ok) | failed
-    pub status: String,
+    pub status: SummaryStatus,
     pub measured_runs: u32,
     pub ok_runs: u32,
     pub failed_runs: u32,
@@ -330,8 +388,7 @@ pub struct DoctorDocument {
     pub agent: AgentInfo,
     pub environment: Environment,
     pub checks: Vec<Check>,
-    /// ok | warnings | failed
-    pub status: String,
+    pub status: DoctorStatus,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
@@ -340,8 +397,7 @@ pub struct Check {
     pub name: String,
     /// The binary checked, or null for board-wide checks.
     pub target: Option<String>,
-    /// pass | warn | fail
-    pub status: String,
+    pub status: CheckStatus,
     pub detail: String,
 }
 
@@ -353,4 +409,50 @@ pub struct EnvironmentDocument {
     pub schema_version: u32,
     pub agent: AgentInfo,
     pub environment: Environment,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enum_values_are_written_as_the_strings_the_schema_names() {
+        let written = serde_json::to_string(&RunStatus::KNOWN).unwrap();
+        assert_eq!(
+            written,
+            r#"["ok","exit_failure","signaled","timed_out","preload_failed","spawn_failed","incomplete"]"#
+        );
+        let read: Vec<RunStatus> = serde_json::from_str(&written).unwrap();
+        assert_eq!(read, RunStatus::KNOWN);
+        assert_eq!(
+            serde_json::to_string(&CheckStatus::KNOWN).unwrap(),
+            r#"["pass","warn","fail"]"#
+        );
+        assert_eq!(
+            serde_json::to_string(&DoctorStatus::KNOWN).unwrap(),
+            r#"["ok","warnings","failed"]"#
+        );
+        assert_eq!(
+            serde_json::to_string(&PreloadStatus::KNOWN).unwrap(),
+            r#"["verified","load_failed","not_loaded","unverified"]"#
+        );
+        assert_eq!(
+            serde_json::to_string(&AllocatorKind::KNOWN).unwrap(),
+            r#"["system","preload"]"#
+        );
+        assert_eq!(
+            serde_json::to_string(&SummaryStatus::KNOWN).unwrap(),
+            r#"["ok","failed"]"#
+        );
+    }
+
+    #[test]
+    fn an_unknown_value_is_kept_for_the_reader_to_refuse() {
+        let s: RunStatus = serde_json::from_str(r#""fine""#).unwrap();
+        assert_eq!(s, RunStatus::Unknown("fine".into()));
+        assert_eq!(s, "fine");
+        assert_eq!(format!("{s:?} {s}"), r#""fine" fine"#);
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#""fine""#);
+        assert_eq!(RunStatus::from("timed_out"), RunStatus::TimedOut);
+    }
 }
