@@ -11,6 +11,7 @@ pub mod gate;
 pub mod labgrid;
 pub mod limits;
 pub mod manifest;
+pub mod platform;
 pub mod qualify;
 pub mod report;
 pub mod stats;
