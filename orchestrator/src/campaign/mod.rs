@@ -30,7 +30,7 @@ use crate::board::BoardProfile;
 use crate::build::{self, Artifacts, BuildOptions};
 use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
 
-pub use clock::{unix_ms, utc_stamp};
+pub use clock::{unix_ms, utc_readable, utc_stamp};
 pub use session::BoardOutcome;
 use store::Store;
 
