@@ -12,41 +12,28 @@ pub fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// The UTC date and time of a Unix time in seconds; past the year 9999,
-/// which no clock reading reaches, the last second of that year.
-fn utc_of(unix_s: u64) -> OffsetDateTime {
-    i64::try_from(unix_s)
+/// Year, month, day, hour, minute and second in UTC of a Unix time in
+/// seconds; past the year 9999, which no clock reading reaches, the last
+/// second of that year.
+fn utc_fields(unix_s: u64) -> (i32, u8, u8, u8, u8, u8) {
+    let t = i64::try_from(unix_s)
         .ok()
         .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
-        .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc())
+        .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc());
+    let (hour, minute, second) = t.to_hms();
+    (t.year(), t.month().into(), t.day(), hour, minute, second)
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC for a Unix time in seconds.
 pub fn utc_stamp(unix_s: u64) -> String {
-    let t = utc_of(unix_s);
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let (y, mo, d, h, mi, s) = utc_fields(unix_s);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
 }
 
 /// `2025-03-01 14:05:09 UTC` from milliseconds since the Unix epoch.
 pub fn utc_readable(unix_ms: u64) -> String {
-    let t = utc_of(unix_ms / 1000);
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let (y, mo, d, h, mi, s) = utc_fields(unix_ms / 1000);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
 #[cfg(test)]
