@@ -58,6 +58,13 @@ pub fn sha256_hex(data: &[u8]) -> String {
     s.finish_hex()
 }
 
+/// SHA-256 of `data`, as bytes (an SSH key's fingerprint is their base64).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let mut s = Sha256::new();
+    s.update(data);
+    s.finish()
+}
+
 /// SHA-256 fed piece by piece: a child's output is hashed as it streams
 /// through the agent, which keeps only its tail.
 #[derive(Clone)]
@@ -107,7 +114,11 @@ impl Sha256 {
         self.pending.extend_from_slice(chunks.remainder());
     }
 
-    pub fn finish_hex(mut self) -> String {
+    pub fn finish_hex(self) -> String {
+        self.finish().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn finish(mut self) -> [u8; 32] {
         let rem = std::mem::take(&mut self.pending);
         let mut last = [0u8; 128];
         last[..rem.len()].copy_from_slice(&rem);
@@ -117,7 +128,11 @@ impl Sha256 {
         for block in last[..total].chunks_exact(64) {
             compress(&mut self.h, block);
         }
-        self.h.iter().map(|x| format!("{x:08x}")).collect()
+        let mut digest = [0u8; 32];
+        for (out, word) in digest.chunks_exact_mut(4).zip(self.h) {
+            out.copy_from_slice(&word.to_be_bytes());
+        }
+        digest
     }
 }
 

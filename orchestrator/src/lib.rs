@@ -12,6 +12,7 @@ pub mod labgrid;
 pub mod limits;
 pub mod manifest;
 pub mod needs;
+pub mod platform;
 pub mod qualify;
 pub mod report;
 pub mod stats;

@@ -205,12 +205,10 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
         targets.into_iter().map(|t| (t, None)).collect();
     for name in boards {
         match lwm::labgrid::describe_board(boards_dir, &name, None) {
-            Ok(mut b) => {
+            Ok(b) => {
                 // The gate checks against the board's real triple, as a
-                // campaign's does: `host` is this machine's.
-                if b.target == "host" {
-                    b.target = lwm::build::host_triple();
-                }
+                // campaign's does.
+                let b = b.with_host_resolved();
                 jobs.push((b.target.clone(), Some(b)));
             }
             Err(e) => return fail(e),

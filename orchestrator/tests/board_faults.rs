@@ -27,32 +27,7 @@ use sshd::TestSshd;
 /// Writes `boards/NAME.toml`: the test server as an SSH board whose work
 /// directory is `work_dir`.
 fn write_profile(dir: &Path, name: &str, server: &TestSshd, work_dir: &Path) {
-    let text = format!(
-        r#"description = "OpenSSH on loopback (fault test)"
-target = "host"
-cpu = "native"
-work_dir = "{work}"
-
-[transport]
-kind = "ssh"
-host = "127.0.0.1"
-port = {port}
-user = "{user}"
-identity = "{key}"
-known_hosts = "{kh}"
-host_key_policy = "strict"
-keepalive_s = 2
-
-[timeouts]
-connect_s = 5
-run_s = 120
-"#,
-        work = work_dir.display(),
-        port = server.port,
-        user = server.user,
-        key = server.user_key.display(),
-        kh = server.known_hosts_path.display(),
-    );
+    let text = server.profile_text("OpenSSH on loopback (fault test)", work_dir);
     std::fs::write(dir.join("boards").join(format!("{name}.toml")), text).unwrap();
 }
 

@@ -207,3 +207,71 @@ fn builtin_allocator_names_cannot_be_redefined() {
         "{msg}"
     );
 }
+
+/// One table names the CPUs for profile loading and for the gate: each CPU
+/// a profile may name loads with a target it runs and is known to the gate
+/// (whatever else the gate then says of an x86-64 test binary), and the
+/// gate knows no CPU a profile could not name.
+#[test]
+fn every_cpu_a_profile_may_name_is_known_to_the_gate() {
+    let d = Dir::new("cpus");
+    let artifact = std::env::current_exe().unwrap();
+    let targets = std::iter::once("host").chain(lwm::platform::TARGETS.iter().map(|t| t.triple));
+    let mut loaded = 0;
+    for cpu in lwm::platform::CPUS {
+        let target = targets
+            .clone()
+            .find(|t| lwm::platform::cpu_runs(&cpu.cpu, t))
+            .unwrap_or_else(|| panic!("no target a profile can name runs {}", cpu.name));
+        d.file(
+            "b",
+            &format!(
+                "target = \"{target}\"\ncpu = \"{}\"\nwork_dir = \"/tmp/lwm\"\n[transport]\nkind = \"local\"\n",
+                cpu.name
+            ),
+        );
+        let mut profile =
+            board::load(&d.0, "b").unwrap_or_else(|e| panic!("cpu {}: {e}", cpu.name));
+        if profile.target == "host" {
+            profile.target = lwm::build::host_triple();
+        }
+        if let Err(e) = lwm::gate::check(&artifact, &profile) {
+            assert!(!e.0.contains("unknown cpu"), "cpu {}: {e}", cpu.name);
+        }
+        loaded += 1;
+    }
+    assert!(loaded >= 22, "{loaded} CPUs");
+}
+
+/// The two tables disagreed before: `x86-64` loaded and then the gate
+/// refused it, `cortex-a8` the other way round.
+#[test]
+fn x86_64_passes_the_gate_and_cortex_a8_loads() {
+    let d = Dir::new("x86-64");
+    d.file(
+        "x",
+        "target = \"x86_64-unknown-linux-gnu\"\ncpu = \"x86-64\"\nwork_dir = \"/tmp/lwm\"\n[transport]\nkind = \"local\"\n",
+    );
+    let x = board::load(&d.0, "x").unwrap();
+    if cfg!(target_arch = "x86_64") {
+        let report = lwm::gate::check(&std::env::current_exe().unwrap(), &x).unwrap();
+        assert!(
+            report.checks.iter().any(|c| c.contains("x86-64 board")),
+            "{report:?}"
+        );
+    }
+    d.file(
+        "a8",
+        &SSH_BASE
+            .replace("aarch64-unknown-linux-gnu", "armv7-unknown-linux-gnueabihf")
+            .replace("cortex-a72", "cortex-a8"),
+    );
+    let a8 = board::load(&d.0, "a8").unwrap();
+    assert_eq!(a8.cpu, "cortex-a8");
+    d.file("a64", &SSH_BASE.replace("cortex-a72", "cortex-a8"));
+    let msg = d.load_err("a64");
+    assert!(
+        msg.contains("a64.toml:3: field `cpu`: a cortex-a8 cannot run target"),
+        "{msg}"
+    );
+}

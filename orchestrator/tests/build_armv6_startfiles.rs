@@ -4,46 +4,21 @@
 //! with `-cpu arm1176` really traps ARMv7 code (so the emulated test runs
 //! of the soft-float twin would catch what the gate catches statically).
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 
-use lwm::board::{BoardProfile, Emulation, Timeouts, Transport};
+use lwm::board::BoardProfile;
 
-fn pi_zero(target: &str) -> BoardProfile {
-    BoardProfile {
-        name: "pi-zero-w".into(),
-        description: String::new(),
-        file: PathBuf::from("boards/pi-zero-w.toml"),
-        file_sha256: String::new(),
-        target: target.into(),
-        cpu: "arm1176jzf-s".into(),
-        glibc: Some("2.36".into()),
-        transport: Transport::Local,
-        work_dir: "/tmp/lwm".into(),
-        allocators: BTreeMap::new(),
-        emulation: Emulation::None,
-        workload_scale: 1.0,
-        timeouts: Timeouts::default(),
-    }
-}
+#[path = "support/cross.rs"]
+mod cross;
+use cross::{armv6_hf_flags, board, run};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lwm-armv6-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    cross::scratch(&format!("armv6-{name}"))
 }
 
-fn run(command: &mut Command) {
-    let shown = format!("{command:?}");
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e} (run scripts/setup-cross.sh)"));
-    assert!(
-        out.status.success(),
-        "{shown} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn pi_zero(target: &str) -> BoardProfile {
+    board("pi-zero-w", target, "arm1176jzf-s", Some("2.36"))
 }
 
 /// A constant ARMv7 code loads with movw/movt, and a division, which
@@ -67,13 +42,6 @@ const PROGRAM_WITHOUT_DIVISION: &str = "#include <stdio.h>\n\
         return 0;\n\
     }\n";
 
-const ARMV6_HF: [&str; 4] = [
-    "-march=armv6kz+fp",
-    "-marm",
-    "-mfpu=vfp",
-    "-mfloat-abi=hard",
-];
-
 #[test]
 fn debians_start_files_are_refused_and_the_stand_ins_pass() {
     let dir = scratch("startfiles");
@@ -83,7 +51,7 @@ fn debians_start_files_are_refused_and_the_stand_ins_pass() {
 
     let with_debians = dir.join("with-debian-start-files");
     run(Command::new("arm-linux-gnueabihf-gcc")
-        .args(ARMV6_HF)
+        .args(armv6_hf_flags())
         .arg("-O2")
         .arg(&source)
         .arg("-o")
@@ -101,7 +69,7 @@ fn debians_start_files_are_refused_and_the_stand_ins_pass() {
             .unwrap_or_else(|e| panic!("{e:#}"));
     let with_stand_ins = dir.join("with-stand-ins");
     run(Command::new("arm-linux-gnueabihf-gcc")
-        .args(ARMV6_HF)
+        .args(armv6_hf_flags())
         .arg(format!("-B{}", stand_ins.display()))
         .arg("-O2")
         .arg(&source)

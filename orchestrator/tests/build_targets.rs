@@ -9,31 +9,15 @@
 //! The footprint table is written to target/lwm-artifacts/footprint.md
 //! (docs/footprint.md is a copy of it).
 
-use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Instant;
 
-use lwm::board::{BoardProfile, Emulation, Timeouts, Transport};
+use lwm::board::BoardProfile;
 use lwm::build::{self, Artifacts, BuildOptions};
 
-fn board(name: &str, target: &str, cpu: &str, glibc: Option<&str>) -> BoardProfile {
-    BoardProfile {
-        name: name.into(),
-        description: format!("{name} (test profile)"),
-        file: PathBuf::from(format!("boards/{name}.toml")),
-        file_sha256: String::new(),
-        target: target.into(),
-        cpu: cpu.into(),
-        glibc: glibc.map(str::to_string),
-        transport: Transport::Local,
-        work_dir: "/tmp/lwm".into(),
-        allocators: BTreeMap::new(),
-        emulation: Emulation::None,
-        workload_scale: 1.0,
-        timeouts: Timeouts::default(),
-    }
-}
+#[path = "support/cross.rs"]
+mod cross;
+use cross::board;
 
 /// Printed past libtest's capture, so CI logs show progress and figures.
 fn say(line: &str) {

@@ -11,21 +11,19 @@
 //! `cargo test --release -p lwm --test docker_board -- --ignored --test-threads 1`
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lwm::container::{self, Engine, OWNER_PID_LABEL, OWNER_START_LABEL};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "support/campaign.rs"]
+mod campaign;
+
+use lwm::build::default_workspace as workspace;
 
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-docker-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    campaign::empty_dir(&format!("docker-{tag}"))
 }
 
 /// The engine, started for this test where none runs (and then stopped
@@ -35,8 +33,8 @@ fn engine() -> Arc<Engine> {
 }
 
 fn lwm_eval(results: &Path, run_id: &str, allocators: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results").arg(results).args([
+    let mut c = campaign::lwm_with_results(results);
+    c.args([
         "eval",
         "--board",
         "docker-arm64",
@@ -55,15 +53,6 @@ fn lwm_eval(results: &Path, run_id: &str, allocators: &str) -> Command {
         run_id,
     ]);
     c
-}
-
-fn show(out: &Output) {
-    eprintln!(
-        "lwm -> {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn events(run_dir: &Path) -> Vec<serde_json::Value> {
@@ -122,7 +111,7 @@ fn eval_on_the_docker_board_runs_both_allocators_marks_memory_and_leaves_no_cont
         .stdin(Stdio::null())
         .output()
         .unwrap();
-    show(&out);
+    campaign::show(&["eval"], &out);
     assert!(out.status.success());
     let run = results.join("ok");
     for alloc in ["lwmalloc", "system"] {
@@ -191,7 +180,7 @@ fn a_failing_campaign_leaves_no_container() {
     .stdin(Stdio::null())
     .output()
     .unwrap();
-    show(&out);
+    campaign::show(&["eval"], &out);
     assert_eq!(out.status.code(), Some(1), "an allocator that is not there");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("/nonexistent/libbogus.so"), "{stderr}");

@@ -7,18 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/local_board.rs"]
 mod local_board;
+
+use campaign::{events, manifest};
 
 /// A fresh results dir; beside it (`RESULTS.boards/`, `RESULTS.board/`) a
 /// `local` board of its own, so that this binary's tests, which libtest
 /// runs at once, each have their own work dir.
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-eval-{tag}-{}", std::process::id()));
-    for dir in [d.clone(), boards_of(&d), work_dir_of(&d)] {
+    let d = campaign::empty_dir(&format!("eval-{tag}"));
+    for dir in [boards_of(&d), work_dir_of(&d)] {
         let _ = std::fs::remove_dir_all(dir);
     }
-    std::fs::create_dir_all(&d).unwrap();
     local_board::write(&boards_of(&d), &work_dir_of(&d));
     d
 }
@@ -44,8 +47,7 @@ fn cleanup(results: &Path) {
 }
 
 fn lwm(results: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results").arg(results);
+    let mut c = campaign::lwm_with_results(results);
     if !args.contains(&"--boards-dir") {
         c.arg("--boards-dir").arg(boards_of(results));
     }
@@ -54,13 +56,7 @@ fn lwm(results: &Path, args: &[&str]) -> Command {
 }
 
 fn run(results: &Path, args: &[&str]) -> Output {
-    let out = lwm(results, args).output().expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    campaign::output(lwm(results, args), args)
 }
 
 /// Every raw document and failure file under `run_dir/raw`, with its bytes.
@@ -79,18 +75,6 @@ fn raw_files(run_dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(&run_dir.join("raw"), run_dir, &mut out);
     out
-}
-
-fn manifest(run_dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap()
-}
-
-fn events(run_dir: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(run_dir.join("events.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 const SMALL: &[&str] = &[

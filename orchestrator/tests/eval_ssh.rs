@@ -2,104 +2,38 @@
 //! run, collect; two boards in one campaign; a board whose connection dies
 //! mid-campaign keeps every finished result and resumes later.
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/local_board.rs"]
 mod local_board;
 #[path = "support/sshd.rs"]
 mod sshd;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use campaign::{lwm, manifest, run, scratch};
 use sshd::TestSshd;
-
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-eval-ssh-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(d.join("boards")).unwrap();
-    d
-}
 
 /// Writes `boards/NAME.toml` describing the test server, plus the shipped
 /// local profile (with a work dir in `dir`) so `--board local` works from
 /// the same dir.
 fn write_profile(dir: &Path, name: &str, server: &TestSshd, work_dir: &Path) {
-    let text = format!(
-        r#"description = "OpenSSH on loopback (test)"
-target = "host"
-cpu = "native"
-work_dir = "{work}"
-
-[transport]
-kind = "ssh"
-host = "127.0.0.1"
-port = {port}
-user = "{user}"
-identity = "{key}"
-known_hosts = "{kh}"
-host_key_policy = "strict"
-keepalive_s = 2
-
-[timeouts]
-connect_s = 5
-run_s = 120
-"#,
-        work = work_dir.display(),
-        port = server.port,
-        user = server.user,
-        key = server.user_key.display(),
-        kh = server.known_hosts_path.display(),
-    );
+    let text = server.profile_text("OpenSSH on loopback (test)", work_dir);
     std::fs::write(dir.join("boards").join(format!("{name}.toml")), text).unwrap();
     // Its own work dir: this binary's tests run at once.
     local_board::write(&dir.join("boards"), &dir.join("local-board"));
 }
 
-fn lwm(dir: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results")
-        .arg(dir.join("results"))
-        .arg("--boards-dir")
-        .arg(dir.join("boards"))
-        .args(args);
-    c
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = lwm(dir, args).output().expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
+/// The repetition documents of `board`, as `campaign::rep_docs` names them.
 fn rep_docs(run_dir: &Path, board: &str) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let root = run_dir.join("raw").join(board);
-    for w in std::fs::read_dir(&root).into_iter().flatten().flatten() {
-        for a in std::fs::read_dir(w.path()).into_iter().flatten().flatten() {
-            for f in std::fs::read_dir(a.path()).into_iter().flatten().flatten() {
-                let name = f.file_name().to_string_lossy().into_owned();
-                if name.starts_with("rep-") && !name.ends_with(".failed.json") {
-                    let key = f
-                        .path()
-                        .strip_prefix(run_dir)
-                        .unwrap()
-                        .display()
-                        .to_string();
-                    out.insert(key, std::fs::read(f.path()).unwrap());
-                }
-            }
-        }
-    }
-    out
-}
-
-fn manifest(run_dir: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).unwrap()).unwrap()
+    let prefix = format!("raw/{board}/");
+    campaign::rep_docs(run_dir)
+        .into_iter()
+        .filter(|(path, _)| path.starts_with(&prefix))
+        .collect()
 }
 
 #[test]

@@ -5,30 +5,18 @@
 //! ABI are refused with one line naming the instruction, the function and
 //! the artifact.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lwm::board::{BoardProfile, Emulation, Timeouts, Transport};
+use lwm::board::BoardProfile;
 use lwm::gate;
 
-fn board(name: &str, target: &str, cpu: &str, glibc: Option<&str>) -> BoardProfile {
-    BoardProfile {
-        name: name.into(),
-        description: String::new(),
-        file: PathBuf::from(format!("boards/{name}.toml")),
-        file_sha256: String::new(),
-        target: target.into(),
-        cpu: cpu.into(),
-        glibc: glibc.map(str::to_string),
-        transport: Transport::Local,
-        work_dir: "/tmp/lwm".into(),
-        allocators: BTreeMap::new(),
-        emulation: Emulation::None,
-        workload_scale: 1.0,
-        timeouts: Timeouts::default(),
-    }
+#[path = "support/cross.rs"]
+mod cross;
+use cross::{armv6_hf_flags, board, run};
+
+fn scratch() -> PathBuf {
+    cross::scratch("gate-test")
 }
 
 fn pi_zero() -> BoardProfile {
@@ -58,29 +46,6 @@ fn orin() -> BoardProfile {
     )
 }
 
-fn scratch() -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "lwm-gate-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn run(command: &mut Command) {
-    let shown = format!("{command:?}");
-    let out = command
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {shown}: {e} (run scripts/setup-cross.sh)"));
-    assert!(
-        out.status.success(),
-        "{shown} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// `source` compiled by `gcc` with `flags` into a shared object linked
 /// without any start files or libraries, so it holds only this code.
 fn shared_object(gcc: &str, flags: &[&str], source: &str, extra_link: &[&str]) -> PathBuf {
@@ -108,16 +73,14 @@ fn refusal(artifact: &Path, b: &BoardProfile) -> String {
 const CONSTANT_SOURCE: &str = "unsigned load_constant(void) { return 0x12345678u; }\n\
      double scale(double x, double y) { return x * y + 0.5; }\n";
 
-const ARMV6_HF: [&str; 4] = [
-    "-march=armv6kz+fp",
-    "-marm",
-    "-mfpu=vfp",
-    "-mfloat-abi=hard",
-];
-
 #[test]
 fn armv6_code_passes_for_the_pi_zero() {
-    let so = shared_object("arm-linux-gnueabihf-gcc", &ARMV6_HF, CONSTANT_SOURCE, &[]);
+    let so = shared_object(
+        "arm-linux-gnueabihf-gcc",
+        &armv6_hf_flags(),
+        CONSTANT_SOURCE,
+        &[],
+    );
     let report = gate::check(&so, &pi_zero()).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         report.isa.contains("v6KZ") && report.isa.contains("VFPv2"),
@@ -233,7 +196,7 @@ fn a_stripped_artifact_is_scanned_with_its_debug_companion() {
     // A companion from another build is refused.
     let other = shared_object(
         "arm-linux-gnueabihf-gcc",
-        &ARMV6_HF,
+        &armv6_hf_flags(),
         "int other(void) { return 1; }\n",
         &[],
     );

@@ -7,41 +7,22 @@
 //! ones out), and where qemu-user can run the target, a check runs and
 //! passes there against the target's glibc (the control). A few seconds.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use lwm::board::{BoardProfile, Emulation, Timeouts, Transport};
+use lwm::board::BoardProfile;
 use lwm::qualify::ctests;
 
+#[path = "support/cross.rs"]
+mod cross;
+
 fn board(name: &str, target: &str, cpu: &str) -> BoardProfile {
-    BoardProfile {
-        name: name.into(),
-        description: format!("{name} (test profile)"),
-        file: PathBuf::from(format!("boards/{name}.toml")),
-        file_sha256: String::new(),
-        target: target.into(),
-        cpu: cpu.into(),
-        glibc: Some("2.36".into()),
-        transport: Transport::Local,
-        work_dir: "/tmp/lwm".into(),
-        allocators: BTreeMap::new(),
-        emulation: Emulation::None,
-        workload_scale: 1.0,
-        timeouts: Timeouts::default(),
-    }
+    cross::board(name, target, cpu, Some("2.36"))
 }
 
 const BOTH: &str = "[qualification]\nname = \"c\"\ndescription = \"d\"\n\
 [[requirement]]\nid = \"C\"\ndescription = \"d\"\nkind = \"c-conformance\"\nmandatory = true\n\
 [[requirement]]\nid = \"T\"\ndescription = \"d\"\nkind = \"threads-fork\"\nmandatory = true\n";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
 
 /// A target, the boards it must suit, and the qemu-user command that runs
 /// its programs here (None: none can).
@@ -108,9 +89,15 @@ fn the_c_checks_build_for_every_board_target_pass_its_gate_and_run_under_qemu_us
     ];
     for (target, boards, runner) in targets {
         let dir = out.join(target);
-        let built = ctests::build(&workspace(), &criteria, target, &boards[0].name, &dir)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .expect("programs to build");
+        let built = ctests::build(
+            &lwm::build::default_workspace(),
+            &criteria,
+            target,
+            &boards[0].name,
+            &dir,
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("programs to build");
         assert_eq!(built.programs.len(), 7, "{target}");
         let log = std::fs::read_to_string(dir.join("build.txt")).unwrap();
         assert!(log.contains("-gcc"), "{log}");
@@ -151,7 +138,7 @@ fn a_target_lwm_cannot_build_for_is_refused_in_one_line_naming_the_board() {
     let criteria = lwm::qualify::criteria::parse(Path::new("c.toml"), BOTH).unwrap();
     let out = std::env::temp_dir().join(format!("lwm-qualify-nocc-{}", std::process::id()));
     let e = ctests::build(
-        &workspace(),
+        &lwm::build::default_workspace(),
         &criteria,
         "riscv64gc-unknown-linux-gnu",
         "visionfive",

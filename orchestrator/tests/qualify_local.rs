@@ -10,16 +10,18 @@
 //! files are refused with one line naming file and line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/local_board.rs"]
 mod local_board;
 
+use campaign::{stderr, stdout};
+use lwm::build::default_workspace as workspace;
+
 fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-qualify-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    campaign::empty_dir(&format!("qualify-{tag}"))
 }
 
 /// A `local` board of the test's own (`DIR/boards`, work dir `DIR/board`):
@@ -28,38 +30,6 @@ fn scratch(tag: &str) -> PathBuf {
 fn private_local_board(dir: &Path) -> String {
     local_board::write(&dir.join("boards"), &dir.join("board"));
     dir.join("boards").to_str().unwrap().to_string()
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn lwm(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_lwm"))
-        .current_dir(cwd)
-        .arg("--results")
-        .arg(cwd.join("results"))
-        .args(args)
-        .output()
-        .expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
 fn keygen(dir: &Path, name: &str, comment: &str) -> PathBuf {
@@ -201,7 +171,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     let allowed = allowed_signers(&dir, "qa@vendor.example", &key);
     let bundle = dir.join("bundle");
     let boards = private_local_board(&dir);
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -340,7 +310,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     assert_eq!(listed + 2, all, "{manifest}");
 
     // verify: the directory and the tarball.
-    let ok = lwm(
+    let ok = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -357,7 +327,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         stdout(&ok)
     );
     let tarball = dir.join("bundle.tar.gz");
-    let ok = lwm(
+    let ok = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -378,7 +348,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
     bytes[i] ^= 1;
     std::fs::write(t1.join(victim), bytes).unwrap();
     std::fs::write(t1.join("runs/main/extra.json"), "{}").unwrap();
-    let bad = lwm(
+    let bad = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -408,7 +378,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         .status()
         .unwrap();
     assert!(st.success());
-    let bad = lwm(&dir, &["qualify", "verify", packed.to_str().unwrap()]);
+    let bad = campaign::run_in(&dir, &["qualify", "verify", packed.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
         stderr(&bad).contains(&format!("tampered/{victim}: SHA-256 differs")),
@@ -433,7 +403,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         })
         .collect();
     std::fs::write(t2.join("MANIFEST.sha256"), edited).unwrap();
-    let bad = lwm(
+    let bad = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -463,7 +433,7 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         .status()
         .unwrap();
     assert!(st.success());
-    let bad = lwm(
+    let bad = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -622,7 +592,7 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
     let dir = scratch("fail");
     std::fs::write(dir.join("criteria.toml"), FAILING).unwrap();
     let boards = private_local_board(&dir);
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -716,7 +686,7 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
             assert!(b.join(target).is_file(), "link to {target}: no such file");
         }
     }
-    let ok = lwm(&dir, &["qualify", "verify", "b"]);
+    let ok = campaign::run_in(&dir, &["qualify", "verify", "b"]);
     assert_eq!(
         ok.status.code(),
         Some(0),
@@ -789,7 +759,7 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
     ];
     for (name, text, expected) in cases {
         std::fs::write(dir.join(name), text).unwrap();
-        let out = lwm(
+        let out = campaign::run_in(
             &dir,
             &[
                 "qualify",
@@ -809,7 +779,7 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
     }
     // A signing key that cannot be read is refused before anything runs.
     std::fs::write(dir.join("ok.toml"), format!("{head}[[requirement]]\nid = \"G\"\ndescription = \"d\"\nkind = \"isa-gate\"\nmandatory = true\n")).unwrap();
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -826,7 +796,7 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("--sign no-such-key: cannot read the key"));
     assert!(!dir.join("never").exists());
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -990,7 +960,7 @@ fn a_broken_allocator_that_leaks_on_free_fails_exactly_the_requirements_it_break
         ),
     )
     .unwrap();
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "--boards-dir",
@@ -1095,7 +1065,7 @@ fn a_conformance_check_that_fails_on_the_board_is_named_in_the_verdict() {
     let lib = test_library(&dir, "under.c", UNDER_ALIGNING_C);
     std::fs::write(dir.join("criteria.toml"), AGAINST_UNDER_ALIGNED).unwrap();
     let boards = private_local_board(&dir);
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "--boards-dir",
@@ -1206,7 +1176,7 @@ fn an_unreachable_board_fails_the_requirements_that_need_it_naming_the_board() {
          mandatory = true\nmax_bytes = 20480\n",
     )
     .unwrap();
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "--boards-dir",

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/vm_processes.rs"]
 mod vm_processes;
 
@@ -21,27 +23,17 @@ fn assert_no_vm_left(run_dir: &Path) {
 }
 
 fn results_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-vm-eval-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    campaign::empty_dir(&format!("vm-eval-{tag}"))
 }
 
 fn lwm(results: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results").arg(results).args(args);
+    let mut c = campaign::lwm_with_results(results);
+    c.args(args);
     c
 }
 
 fn run(results: &Path, args: &[&str]) -> Output {
-    let out = lwm(results, args).output().expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stdout\n{}\n--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    campaign::output(lwm(results, args), args)
 }
 
 fn json(path: &Path) -> serde_json::Value {

@@ -11,10 +11,11 @@
 //! `scripts/test-emulated.sh` (part of the README test command):
 //! `cargo test --release -p lwm --test vm_qualify -- --ignored`
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 use std::time::Instant;
 
+#[path = "support/campaign.rs"]
+mod campaign;
 #[path = "support/vm_processes.rs"]
 mod vm_processes;
 
@@ -65,32 +66,13 @@ kind = "isa-gate"
 mandatory = true
 "#;
 
-fn lwm(cwd: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_lwm"))
-        .current_dir(cwd)
-        .arg("--results")
-        .arg(cwd.join("results"))
-        .args(args)
-        .output()
-        .expect("lwm runs");
-    eprintln!(
-        "lwm {args:?} -> {:?}\n--- stdout\n{}--- stderr\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 #[test]
 #[ignore = "boots QEMU system VMs (about 3 minutes): run by scripts/test-emulated.sh"]
 fn a_clean_lwmalloc_qualifies_on_the_emulated_pi4_with_its_c_level_checks_run_in_the_guest() {
-    let dir: PathBuf = std::env::temp_dir().join(format!("lwm-vm-qualify-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir: PathBuf = campaign::empty_dir("vm-qualify");
     std::fs::write(dir.join("criteria.toml"), CRITERIA).unwrap();
     let started = Instant::now();
-    let out = lwm(
+    let out = campaign::run_in(
         &dir,
         &[
             "qualify",
@@ -139,7 +121,7 @@ fn a_clean_lwmalloc_qualifies_on_the_emulated_pi4_with_its_c_level_checks_run_in
     let verdicts: serde_json::Value =
         serde_json::from_slice(&std::fs::read(b.join("verdicts.json")).unwrap()).unwrap();
     assert_eq!(verdicts["qualified"], true);
-    let ok = lwm(&dir, &["qualify", "verify", "b"]);
+    let ok = campaign::run_in(&dir, &["qualify", "verify", "b"]);
     assert_eq!(ok.status.code(), Some(0));
     // No QEMU of either campaign left running.
     vm_processes::assert_none_left(&b, None);

@@ -15,6 +15,7 @@ use super::profile::{
     Transport, VmSpec,
 };
 use super::raw::{Merged, RawProfile, Sourced};
+use crate::platform;
 
 /// A profile that cannot be used. Its `Display` is one line naming the
 /// file, the line and the field where it applies.
@@ -28,29 +29,6 @@ impl std::fmt::Display for BoardError {
 }
 
 impl std::error::Error for BoardError {}
-
-/// Target triples the kit builds for (`host` means this machine's).
-pub const SUPPORTED_TARGETS: &[&str] = &[
-    "host",
-    "x86_64-unknown-linux-gnu",
-    "aarch64-unknown-linux-gnu",
-    "armv7-unknown-linux-gnueabihf",
-    "arm-unknown-linux-gnueabihf",
-    "arm-unknown-linux-gnueabi",
-];
-
-/// CPUs the instruction-set gate knows, and the target families they run.
-const KNOWN_CPUS: &[(&str, &[&str])] = &[
-    ("native", &["host", "x86_64"]),
-    ("x86-64", &["host", "x86_64"]),
-    ("arm1176jzf-s", &["arm-"]),
-    ("cortex-a7", &["arm-", "armv7-"]),
-    ("cortex-a53", &["arm-", "armv7-", "aarch64-"]),
-    ("cortex-a55", &["arm-", "armv7-", "aarch64-"]),
-    ("cortex-a72", &["arm-", "armv7-", "aarch64-"]),
-    ("cortex-a76", &["arm-", "armv7-", "aarch64-"]),
-    ("cortex-a78ae", &["aarch64-"]),
-];
 
 /// The files of one `extends` chain, root first.
 pub(super) struct Chain {
@@ -271,33 +249,25 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
     };
 
     let target = m.target.clone().ok_or_else(|| required("target"))?;
-    if !SUPPORTED_TARGETS.contains(&target.value.as_str()) {
+    if target.value != "host" && platform::target::target(&target.value).is_none() {
         return Err(err(format!(
             "{}: field `target`: unsupported target `{}` (supported: {})",
             chain.at_value(&target),
             target.value,
-            SUPPORTED_TARGETS.join(", ")
+            platform::profile_target_names()
         )));
     }
 
     let cpu = m.cpu.clone().ok_or_else(|| required("cpu"))?;
-    let families = KNOWN_CPUS
-        .iter()
-        .find(|(c, _)| *c == cpu.value)
-        .map(|(_, f)| *f)
-        .ok_or_else(|| {
-            let known: Vec<&str> = KNOWN_CPUS.iter().map(|(c, _)| *c).collect();
-            err(format!(
-                "{}: field `cpu`: unknown CPU `{}` (known: {})",
-                chain.at_value(&cpu),
-                cpu.value,
-                known.join(", ")
-            ))
-        })?;
-    if !families
-        .iter()
-        .any(|f| target.value == *f || target.value.starts_with(f))
-    {
+    let cpu_isa = platform::cpu::lookup(&cpu.value).ok_or_else(|| {
+        err(format!(
+            "{}: field `cpu`: unknown CPU `{}` (known: {})",
+            chain.at_value(&cpu),
+            cpu.value,
+            platform::cpu::names()
+        ))
+    })?;
+    if !platform::cpu_runs(&cpu_isa, &target.value) {
         return Err(err(format!(
             "{}: field `cpu`: a {} cannot run target `{}`",
             chain.at_value(&cpu),
@@ -399,7 +369,7 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
                 path.value
             )));
         }
-        let resolved = path.value.replace("{multiarch}", multiarch(&target.value));
+        let resolved = path.value.replace("{multiarch}", &multiarch(&target.value));
         allocators.insert(alloc.clone(), resolved);
     }
 
@@ -767,17 +737,11 @@ pub(super) fn ssh_keys(chain: &Chain, m: &Merged, leaf: &str) -> Result<SshKeys,
 
 /// Debian's multiarch directory name for a target (`{multiarch}` in
 /// allocator paths), so one profile can name `/usr/lib/{multiarch}/...`.
-fn multiarch(target: &str) -> &'static str {
-    let arch = match target {
-        "host" => std::env::consts::ARCH,
-        t => t.split('-').next().unwrap_or(""),
-    };
-    match (arch, target.ends_with("gnueabi")) {
-        ("aarch64", _) => "aarch64-linux-gnu",
-        ("arm" | "armv7", true) => "arm-linux-gnueabi",
-        ("arm" | "armv7", false) => "arm-linux-gnueabihf",
-        ("riscv64" | "riscv64gc", _) => "riscv64-linux-gnu",
-        _ => "x86_64-linux-gnu",
+/// On a host the target table does not know, Debian's usual spelling.
+fn multiarch(target: &str) -> String {
+    match platform::profile_target(target) {
+        Some(t) => t.multiarch().to_string(),
+        None => format!("{}-linux-gnu", std::env::consts::ARCH),
     }
 }
 

@@ -11,7 +11,6 @@ pub use labgrid::{
 };
 pub use load::{
     board_names, load, load_all, load_file, BoardError, DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES,
-    SUPPORTED_TARGETS,
 };
 pub use profile::{
     BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, SshKeys, SshSettings,

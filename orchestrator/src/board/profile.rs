@@ -48,6 +48,25 @@ pub struct BoardProfile {
     pub timeouts: Timeouts,
 }
 
+impl BoardProfile {
+    /// The triple the board's artifacts are built for: `target = "host"`
+    /// names this machine's.
+    pub fn build_target(&self) -> String {
+        if self.target == "host" {
+            crate::build::host_triple()
+        } else {
+            self.target.clone()
+        }
+    }
+
+    /// The profile with `host` replaced by this machine's triple, which is
+    /// what the gate and the manifest need to see.
+    pub fn with_host_resolved(mut self) -> BoardProfile {
+        self.target = self.build_target();
+        self
+    }
+}
+
 /// How the orchestrator reaches a board.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transport {

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::target::TargetSpec;
+use crate::platform::target::{TargetSpec, SIZE_CONFIG};
 
 /// The packages whose artifacts a board needs.
 pub const PACKAGES: [&str; 3] = ["lwmalloc-preload", "lwm-agent", "lwm-workload"];
@@ -65,7 +65,7 @@ pub fn cross_command(
         .current_dir(workspace)
         .args(["build", "--release", "--locked", "--target", spec.triple])
         .arg("--config")
-        .arg(workspace.join("cross/size.toml"));
+        .arg(workspace.join(SIZE_CONFIG));
     for package in packages {
         command.args(["-p", package]);
     }
@@ -92,13 +92,7 @@ pub fn cross_command(
         rustflags.push(format!("-C link-arg=-B{}", dir.display()));
     }
     rustflags.push("-C link-arg=-fuse-ld=lld".to_string());
-    if spec.triple.starts_with("aarch64") {
-        // Atomics inline (LL/SC, which every ARMv8 core runs) instead of
-        // calls to helpers that pick LSE at run time: the helpers and their
-        // CPU-feature probe cost about 1.7 KB of liblwmalloc.so's 20 KB
-        // budget, and the Pi 4's Cortex-A72 has no LSE to pick anyway.
-        rustflags.push("-C target-feature=-outline-atomics".to_string());
-    }
+    rustflags.extend(spec.size_rustflags.iter().map(|f| f.to_string()));
     rustflags.push(format!("-C link-arg=-B{}", lld_dir.display()));
     command
         .env(format!("CARGO_TARGET_{upper}_LINKER"), spec.gcc())
@@ -115,7 +109,7 @@ pub fn cross_command(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::target::cross_target;
+    use crate::platform::target::cross_target;
 
     fn env_of(command: &Command, key: &str) -> Option<String> {
         command

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::target::TargetSpec;
+use crate::platform::target::TargetSpec;
 
 fn quote(value: &str) -> String {
     format!("'{}'", value.replace('\'', r"'\''"))
@@ -88,7 +88,7 @@ pub fn script(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::target::cross_target;
+    use crate::platform::target::cross_target;
 
     #[test]
     fn the_arm1176_twin_runs_under_qemu_arm_with_the_armel_sysroot() {

@@ -1,7 +1,7 @@
 //! Building the allocator, agent and workloads for a board's target.
 //!
 //! The host builds with plain `cargo build --release --workspace`. Each cross
-//! target (see [`target::CROSS_TARGETS`]) builds with Debian's cross gcc as
+//! target (see [`target::TARGETS`]) builds with Debian's cross gcc as
 //! linker driver and C compiler, rust-lld as the linker, rustup's std or
 //! `-Zbuild-std` (the ARMv6 targets), and for ARMv6 hard-float the stand-in
 //! start files of `cross/armv6-startfiles`. No container is involved;
@@ -14,7 +14,6 @@ mod env_script;
 mod footprint;
 mod startfiles;
 mod strip;
-pub mod target;
 mod toolchain;
 
 use std::io::{BufRead, BufReader};
@@ -23,6 +22,8 @@ use std::process::Stdio;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+
+use crate::platform::target;
 
 pub use cargo_command::target_dir;
 pub use footprint::{budget_applies, LIBLWMALLOC_BUDGET_BYTES};
@@ -71,7 +72,7 @@ pub struct BuildOptions {
 /// The triples `lwm build` accepts: the host and every cross target.
 pub fn supported_targets() -> Vec<String> {
     let mut all = vec![host_triple()];
-    all.extend(target::CROSS_TARGETS.iter().map(|t| t.triple.to_string()));
+    all.extend(target::cross_targets().map(|t| t.triple.to_string()));
     all
 }
 
@@ -127,7 +128,7 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
             env_script::script(
                 spec,
                 &commands[0],
-                &ws.join("cross/size.toml"),
+                &ws.join(target::SIZE_CONFIG),
                 &target_dir(ws),
             ),
         )
@@ -188,8 +189,9 @@ pub fn build(opts: &BuildOptions, progress: &dyn Fn(&str)) -> anyhow::Result<Art
 /// Assembles the ARMv6 hard-float stand-in start files and libc_nonshared
 /// (cross/armv6-startfiles) into `out_dir`, for gcc's `-B<out_dir>`.
 pub fn armv6_startfiles(workspace: &Path, out_dir: &Path) -> anyhow::Result<PathBuf> {
-    let spec =
-        target::cross_target("arm-unknown-linux-gnueabihf").expect("ARMv6 hard-float target");
+    let spec = target::cross_targets()
+        .find(|t| t.armv6_startfiles)
+        .expect("a target links with the ARMv6 start files");
     startfiles::prepare(workspace, spec, out_dir)
 }
 

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context};
 
-use super::target::TargetSpec;
+use crate::platform::target::{cross_targets, TargetSpec};
 
 /// (source file, object names it provides).
 const OBJECTS: [(&str, &[&str]); 4] = [
@@ -55,7 +55,7 @@ pub fn sources_hash(workspace: &Path) -> anyhow::Result<String> {
         all.extend(std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
         all.push(0);
     }
-    if let Some(spec) = super::target::cross_target("arm-unknown-linux-gnueabihf") {
+    for spec in cross_targets().filter(|t| t.armv6_startfiles) {
         all.extend_from_slice(spec.c_flags.as_bytes());
     }
     Ok(lwm_contract::sha256::sha256_hex(&all)[..16].to_string())

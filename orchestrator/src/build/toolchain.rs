@@ -40,13 +40,7 @@ pub fn host_triple() -> String {
 }
 
 fn compiled_for() -> &'static str {
-    if cfg!(target_arch = "aarch64") {
-        "aarch64-unknown-linux-gnu"
-    } else if cfg!(target_arch = "arm") {
-        "armv7-unknown-linux-gnueabihf"
-    } else {
-        "x86_64-unknown-linux-gnu"
-    }
+    crate::platform::target::host().map_or("x86_64-unknown-linux-gnu", |t| t.triple)
 }
 
 /// The rustc version line (`rustc 1.95.0 (... )`), recorded with a build.

@@ -1,7 +1,9 @@
-//! Wall-clock helpers: Unix milliseconds and UTC run identifiers, without a
-//! date crate.
+//! Wall-clock helpers: Unix milliseconds, and the two ways the kit writes a
+//! time in UTC (run identifiers, and dates in reports and messages).
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::{OffsetDateTime, PrimitiveDateTime};
 
 pub fn unix_ms() -> u64 {
     SystemTime::now()
@@ -10,35 +12,33 @@ pub fn unix_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// `YYYYMMDD-HHMMSS` in UTC for a Unix time in seconds.
-pub fn utc_stamp(unix_s: u64) -> String {
-    let days = (unix_s / 86_400) as i64;
-    let secs = unix_s % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+/// Year, month, day, hour, minute and second in UTC of a Unix time in
+/// seconds; past the year 9999, which no clock reading reaches, the last
+/// second of that year.
+fn utc_fields(unix_s: u64) -> (i32, u8, u8, u8, u8, u8) {
+    let t = i64::try_from(unix_s)
+        .ok()
+        .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(|| PrimitiveDateTime::MAX.assume_utc());
+    let (hour, minute, second) = t.to_hms();
+    (t.year(), t.month().into(), t.day(), hour, minute, second)
 }
 
-/// Howard Hinnant's days-to-civil algorithm (proleptic Gregorian).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+/// `YYYYMMDD-HHMMSS` in UTC for a Unix time in seconds.
+pub fn utc_stamp(unix_s: u64) -> String {
+    let (y, mo, d, h, mi, s) = utc_fields(unix_s);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// `2025-03-01 14:05:09 UTC` from milliseconds since the Unix epoch.
+pub fn utc_readable(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = utc_fields(unix_ms / 1000);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
 }
 
 #[cfg(test)]
 mod tests {
-    use super::utc_stamp;
+    use super::{utc_readable, utc_stamp};
 
     #[test]
     fn stamps_match_known_dates() {
@@ -47,5 +47,6 @@ mod tests {
         assert_eq!(utc_stamp(1_795_352_709), "20261122-130509");
         // 2024-02-29T23:59:59Z (leap day)
         assert_eq!(utc_stamp(1_709_251_199), "20240229-235959");
+        assert_eq!(utc_readable(1_709_251_199_999), "2024-02-29 23:59:59 UTC");
     }
 }

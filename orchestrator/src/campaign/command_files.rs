@@ -79,10 +79,7 @@ fn program_gate(
     data: &[u8],
 ) -> Result<Option<crate::gate::GateReport>, String> {
     if data.starts_with(b"\x7fELF") {
-        let mut resolved = board.clone();
-        if resolved.target == "host" {
-            resolved.target = crate::build::host_triple();
-        }
+        let resolved = board.clone().with_host_resolved();
         return crate::gate::check(path, &resolved)
             .map(Some)
             .map_err(|e| format!("command {}: {e}", cmd.name));

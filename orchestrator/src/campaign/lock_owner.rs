@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::clock::utc_stamp;
+use super::clock::utc_readable;
 
 /// The owner record kept in the lock on the board (one JSON line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,26 +68,8 @@ impl LockOwner {
             self.run_id,
             self.pid,
             self.host,
-            utc_stamp_readable(self.since_unix_ms)
+            utc_readable(self.since_unix_ms)
         )
-    }
-}
-
-fn utc_stamp_readable(ms: u64) -> String {
-    // utc_stamp gives YYYYMMDD-HHMMSS.
-    let s = utc_stamp(ms / 1000);
-    if s.len() == 15 {
-        format!(
-            "{}-{}-{} {}:{}:{} UTC",
-            &s[0..4],
-            &s[4..6],
-            &s[6..8],
-            &s[9..11],
-            &s[11..13],
-            &s[13..15]
-        )
-    } else {
-        s
     }
 }
 

@@ -30,7 +30,7 @@ use crate::board::BoardProfile;
 use crate::build::{self, Artifacts, BuildOptions};
 use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
 
-pub use clock::{unix_ms, utc_stamp};
+pub use clock::{unix_ms, utc_readable, utc_stamp};
 pub use session::BoardOutcome;
 use store::Store;
 
@@ -132,7 +132,7 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     // Builds, one target at a time.
     let mut built: BTreeMap<String, Result<Artifacts, String>> = BTreeMap::new();
     for b in &boards {
-        let target = effective_target(b);
+        let target = b.build_target();
         if built.contains_key(&target) {
             continue;
         }
@@ -173,7 +173,7 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     let mut tasks = Vec::new();
     for b in boards {
         let name = b.name.clone();
-        match built.get(&effective_target(&b)).cloned() {
+        match built.get(&b.build_target()).cloned() {
             Some(Ok(artifacts)) => {
                 let bar = multi.add(ProgressBar::new(1));
                 bar.set_style(style.clone());
@@ -194,7 +194,7 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
             }
             _ => {
                 let err = built
-                    .get(&effective_target(&b))
+                    .get(&b.build_target())
                     .and_then(|r| r.clone().err())
                     .unwrap_or_else(|| "not built".into());
                 let msg = format!("board {name}: {err}");
@@ -236,22 +236,6 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     })
 }
 
-/// The target a board's artifacts are built for (`host` resolved).
-fn effective_target(b: &BoardProfile) -> String {
-    if b.target == "host" {
-        build::host_triple()
-    } else {
-        b.target.clone()
-    }
-}
-
-/// The profile with `target = "host"` replaced by this machine's triple,
-/// which is what the gate and the manifest need to see.
-fn with_host_resolved(mut b: BoardProfile) -> BoardProfile {
-    b.target = effective_target(&b);
-    b
-}
-
 /// Board `name`'s profile; a labgrid place is checked on its coordinator
 /// (see [`crate::labgrid::load_board`]).
 fn load_board(opts: &EvalOptions, name: &str) -> anyhow::Result<BoardProfile> {
@@ -269,7 +253,7 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
         if boards.iter().any(|b| &b.name == n) {
             continue;
         }
-        boards.push(with_host_resolved(load_board(opts, n)?));
+        boards.push(load_board(opts, n)?.with_host_resolved());
     }
     for b in &boards {
         plan::check_allocator_names(&opts.settings.allocators, b)
@@ -329,7 +313,7 @@ fn board_entry(b: &BoardProfile) -> BoardEntry {
         description: b.description.clone(),
         file: b.file.display().to_string(),
         file_sha256: b.file_sha256.clone(),
-        target: effective_target(b),
+        target: b.build_target(),
         cpu: b.cpu.clone(),
         emulation: b.emulation.as_str().into(),
         workload_scale: b.workload_scale,
@@ -376,7 +360,7 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
                 failed.len()
             );
         }
-        let mut b = with_host_resolved(load_board(opts, &entry.name)?);
+        let mut b = load_board(opts, &entry.name)?.with_host_resolved();
         if b.file_sha256 != entry.file_sha256 {
             eprintln!(
                 "lwm: note: board {}'s profile changed since the run started ({} differs); using the current one",

@@ -19,7 +19,6 @@
 //! companion, written by `lwm build` beside it and matched by build ID.
 
 mod arm32;
-mod cpu;
 mod glibc;
 mod scan;
 
@@ -28,8 +27,8 @@ use std::path::Path;
 use lwm_elf::{self as elf, Elf, Symbol};
 
 use crate::board::BoardProfile;
-
-pub use cpu::KNOWN as KNOWN_CPUS;
+use crate::platform::cpu;
+use crate::platform::target::{self, TargetIsa};
 
 /// A gate refusal: one line naming the artifact, and where it applies the
 /// instruction and the function that contains it.
@@ -82,7 +81,7 @@ pub fn check(artifact: &Path, board: &BoardProfile) -> Result<GateReport, GateFa
         cx.fail(format!(
             "unknown cpu `{}` in the board profile; the gate knows {}",
             board.cpu,
-            cpu::KNOWN.join(", ")
+            cpu::names()
         ))
     })?;
     let mut checks = Vec::new();
@@ -93,6 +92,14 @@ pub fn check(artifact: &Path, board: &BoardProfile) -> Result<GateReport, GateFa
             "instruction set: {} on the host itself (cpu native), not scanned",
             elf.machine_name()
         )),
+        (cpu::Cpu::X86_64, elf::EM_X86_64) => checks.push(format!(
+            "instruction set: {} on an x86-64 board (cpu {}), the baseline every x86-64 runs, not scanned",
+            elf.machine_name(),
+            board.cpu
+        )),
+        (cpu::Cpu::X86_64, _) => {
+            return Err(cx.fail(format!("{} code on an x86-64 board", elf.machine_name())))
+        }
         (cpu::Cpu::Arm { arm32, .. }, elf::EM_ARM) => {
             let limits =
                 arm32.ok_or_else(|| cx.fail("32-bit ARM code, but this CPU runs no AArch32"))?;
@@ -168,16 +175,17 @@ fn describe(f: &scan::Finding, cpu_is: &str) -> String {
 /// returns the ISA description for the report.
 fn check_machine(cx: &Context, elf: &Elf, checks: &mut Vec<String>) -> Result<String, GateFailure> {
     let target = cx.board.target.as_str();
-    let (machine, is64) = if target.starts_with("aarch64") {
-        (elf::EM_AARCH64, true)
-    } else if target.starts_with("arm") || target.starts_with("thumb") {
-        (elf::EM_ARM, false)
-    } else if target.starts_with("x86_64") {
-        (elf::EM_X86_64, true)
-    } else {
+    let Some(spec) = target::target(target) else {
+        let known: Vec<&str> = target::TARGETS.iter().map(|t| t.triple).collect();
         return Err(cx.fail(format!(
-            "target `{target}`: the gate knows aarch64, arm and x86_64 targets"
+            "target `{target}`: the gate knows {}",
+            known.join(", ")
         )));
+    };
+    let (machine, is64) = match spec.isa {
+        TargetIsa::Aarch64 => (elf::EM_AARCH64, true),
+        TargetIsa::Arm32 { .. } => (elf::EM_ARM, false),
+        TargetIsa::X86_64 => (elf::EM_X86_64, true),
     };
     if elf.machine != machine || elf.is64 != is64 {
         return Err(cx.fail(format!(
@@ -199,7 +207,13 @@ fn check_machine(cx: &Context, elf: &Elf, checks: &mut Vec<String>) -> Result<St
     }
     let hard = elf.flags & elf::EF_ARM_ABI_FLOAT_HARD != 0;
     let soft = elf.flags & elf::EF_ARM_ABI_FLOAT_SOFT != 0;
-    let wants_hard = target.ends_with("hf");
+    let wants_hard = matches!(
+        spec.isa,
+        TargetIsa::Arm32 {
+            hard_float: true,
+            ..
+        }
+    );
     if (wants_hard && !hard) || (!wants_hard && hard) {
         return Err(cx.fail(format!(
             "{} ELF, the board's target {target} is {}",

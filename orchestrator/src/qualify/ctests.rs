@@ -18,9 +18,9 @@ use std::process::Command;
 
 use super::criteria::{Check, Criteria};
 use super::evaluate::{reps_in, CheckResult, Rep, Status, UNDER_TEST};
-use crate::build::target::cross_target;
 use crate::commands::UserCommand;
 use crate::manifest::Settings;
+use crate::platform::target::{cross_target, TargetSpec};
 use crate::report::BASELINE;
 
 /// One check: a C program and one of its groups (None: the whole program).
@@ -180,7 +180,9 @@ fn compiler(
                 format!("board {board}: ARMv6 start files for the C-level checks: {e:#}")
             })?;
         flags.push(format!("-B{}", dir.display()));
-        flags.extend(armv6_division_helpers(board, &out.join("division"))?);
+    }
+    if let Some(lender) = spec.division_helpers_from.and_then(cross_target) {
+        flags.extend(division_helpers(board, lender, &out.join("division"))?);
     }
     Ok((gcc, flags))
 }
@@ -197,13 +199,13 @@ const DIVISION_MEMBERS: [&str; 4] = [
 
 /// ARMv6 hard-float: Debian's armhf libgcc is ARMv7 + Thumb-2 (its
 /// `__udivsi3` uses `it`, which the ARM1176 does not have). The integer
-/// division helpers are taken from Debian armel's libgcc instead (ARMv5TE,
-/// ARM state, which the ARM1176 runs; integer arguments in core registers
-/// under both float ABIs), without their build attributes (which would only
-/// say soft-float), and linked ahead of libgcc. Returns the object paths.
-fn armv6_division_helpers(board: &str, dir: &Path) -> Result<Vec<String>, String> {
-    let armel = cross_target("arm-unknown-linux-gnueabi").expect("the armel target");
-    let (gcc, objcopy) = (armel.gcc(), armel.objcopy());
+/// division helpers are taken from `lender`'s libgcc instead (Debian armel:
+/// ARMv5TE, ARM state, which the ARM1176 runs; integer arguments in core
+/// registers under both float ABIs), without their build attributes (which
+/// would only say soft-float), and linked ahead of libgcc. Returns the
+/// object paths.
+fn division_helpers(board: &str, lender: &TargetSpec, dir: &Path) -> Result<Vec<String>, String> {
+    let (gcc, objcopy) = (lender.gcc(), lender.objcopy());
     for tool in [&gcc, &objcopy] {
         if !on_path(tool) {
             return Err(format!(

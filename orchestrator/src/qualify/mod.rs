@@ -391,11 +391,7 @@ fn build_c_tests(opts: &QualifyOptions, c: &Criteria) -> Result<Option<ctests::B
     }
     let board = crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
         .map_err(|e| format!("{e:#}"))?;
-    let target = if board.target == "host" {
-        crate::build::host_triple()
-    } else {
-        board.target.clone()
-    };
+    let target = board.build_target();
     let out = opts.out.join(ctests::BUILT_REL).join(&target);
     ctests::build(&opts.workspace, c, &target, &opts.board, &out)
 }

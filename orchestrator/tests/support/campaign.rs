@@ -16,34 +16,72 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+/// A fresh, empty directory under the system temp dir, named after `tag`
+/// and this test process.
+pub fn empty_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("lwm-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 /// A fresh directory under the system temp dir with an empty `boards/`.
 pub fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lwm-campaign-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
+    let d = empty_dir(&format!("campaign-{tag}"));
     std::fs::create_dir_all(d.join("boards")).unwrap();
     d
 }
 
-/// `lwm --results DIR/results --boards-dir DIR/boards ARGS`.
-pub fn lwm(dir: &Path, args: &[&str]) -> Command {
+/// The `lwm` binary, writing its run directories under `results`.
+pub fn lwm_with_results(results: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_lwm"));
-    c.arg("--results")
-        .arg(dir.join("results"))
-        .arg("--boards-dir")
-        .arg(dir.join("boards"))
-        .args(args);
+    c.arg("--results").arg(results);
     c
 }
 
-/// Runs `lwm ARGS` to the end, echoing its stderr for the test log.
-pub fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = lwm(dir, args).output().expect("lwm runs");
+/// `lwm --results DIR/results --boards-dir DIR/boards ARGS`.
+pub fn lwm(dir: &Path, args: &[&str]) -> Command {
+    let mut c = lwm_with_results(&dir.join("results"));
+    c.arg("--boards-dir").arg(dir.join("boards")).args(args);
+    c
+}
+
+/// Echoes what `lwm ARGS` did, for the test log.
+pub fn show(args: &[&str], out: &Output) {
     eprintln!(
-        "lwm {args:?} -> {:?}\n--- stderr\n{}",
+        "lwm {args:?} -> {:?}\n--- stdout\n{}\n--- stderr\n{}",
         out.status,
+        String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Runs `command`, which is `lwm ARGS`, to the end and shows it.
+pub fn output(mut command: Command, args: &[&str]) -> Output {
+    let out = command.output().expect("lwm runs");
+    show(args, &out);
     out
+}
+
+/// Runs `lwm ARGS` to the end, echoing its output for the test log.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    output(lwm(dir, args), args)
+}
+
+/// Runs `lwm ARGS` in `cwd` with its results in `cwd/results` and the
+/// shipped boards (what `lwm qualify` is run like).
+pub fn run_in(cwd: &Path, args: &[&str]) -> Output {
+    let mut command = lwm_with_results(&cwd.join("results"));
+    command.current_dir(cwd).args(args);
+    output(command, args)
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 /// Every file under `run_dir/raw` (outside `superseded/`), relative to

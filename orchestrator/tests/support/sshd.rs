@@ -73,6 +73,37 @@ pub struct SshdHandle {
 }
 
 impl TestSshd {
+    /// The text of a board profile for this server: an SSH board of this
+    /// machine whose work directory is `work_dir`, with short timeouts.
+    pub fn profile_text(&self, description: &str, work_dir: &Path) -> String {
+        format!(
+            r#"description = "{description}"
+target = "host"
+cpu = "native"
+work_dir = "{work}"
+
+[transport]
+kind = "ssh"
+host = "127.0.0.1"
+port = {port}
+user = "{user}"
+identity = "{key}"
+known_hosts = "{kh}"
+host_key_policy = "strict"
+keepalive_s = 2
+
+[timeouts]
+connect_s = 5
+run_s = 120
+"#,
+            work = work_dir.display(),
+            port = self.port,
+            user = self.user,
+            key = self.user_key.display(),
+            kh = self.known_hosts_path.display(),
+        )
+    }
+
     /// Starts a server; panics with sshd's log if it does not come up.
     pub fn start() -> TestSshd {
         let dir = fresh_dir();

@@ -14,7 +14,7 @@ use super::known_hosts::{append_entry, lookup_name, Hosts, Line, LineKind};
 use crate::board::{HostKeyPolicy, SshSettings};
 use crate::transport::error::ErrorKind;
 use crate::transport::TransportError;
-use lwm_contract::sha256::sha256_hex;
+use lwm_contract::sha256::sha256;
 
 /// Host key algorithms libssh2 may negotiate, in OpenSSH's order of
 /// preference (ed25519 first). Certificate algorithms are left out: a
@@ -92,12 +92,7 @@ impl OfferedKey {
 
 /// `SHA256:` + unpadded base64 of the SHA-256 of the key blob.
 pub fn fingerprint(blob: &[u8]) -> String {
-    let hex = sha256_hex(blob);
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("sha256_hex is hex"))
-        .collect();
-    format!("SHA256:{}", base64::encode(&bytes, false))
+    format!("SHA256:{}", base64::encode(&sha256(blob), false))
 }
 
 /// The algorithm name at the start of an SSH public key blob.
