@@ -237,6 +237,7 @@ pub fn run(p: &Params) -> Report {
             // Samples on a fixed grid from the start, so a slow sample does
             // not shift every later one; between samples, the RSS guard.
             let mut next = start + period;
+            let mut readings: Vec<u64> = Vec::new();
             loop {
                 let now = Instant::now();
                 if now >= end && next > end {
@@ -248,12 +249,21 @@ pub fn run(p: &Params) -> Report {
                     guard_tripped = Some((r, clock.secs()));
                     break;
                 }
+                readings.extend(rss);
                 if Instant::now() >= next && next <= end {
+                    // RSS swings by megabytes within a second as large
+                    // blocks come and go: the median of the period's
+                    // readings is the level, their maximum the peak.
+                    readings.sort_unstable();
+                    let median = readings.get(readings.len() / 2).copied();
                     timeline.push(json!({
                         "t_ms": clock.ms(),
                         "live_bytes": sh.live.load(Ordering::Relaxed).max(0),
-                        "rss_kib": rss,
+                        "rss_kib": median,
+                        "rss_max_kib": readings.last(),
+                        "readings": readings.len(),
                     }));
+                    readings.clear();
                     k += 1;
                     next = start + period * k;
                 }

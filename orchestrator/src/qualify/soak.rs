@@ -2,7 +2,9 @@
 //! amount of live bytes for a wall-clock duration and samples its RSS and
 //! its live bytes every second (`live_timeline`). At constant live bytes an
 //! allocator that reuses its memory keeps RSS flat; one that leaks or
-//! fragments without bound shows a rising line. After a warm-up share of
+//! fragments without bound shows a rising line. Each sample's RSS is the
+//! median of the readings taken in its period (every 20 ms): one reading
+//! swings by megabytes as large blocks come and go. After a warm-up share of
 //! the samples (the heap filling up), the line is fitted by least squares;
 //! its slope is given in live bytes per hour (0.05: RSS grows by 5 % of
 //! what the program holds every hour), so it reads the same on a board
@@ -20,7 +22,9 @@ pub struct Figures {
     /// Least-squares slope of RSS after the warm-up, in mean live bytes
     /// per hour.
     pub slope_per_hour: f64,
-    /// (Peak RSS after the warm-up - RSS at start) / mean live bytes.
+    /// (Peak RSS after the warm-up - RSS at start) / mean live bytes; the
+    /// peak is the highest of the readings between samples where the
+    /// workload reports them (`rss_max_kib`).
     pub peak_per_live: f64,
     /// Samples the figures come from (after the warm-up).
     pub samples: usize,
@@ -43,14 +47,16 @@ pub fn figures(report: &serde_json::Value, warmup_share: f64) -> Result<Figures,
     let Some(tl) = report["live_timeline"].as_array() else {
         return Err("no live_timeline in the workload's report".into());
     };
-    // (hours, RSS bytes, live bytes)
-    let points: Vec<(f64, f64, f64)> = tl
+    // (hours, RSS bytes, live bytes, highest RSS bytes of the period)
+    let points: Vec<(f64, f64, f64, f64)> = tl
         .iter()
         .filter_map(|p| {
+            let rss = p["rss_kib"].as_f64()? * 1024.0;
             Some((
                 p["t_ms"].as_f64()? / 3_600_000.0,
-                p["rss_kib"].as_f64()? * 1024.0,
+                rss,
                 p["live_bytes"].as_f64()?,
+                p["rss_max_kib"].as_f64().map_or(rss, |m| m * 1024.0),
             ))
         })
         .collect();
@@ -73,7 +79,7 @@ pub fn figures(report: &serde_json::Value, warmup_share: f64) -> Result<Figures,
         return Err("every sample after the warm-up has the same time".into());
     };
     let start = report["start_rss_kib"].as_f64().unwrap_or(0.0) * 1024.0;
-    let peak = kept.iter().map(|p| p.1).fold(0.0f64, f64::max);
+    let peak = kept.iter().map(|p| p.3).fold(0.0f64, f64::max);
     Ok(Figures {
         slope_per_hour: per_hour / live,
         peak_per_live: (peak - start).max(0.0) / live,
@@ -246,6 +252,15 @@ mod tests {
                 samples: 40
             }
         );
+    }
+
+    #[test]
+    fn the_peak_is_the_highest_reading_between_samples() {
+        let mut r = report(&[10240.0; 10], 8 << 20, 2048);
+        r["live_timeline"][7]["rss_max_kib"] = json!(18432.0);
+        let f = figures(&r, 0.2).unwrap();
+        assert_eq!(f.peak_per_live, 2.0);
+        assert_eq!(f.slope_per_hour, 0.0);
     }
 
     #[test]
