@@ -211,7 +211,12 @@ fn the_door_knows_the_workloads_lwm_workload_has() {
         .filter_map(|l| l.trim().strip_prefix("name: \""))
         .filter_map(|l| l.strip_suffix("\","))
         .collect();
-    assert_eq!(names, lwm::limits::KNOWN_WORKLOADS);
+    let lwm_knows: Vec<&str> = lwm::limits::KNOWN_WORKLOADS
+        .iter()
+        .chain(lwm::limits::DURATION_WORKLOADS)
+        .copied()
+        .collect();
+    assert_eq!(names, lwm_knows);
     let main = std::fs::read_to_string(root.join("main.rs")).unwrap();
     assert!(
         main.contains(&format!("(1..={}).contains(&v)", lwm::limits::MAX_THREADS)),

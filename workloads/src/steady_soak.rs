@@ -28,8 +28,10 @@ const FULL_MAX: usize = 64 << 10;
 /// The timeline never holds more samples than this (the period stretches):
 /// the report is one JSON line the agent keeps whole.
 pub const MAX_SAMPLES: u64 = 1024;
-/// Blocks waiting for another worker to free them, at most.
-const MAILBOX_CAP: usize = 256;
+/// Bytes waiting for another worker to free them, at most, as a share of
+/// the live target: a receiver that is not scheduled for a while must not
+/// turn the live bytes into blocks in flight.
+const MAILBOX_SHARE: u64 = 16;
 /// The run stops when its RSS passes this many times the live target: an
 /// allocator that never reuses memory would otherwise take the machine's
 /// (or the board's) RAM within seconds.
@@ -108,11 +110,17 @@ fn size(rng: &mut Rng) -> usize {
     }
 }
 
+#[derive(Default)]
+struct Mailbox {
+    blocks: Vec<Held>,
+    bytes: u64,
+}
+
 struct Shared {
     live: AtomicI64,
     stop: AtomicBool,
     /// Blocks handed to worker `i`, which frees them.
-    mailboxes: Vec<Mutex<Vec<Held>>>,
+    mailboxes: Vec<Mutex<Mailbox>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -136,7 +144,7 @@ fn worker(p: &Params, t: usize, threads: usize, target: i64, sh: &Shared) -> Cou
     let share = target / threads as i64;
     let mut mine = 0i64;
     let drain = |c: &mut Counts, sum: &mut Checksum| {
-        let got = std::mem::take(&mut *sh.mailboxes[t].lock().unwrap());
+        let got = std::mem::take(&mut *sh.mailboxes[t].lock().unwrap()).blocks;
         for h in got {
             sum.add(h.verify());
             sh.live.fetch_sub(h.buf.len() as i64, Ordering::Relaxed);
@@ -163,8 +171,9 @@ fn worker(p: &Params, t: usize, threads: usize, target: i64, sh: &Shared) -> Cou
                 let mut handed = None;
                 if threads > 1 && rng.chance(8) {
                     let mut mailbox = sh.mailboxes[next].lock().unwrap();
-                    if mailbox.len() < MAILBOX_CAP {
-                        mailbox.push(v);
+                    if mailbox.bytes + len as u64 <= target as u64 / MAILBOX_SHARE {
+                        mailbox.bytes += len as u64;
+                        mailbox.blocks.push(v);
                         c.handed_off += 1;
                     } else {
                         handed = Some(v);
@@ -220,7 +229,7 @@ pub fn run(p: &Params) -> Report {
     let sh = Shared {
         live: AtomicI64::new(0),
         stop: AtomicBool::new(false),
-        mailboxes: (0..threads).map(|_| Mutex::new(Vec::new())).collect(),
+        mailboxes: (0..threads).map(|_| Mutex::default()).collect(),
     };
     let clock = Stopwatch::start();
     let start = Instant::now();
@@ -264,8 +273,13 @@ pub fn run(p: &Params) -> Report {
                         "readings": readings.len(),
                     }));
                     readings.clear();
-                    k += 1;
-                    next = start + period * k;
+                    // A sampler that woke late (a loaded machine) skips the
+                    // points it missed rather than bunching samples.
+                    let now = Instant::now();
+                    while next <= now {
+                        k += 1;
+                        next = start + period * k;
+                    }
                 }
             }
             sh.stop.store(true, Ordering::Relaxed);
@@ -278,7 +292,7 @@ pub fn run(p: &Params) -> Report {
     let mut late = Checksum::default();
     let mut late_frees = 0u64;
     for m in &sh.mailboxes {
-        for h in std::mem::take(&mut *m.lock().unwrap()) {
+        for h in std::mem::take(&mut *m.lock().unwrap()).blocks {
             late.add(h.verify());
             sh.live.fetch_sub(h.buf.len() as i64, Ordering::Relaxed);
             late_frees += 1;
