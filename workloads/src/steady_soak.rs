@@ -5,7 +5,8 @@
 //! a few large frames above the usual 128 KiB mmap threshold) with random
 //! lifetimes, growing and shrinking some with realloc, and handing some to
 //! the next worker to free. It runs for a wall-clock duration, not a number
-//! of operations, and samples its RSS and its live bytes every period: an
+//! of operations, paced (a batch of 64 operations, then 1 ms of rest, per
+//! worker), and samples its RSS and its live bytes every period: an
 //! allocator that leaks or fragments without bound shows as RSS rising at
 //! constant live bytes.
 //!
@@ -36,6 +37,8 @@ const MAILBOX_SHARE: u64 = 16;
 /// allocator that never reuses memory would otherwise take the machine's
 /// (or the board's) RAM within seconds.
 const GUARD_TIMES: u64 = 32;
+/// Each worker rests this long after every batch of 64 operations.
+const PACE: Duration = Duration::from_millis(1);
 /// How often the RSS guard looks, whatever the sampling period.
 const GUARD_EVERY: Duration = Duration::from_millis(20);
 
@@ -205,6 +208,10 @@ fn worker(p: &Params, t: usize, threads: usize, target: i64, sh: &Shared) -> Cou
             }
         }
         drain(&mut c, &mut sum);
+        // Paced, as firmware is: what a soak needs is hours of churn, not
+        // every core at full load (which would also skew whatever else
+        // the board or the test machine runs at the same time).
+        std::thread::sleep(PACE);
     }
     for h in held {
         sum.add(h.verify());
