@@ -171,7 +171,7 @@ fn worker(p: &Params, t: usize, threads: usize, target: i64, sh: &Shared) -> Cou
                 let v = held.swap_remove(rng.below(held.len()));
                 let len = v.buf.len() as i64;
                 mine -= len;
-                let mut handed = None;
+                let mut free_here = None;
                 if threads > 1 && rng.chance(8) {
                     let mut mailbox = sh.mailboxes[next].lock().unwrap();
                     if mailbox.bytes + len as u64 <= target as u64 / MAILBOX_SHARE {
@@ -179,12 +179,12 @@ fn worker(p: &Params, t: usize, threads: usize, target: i64, sh: &Shared) -> Cou
                         mailbox.blocks.push(v);
                         c.handed_off += 1;
                     } else {
-                        handed = Some(v);
+                        free_here = Some(v);
                     }
                 } else {
-                    handed = Some(v);
+                    free_here = Some(v);
                 }
-                if let Some(v) = handed {
+                if let Some(v) = free_here {
                     sum.add(v.verify());
                     sh.live.fetch_sub(len, Ordering::Relaxed);
                     c.frees += 1;
