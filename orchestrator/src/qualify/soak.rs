@@ -240,7 +240,7 @@ mod tests {
     fn the_warm_up_is_ignored() {
         // The heap fills in the first 10 samples, then stays flat.
         let mut rss: Vec<f64> = (0..10).map(|i| 2048.0 + 2000.0 * i as f64).collect();
-        rss.extend(std::iter::repeat(22000.0).take(40));
+        rss.extend([22000.0; 40]);
         let all = figures(&report(&rss, 8 << 20, 0), 0.0).unwrap();
         let warm = figures(&report(&rss, 8 << 20, 0), 0.2).unwrap();
         assert!(all.slope_per_hour > 10.0, "{all:?}");
