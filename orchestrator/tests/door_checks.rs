@@ -55,6 +55,18 @@ fn every_bad_eval_value_is_refused_with_exit_2_naming_the_flag() {
         (&["eval", "--noise", "inf"], "--noise"),
         (&["eval", "--noise", "1.5"], "--noise"),
         (
+            &["eval", "--workloads", "steady-soak"],
+            "--duration: steady-soak runs for a wall-clock time",
+        ),
+        (
+            &["eval", "--workloads", "steady-soak", "--duration", "soon"],
+            "--duration: `soon` is not a duration",
+        ),
+        (
+            &["eval", "--workloads", "steady-soak", "--duration", "0s"],
+            "--duration: `0s` is not a duration",
+        ),
+        (
             &["eval", "--target-ci", "0.02", "--max-reps", "0"],
             "--max-reps",
         ),
