@@ -11,7 +11,7 @@ use std::time::Duration;
 
 pub const USAGE: &str = "\
 usage:
-  lwm-agent run [OPTIONS] --workload NAME [--seed S] [--scale X] [--threads T]
+  lwm-agent run [OPTIONS] --workload NAME [--seed S] [--scale X] [--threads T] [--duration D]
   lwm-agent run [OPTIONS] -- COMMAND [ARGS...]
   lwm-agent doctor [--dir PATH] [--min-free-mem MIB] [--min-free-disk MIB] [BINARY...]
   lwm-agent environment
@@ -135,7 +135,7 @@ fn parse_run(argv: Vec<String>, args: &mut Args) -> Result<RunOptions, String> {
             "--tail" => o.tail_bytes = num(&flag, &val(args)?)?,
             "--workload" => workload = Some(val(args)?),
             "--workload-bin" => runner = Some(val(args)?),
-            "--seed" | "--scale" | "--threads" => {
+            "--seed" | "--scale" | "--threads" | "--duration" => {
                 let v = val(args)?;
                 wl_args.push(flag.clone());
                 wl_args.push(v);
@@ -157,7 +157,10 @@ fn parse_run(argv: Vec<String>, args: &mut Args) -> Result<RunOptions, String> {
         },
         (None, Some(cmd)) if !cmd.is_empty() => {
             if !wl_args.is_empty() {
-                return Err("run: --seed, --scale and --threads apply to --workload only".into());
+                return Err(
+                    "run: --seed, --scale, --threads and --duration apply to --workload only"
+                        .into(),
+                );
             }
             Target::Command(cmd)
         }

@@ -425,7 +425,35 @@ fn every_workload_runs_under_the_agent() {
         );
     }
     for alloc in &allocators {
-        for name in &names {
+        // The timed workload, given its duration through the agent: one
+        // run (two would do different amounts of work), its samples kept
+        // whole in the report with a large enough --tail.
+        let out = agent(&[
+            "run",
+            "--quiet",
+            "--quiet-child",
+            "--reps",
+            "1",
+            "--warmup",
+            "0",
+            "--tail",
+            "262144",
+            "--allocator",
+            alloc,
+            "--workload",
+            "steady-soak",
+            "--duration",
+            "3s",
+            "--threads",
+            "2",
+        ]);
+        let d = doc(&out);
+        assert_eq!(d.summary.status, "ok", "{:?}", d.summary.problems);
+        let rep = d.runs[0].workload_report.as_ref().unwrap();
+        assert_eq!(rep["duration_s"], 3.0);
+        assert!(rep["live_timeline"].as_array().unwrap().len() >= 2, "{rep}");
+        assert!(d.runs[0].wall_s >= 3.0, "{}", d.runs[0].wall_s);
+        for name in names.iter().filter(|n| *n != "steady-soak") {
             let out = agent(&[
                 "run",
                 "--quiet",

@@ -206,6 +206,10 @@ pub struct EvalArgs {
     /// Workload size multiplier (1.0: about 10-30 s per workload on a Pi 4).
     #[arg(long, default_value_t = 0.2)]
     pub scale: f64,
+    /// How long each timed workload (steady-soak) runs, whatever --scale:
+    /// 90s, 10m, 2h; needed when one is named (`all` leaves them out).
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
     /// Threads for multi-threaded workloads (1 to 1024; default: each
     /// board's CPU count, as its agent reports it).
     #[arg(long)]
@@ -252,6 +256,7 @@ pub const CAMPAIGN_FLAGS: &[(&str, &str)] = &[
     ("target_ci", "--target-ci"),
     ("max_reps", "--max-reps"),
     ("scale", "--scale"),
+    ("duration", "--duration"),
     ("threads", "--threads"),
     ("seed", "--seed"),
     ("noise", "--noise"),
@@ -323,6 +328,14 @@ impl EvalArgs {
             seed: self.seed,
             noise_threshold: self.noise,
             commands,
+            duration_s: match &self.duration {
+                None => None,
+                Some(d) => Some(limits::parse_duration(d).ok_or_else(|| {
+                    format!(
+                        "--duration: `{d}` is not a duration from 1s to 7 days (e.g. 90s, 10m, 2h)"
+                    )
+                })?),
+            },
         };
         limits::check_settings(&settings).map_err(|b| format!("{}: {}", b.flag, b.why))?;
         Ok(settings)

@@ -28,6 +28,29 @@ pub const KNOWN_WORKLOADS: &[&str] = &[
     "sqlite",
 ];
 
+/// The timed workloads of `lwm-workload` (registry::TIMED): they run for a
+/// wall-clock duration (`Settings::duration_s`), so `all` leaves them out
+/// and naming one needs a duration.
+pub const DURATION_WORKLOADS: &[&str] = &["steady-soak"];
+
+/// Longest duration of a timed workload: a week (`lwm-workload` refuses more).
+pub const MAX_DURATION_S: u64 = 7 * 24 * 3600;
+
+/// `30`, `30s`, `10m`, `1.5h`: whole seconds, at least 1 and at most
+/// [`MAX_DURATION_S`] (a bare number is seconds).
+pub fn parse_duration(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, unit) = match v.char_indices().last()? {
+        (i, 's') => (&v[..i], 1.0),
+        (i, 'm') => (&v[..i], 60.0),
+        (i, 'h') => (&v[..i], 3600.0),
+        _ => (v, 1.0),
+    };
+    let secs = num.trim().parse::<f64>().ok()? * unit;
+    (secs.is_finite() && secs.round() >= 1.0 && secs.round() <= MAX_DURATION_S as f64)
+        .then(|| secs.round() as u64)
+}
+
 /// `lwm-workload --threads` accepts 1 to this (workloads/src/main.rs).
 pub const MAX_THREADS: u32 = 1024;
 
@@ -85,6 +108,17 @@ pub fn check_settings(s: &Settings) -> Result<(), BadSetting> {
     if !s.workloads.is_empty() || s.commands.is_empty() {
         check_workloads(&s.workloads)?;
     }
+    let timed = s
+        .workloads
+        .iter()
+        .find(|w| DURATION_WORKLOADS.contains(&w.as_str()));
+    if let (Some(w), None) = (timed, s.duration_s) {
+        return Err(BadSetting::new(
+            "--duration",
+            "duration_s",
+            format!("{w} runs for a wall-clock time: give one (e.g. 10m)"),
+        ));
+    }
     check_allocator_tokens(&s.allocators)
 }
 
@@ -134,6 +168,13 @@ pub fn check_numbers(s: &Settings) -> Result<(), BadSetting> {
             format!("{} is not a positive number up to {MAX_SCALE}", s.scale),
         ));
     }
+    if let Some(d) = s.duration_s.filter(|d| !(1..=MAX_DURATION_S).contains(d)) {
+        return Err(BadSetting::new(
+            "--duration",
+            "duration_s",
+            format!("{d} s is not a duration from 1 s to 7 days"),
+        ));
+    }
     if let Some(t) = s.threads.filter(|t| !thread_count_ok(*t)) {
         return Err(BadSetting::new(
             "--threads",
@@ -165,13 +206,17 @@ fn check_workloads(tokens: &[String]) -> Result<(), BadSetting> {
         ));
     }
     for t in tokens {
-        if t != "all" && !KNOWN_WORKLOADS.contains(&t.as_str()) {
+        if t != "all"
+            && !KNOWN_WORKLOADS.contains(&t.as_str())
+            && !DURATION_WORKLOADS.contains(&t.as_str())
+        {
             return Err(BadSetting::new(
                 "--workloads",
                 "workloads",
                 format!(
-                    "unknown workload `{t}` (known: all, {})",
-                    KNOWN_WORKLOADS.join(", ")
+                    "unknown workload `{t}` (known: all, {}; timed, with --duration: {})",
+                    KNOWN_WORKLOADS.join(", "),
+                    DURATION_WORKLOADS.join(", ")
                 ),
             ));
         }
@@ -237,6 +282,7 @@ mod tests {
             seed: 1,
             noise_threshold: 0.02,
             commands: Vec::new(),
+            duration_s: None,
         }
     }
 
@@ -244,6 +290,50 @@ mod tests {
         let mut s = settings();
         f(&mut s);
         check_settings(&s).expect_err("refused").flag
+    }
+
+    #[test]
+    fn durations_are_whole_seconds_in_s_m_or_h() {
+        assert_eq!(parse_duration("30"), Some(30));
+        assert_eq!(parse_duration("30s"), Some(30));
+        assert_eq!(parse_duration("10m"), Some(600));
+        assert_eq!(parse_duration("1.5h"), Some(5400));
+        assert_eq!(parse_duration(" 2h "), Some(7200));
+        assert_eq!(parse_duration("168h"), Some(MAX_DURATION_S));
+        for bad in [
+            "", "0", "0s", "-5m", "ten", "10x", "m", "169h", "nan", "inf", "0.2s",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_timed_workload_needs_a_duration_and_all_leaves_it_out() {
+        let mut s = settings();
+        s.workloads = vec!["steady-soak".into()];
+        let e = check_settings(&s).expect_err("no duration");
+        assert_eq!(e.flag, "--duration");
+        assert!(
+            e.why.contains("steady-soak runs for a wall-clock time"),
+            "{}",
+            e.why
+        );
+        s.duration_s = Some(30);
+        assert_eq!(check_settings(&s), Ok(()));
+        s.duration_s = Some(0);
+        assert_eq!(check_settings(&s).expect_err("zero").flag, "--duration");
+        let all = crate::campaign::plan::resolve_workloads(
+            &["all".into()],
+            &["larson".into(), "steady-soak".into()],
+        )
+        .unwrap();
+        assert_eq!(all, ["larson"]);
+        let named = crate::campaign::plan::resolve_workloads(
+            &["all".into(), "steady-soak".into()],
+            &["larson".into(), "steady-soak".into()],
+        )
+        .unwrap();
+        assert_eq!(named, ["larson", "steady-soak"]);
     }
 
     #[test]

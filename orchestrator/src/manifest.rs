@@ -100,6 +100,10 @@ pub struct Settings {
     /// Users' own commands, run like workloads after them (absent: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<crate::commands::UserCommand>,
+    /// Seconds each timed workload (`limits::DURATION_WORKLOADS`) runs,
+    /// whatever the scale or a board's `workload_scale` (absent: none runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u64>,
 }
 
 impl Settings {

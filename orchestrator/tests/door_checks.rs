@@ -55,6 +55,18 @@ fn every_bad_eval_value_is_refused_with_exit_2_naming_the_flag() {
         (&["eval", "--noise", "inf"], "--noise"),
         (&["eval", "--noise", "1.5"], "--noise"),
         (
+            &["eval", "--workloads", "steady-soak"],
+            "--duration: steady-soak runs for a wall-clock time",
+        ),
+        (
+            &["eval", "--workloads", "steady-soak", "--duration", "soon"],
+            "--duration: `soon` is not a duration",
+        ),
+        (
+            &["eval", "--workloads", "steady-soak", "--duration", "0s"],
+            "--duration: `0s` is not a duration",
+        ),
+        (
             &["eval", "--target-ci", "0.02", "--max-reps", "0"],
             "--max-reps",
         ),
@@ -211,7 +223,12 @@ fn the_door_knows_the_workloads_lwm_workload_has() {
         .filter_map(|l| l.trim().strip_prefix("name: \""))
         .filter_map(|l| l.strip_suffix("\","))
         .collect();
-    assert_eq!(names, lwm::limits::KNOWN_WORKLOADS);
+    let lwm_knows: Vec<&str> = lwm::limits::KNOWN_WORKLOADS
+        .iter()
+        .chain(lwm::limits::DURATION_WORKLOADS)
+        .copied()
+        .collect();
+    assert_eq!(names, lwm_knows);
     let main = std::fs::read_to_string(root.join("main.rs")).unwrap();
     assert!(
         main.contains(&format!("(1..={}).contains(&v)", lwm::limits::MAX_THREADS)),

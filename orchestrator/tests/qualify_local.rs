@@ -122,15 +122,17 @@ description = "Every artifact passes the gate."
 kind = "isa-gate"
 mandatory = true
 
+# 20 s can only show fast growth: one sample's noise, extrapolated to an
+# hour, is tens of live bytes per hour. A leak shows as thousands.
 [[requirement]]
 id = "T-SOAK-001"
-description = "No growth of RSS per live byte over a short soak."
+description = "No fast growth of RSS at constant live bytes over a short soak."
 kind = "soak"
 mandatory = true
-scale = 0.05
-reps = 2
-max_rss_growth = 0.25
-max_peak_rss_per_live = 3.0
+duration = "20s"
+reps = 1
+max_rss_slope = 300.0
+max_peak_rss_per_live = 8.0
 
 [[requirement]]
 id = "T-CONF-001"
@@ -217,7 +219,8 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         "runs/main/manifest.json",
         "runs/main/report.html",
         "runs/soak/manifest.json",
-        "runs/soak/raw/local/frag-soak/lwmalloc/rep-001.json",
+        "runs/soak/raw/local/steady-soak/lwmalloc/rep-000.json",
+        "runs/soak/raw/local/steady-soak/system/rep-000.json",
         "runs/c-tests/manifest.json",
         "runs/c-tests/raw/local/c.aligned.aligned_alloc_valid/system/rep-000.json",
         "runs/c-tests/raw/local/c.stress/lwmalloc/rep-000.json",
@@ -300,9 +303,38 @@ fn a_clean_lwmalloc_qualifies_and_its_signed_bundle_verifies_and_tampering_is_na
         csv.contains("T-OOM-001,mandatory,pass,out-of-memory,"),
         "{csv}"
     );
-    // Two soak repetitions, each judged on growth and on peak / live.
+    // One soak repetition, judged on its slope and on peak / live, with
+    // the system malloc's figures beside them; its samples are in the
+    // bundle's raw result, about one a second for its 20 s.
     let soak = &reqs[6]["checks"];
-    assert_eq!(soak.as_array().unwrap().len(), 4, "{soak}");
+    assert_eq!(soak.as_array().unwrap().len(), 2, "{soak}");
+    for c in soak.as_array().unwrap() {
+        assert_eq!(c["status"], "pass", "{c}");
+        assert!(
+            c["found"]
+                .as_str()
+                .unwrap()
+                .contains("; under system: slope "),
+            "{c}"
+        );
+    }
+    assert!(
+        soak[0]["threshold"] == "<= 300/h"
+            && soak[0]["name"]
+                .as_str()
+                .unwrap()
+                .contains("live bytes per hour"),
+        "{soak}"
+    );
+    let raw: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(bundle.join("runs/soak/raw/local/steady-soak/lwmalloc/rep-000.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let report = &raw["runs"][0]["workload_report"];
+    let samples = report["live_timeline"].as_array().unwrap();
+    assert!((18..=21).contains(&samples.len()), "{report}");
+    assert_eq!(report["duration_s"], 20.0, "{report}");
     // The manifest names every file but itself and its signature.
     let manifest = std::fs::read_to_string(bundle.join("MANIFEST.sha256")).unwrap();
     let listed = manifest.lines().count();
@@ -576,8 +608,9 @@ id = "F-SOAK"
 description = "Peak RSS below the bytes the program holds live: impossible."
 kind = "soak"
 mandatory = true
-scale = 0.02
-max_rss_growth = 0.5
+duration = "8s"
+warmup_share = 0.25
+max_rss_slope = 1000.0
 max_peak_rss_per_live = 0.5
 
 [[requirement]]
@@ -633,8 +666,12 @@ fn failing_requirements_are_named_one_per_line_and_advisory_ones_do_not_fail_the
         "{}",
         failed[3]
     );
+    // The impossible peak fails, with the system malloc's figures beside
+    // it; the loose slope passes.
     assert!(
-        failed[4].contains("peak RSS / peak live bytes"),
+        failed[4].contains("(peak RSS - RSS at start) / mean live bytes")
+            && failed[4].contains("under system: slope")
+            && failed[4].contains("needs <= 0.5"),
         "{}",
         failed[4]
     );
@@ -723,8 +760,28 @@ fn malformed_criteria_files_are_refused_in_one_line_naming_file_and_line() {
         ),
         (
             "two-soaks.toml",
-            format!("{head}[[requirement]]\nid = \"S1\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n\n[[requirement]]\nid = \"S2\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_growth = 0.1\n"),
-            "two-soaks.toml:12: requirement S2: a second soak requirement",
+            format!("{head}[[requirement]]\nid = \"S1\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nduration = \"1m\"\nmax_rss_slope = 0.1\n\n[[requirement]]\nid = \"S2\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nduration = \"1m\"\nmax_rss_slope = 0.1\n"),
+            "two-soaks.toml:13: requirement S2: a second soak requirement",
+        ),
+        (
+            "soak-duration.toml",
+            format!("{head}[[requirement]]\nid = \"S\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nduration = \"ten minutes\"\nmax_rss_slope = 0.1\n"),
+            "soak-duration.toml:5: requirement S: duration `ten minutes`: a duration from 1s to 7 days",
+        ),
+        (
+            "soak-no-duration.toml",
+            format!("{head}[[requirement]]\nid = \"S\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nmax_rss_slope = 0.1\n"),
+            "soak-no-duration.toml:5: requirement S: needs `duration`",
+        ),
+        (
+            "soak-warmup.toml",
+            format!("{head}[[requirement]]\nid = \"S\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nduration = \"1h\"\nwarmup_share = 0.95\nmax_rss_slope = 0.1\n"),
+            "soak-warmup.toml:5: requirement S: warmup_share 0.95: a fraction from 0 to below 0.9",
+        ),
+        (
+            "soak-old.toml",
+            format!("{head}[[requirement]]\nid = \"S\"\ndescription = \"d\"\nkind = \"soak\"\nmandatory = true\nduration = \"1h\"\nmax_rss_growth = 0.1\n"),
+            "soak-old.toml:11: unknown field `max_rss_growth`",
         ),
         (
             "two-conf.toml",
@@ -832,6 +889,12 @@ fn the_default_criteria_file_parses_and_every_kind_it_names_is_decided() {
     lwm::limits::check_settings(&s).unwrap();
     assert_eq!(s.allocators, ["lwmalloc", "system"]);
     assert_eq!(s.workloads.len(), lwm::limits::KNOWN_WORKLOADS.len());
+    // The soak runs steady-soak alone, for its duration: a quick one.
+    let soak = lwm::qualify::soak_settings(&c, &s).unwrap();
+    lwm::limits::check_settings(&soak).unwrap();
+    assert_eq!(soak.workloads, ["steady-soak"]);
+    assert_eq!(soak.duration_s, Some(600));
+    assert!(!s.workloads.iter().any(|w| w == "steady-soak"));
 }
 
 /// A deliberately broken allocator, for this test only (built here, never
@@ -906,12 +969,13 @@ mandatory = true
 
 [[requirement]]
 id = "B-SOAK"
-description = "No growth of RSS per live byte."
+description = "No growth of RSS at constant live bytes."
 kind = "soak"
 mandatory = true
-scale = 0.005
-max_rss_growth = 0.25
-max_peak_rss_per_live = 3.0
+duration = "8s"
+warmup_share = 0.25
+max_rss_slope = 1000.0
+max_peak_rss_per_live = 8.0
 
 [[requirement]]
 id = "B-CONF"

@@ -2,7 +2,8 @@
 //! qualification interrupted by SIGINT (what Ctrl-C sends) in its main
 //! campaign is sealed as interrupted and says how to go on; resumed, it
 //! keeps every run already on disk byte for byte, makes only the missing
-//! ones, runs the C-level campaign it never reached, and seals a bundle
+//! ones, runs the C-level and soak campaigns it never reached (the soak
+//! for its duration, not cut by the resume), and seals a bundle
 //! that `lwm qualify verify` accepts. Bad resumes are refused in one line
 //! with exit 2 and the bundle left as it was.
 
@@ -20,9 +21,9 @@ fn verdicts(bundle: &std::path::Path) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(bundle.join("verdicts.json")).unwrap()).unwrap()
 }
 
-/// Four repetitions of two short workloads, then the C-level checks: a
-/// main campaign long enough to be interrupted in, and a second campaign
-/// it never reaches when it is.
+/// Four repetitions of two short workloads, then the C-level checks and a
+/// short soak: a main campaign long enough to be interrupted in, and two
+/// campaigns it never reaches when it is.
 const CRITERIA: &str = r#"
 [qualification]
 name = "resume-test"
@@ -46,6 +47,15 @@ id = "R-CONF-001"
 description = "The C-level conformance checks pass on the board."
 kind = "c-conformance"
 mandatory = true
+
+[[requirement]]
+id = "R-SOAK-001"
+description = "No fast RSS growth at constant live bytes."
+kind = "soak"
+mandatory = true
+duration = "10s"
+max_rss_slope = 1000.0
+max_peak_rss_per_live = 8.0
 "#;
 
 #[test]
@@ -101,8 +111,8 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         before.len()
     );
     assert!(
-        !bundle.join("runs/c-tests").exists(),
-        "the C-level campaign is not started after a Ctrl-C"
+        !bundle.join("runs/c-tests").exists() && !bundle.join("runs/soak").exists(),
+        "neither the C-level campaign nor the soak is started after a Ctrl-C"
     );
     assert_eq!(verdicts(&bundle)["interrupted"], true);
     assert_eq!(verdicts(&bundle)["qualified"], false);
@@ -135,6 +145,17 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         !rep_docs(&bundle.join("runs/c-tests")).is_empty(),
         "the C-level campaign ran on resume"
     );
+    // The soak ran on resume, once per allocator, for its whole duration.
+    let soak = rep_docs(&bundle.join("runs/soak"));
+    assert_eq!(soak.len(), 2, "{:?}", soak.keys());
+    let lwm_rep: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(bundle.join("runs/soak/raw/local/steady-soak/lwmalloc/rep-000.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let report = &lwm_rep["runs"][0]["workload_report"];
+    assert_eq!(report["duration_s"], 10.0, "{report}");
+    assert!(report["elapsed_s"].as_f64().unwrap() >= 10.0, "{report}");
     let v = verdicts(&bundle);
     assert_eq!(v["interrupted"], false);
     assert_eq!(v["qualified"], true);
@@ -144,7 +165,7 @@ fn an_interrupted_qualification_resumes_keeping_its_runs_and_its_bundle_verifies
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["R-PERF-001", "R-CONF-001"]);
+    assert_eq!(ids, ["R-PERF-001", "R-CONF-001", "R-SOAK-001"]);
 
     let verify = run(&dir, &["qualify", "verify", bundle.to_str().unwrap()]);
     assert_eq!(verify.status.code(), Some(0));

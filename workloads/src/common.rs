@@ -2,15 +2,46 @@
 //! buffers that go straight through libc malloc, and the report line.
 
 use serde_json::{Map, Value};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// What the command line asked for; every workload derives all its choices
-/// from these three numbers, so two runs with the same values do the same work.
+/// from the first three numbers, so two runs with the same values do the
+/// same work. The timed workloads (registry::TIMED) run for `duration`
+/// instead, and do as much work as fits in it.
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
     pub seed: u64,
     pub scale: f64,
     pub threads: usize,
+    /// Wall-clock length of a timed workload (`--duration`); None for the others.
+    pub duration: Option<Duration>,
+    /// How often a timed workload samples its memory (`--period`).
+    pub period: Duration,
+    /// Bytes a timed workload holds live (`--live`).
+    pub live_bytes: u64,
+}
+
+/// Longest `--duration` or `--period` accepted: a week (a typo beyond that).
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// `90`, `90s`, `1.5m`, `2h`, `250ms`: a positive duration of at most
+/// [`MAX_DURATION`] (a bare number is seconds).
+pub fn parse_duration(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (num, unit) = if let Some(n) = v.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = v.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = v.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = v.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (v, 1.0)
+    };
+    let secs = num.parse::<f64>().ok()? * unit;
+    (secs.is_finite() && secs >= 0.001 && secs <= MAX_DURATION.as_secs_f64())
+        .then(|| Duration::from_secs_f64(secs))
 }
 
 impl Params {
@@ -288,6 +319,10 @@ pub struct Report {
     /// True when the checksum and counts depend on --threads.
     pub depends_on_threads: bool,
     pub extra: Map<String, Value>,
+    /// Set when the workload stopped short for a reason other than bad
+    /// data (a timed workload's RSS guard): the report is still printed,
+    /// then this line on stderr, and the exit status is 5.
+    pub failure: Option<String>,
 }
 
 impl Report {

@@ -19,6 +19,7 @@ mod registry;
 mod sensor_queue;
 mod small_burst;
 mod sqlite;
+mod steady_soak;
 mod thread_churn;
 mod xmalloc;
 
@@ -28,13 +29,30 @@ use std::process::ExitCode;
 
 const USAGE: &str = "usage: lwm-workload list [--long]
        lwm-workload NAME [--seed S] [--scale X] [--threads T]
+       lwm-workload steady-soak --duration D [--period D] [--live BYTES] [--seed S] [--threads T]
 
-  --seed S     seed of every random choice (default 1)
-  --scale X    work multiplier (default 1.0: about 10-30 s on a Raspberry Pi 4)
-  --threads T  threads for multi-threaded workloads (default 4)
+  --seed S      seed of every random choice (default 1)
+  --scale X     work multiplier (default 1.0: about 10-30 s on a Raspberry Pi 4)
+  --threads T   threads for multi-threaded workloads (default 4)
+  --duration D  wall-clock length of a timed workload (required by them):
+                90, 90s, 10m, 2h, 250ms; --scale does not change it
+  --period D    how often a timed workload samples its RSS (default 1s)
+  --live BYTES  live bytes a timed workload holds (default 8M; K, M, G)
 
 Prints one JSON line: workload, parameters, operation counts, checksum, elapsed_s.
-Exit status 3 means the workload's own data check failed.";
+Exit status 3 means the workload's own data check failed; 5 that a timed
+workload stopped early (its RSS passed 32 times its live target).";
+
+/// `4096`, `64K`, `4M`, `1G`.
+fn parse_bytes(v: &str) -> Option<u64> {
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'K' | 'k') => (&v[..i], 1u64 << 10),
+        (i, 'M' | 'm') => (&v[..i], 1 << 20),
+        (i, 'G' | 'g') => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    num.parse::<u64>().ok()?.checked_mul(mult)
+}
 
 fn die(msg: &str) -> ExitCode {
     eprintln!("lwm-workload: {msg}");
@@ -54,7 +72,7 @@ fn main() -> ExitCode {
         }
         "list" => {
             let long = args.iter().any(|a| a == "--long");
-            for w in registry::WORKLOADS {
+            for w in registry::all() {
                 if long {
                     println!("{:<16} {}", w.name, w.about);
                 } else {
@@ -74,7 +92,12 @@ fn main() -> ExitCode {
         seed: 1,
         scale: 1.0,
         threads: 4,
+        duration: None,
+        period: std::time::Duration::from_secs(1),
+        live_bytes: 8 << 20,
     };
+    let timed = registry::is_timed(workload.name);
+    let mut timed_flags = Vec::new();
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -98,8 +121,43 @@ fn main() -> ExitCode {
                 Ok(v) if (1..=1024).contains(&v) => p.threads = v,
                 _ => return bad("a thread count from 1 to 1024"),
             },
+            "--duration" | "--period" => match common::parse_duration(&value) {
+                Some(d) => {
+                    timed_flags.push(name.to_string());
+                    if name == "--duration" {
+                        p.duration = Some(d);
+                    } else {
+                        p.period = d;
+                    }
+                }
+                None => return bad("a duration from 1ms to 7 days (e.g. 30s, 10m, 2h)"),
+            },
+            "--live" => match parse_bytes(&value) {
+                Some(v) if (64 << 10..=1 << 40).contains(&v) => {
+                    timed_flags.push(name.to_string());
+                    p.live_bytes = v;
+                }
+                _ => return bad("a byte count of at least 64K (suffixes K, M, G)"),
+            },
             _ => return die(&format!("unknown option '{name}'\n{USAGE}")),
         }
+    }
+    if timed && p.duration.is_none() {
+        return die(&format!(
+            "{} runs for a wall-clock time: give --duration (e.g. 30s, 10m, 2h)",
+            workload.name
+        ));
+    }
+    if let (false, Some(flag)) = (timed, timed_flags.first()) {
+        return die(&format!(
+            "option {flag}: {} is not a timed workload (those are: {})",
+            workload.name,
+            registry::TIMED
+                .iter()
+                .map(|w| w.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
     }
     let clock = Stopwatch::start();
     let report = (workload.run)(&p);
@@ -124,5 +182,9 @@ fn main() -> ExitCode {
     });
     line.as_object_mut().unwrap().extend(report.extra);
     println!("{line}");
+    if let Some(why) = report.failure {
+        eprintln!("lwm-workload: {}: {why}", workload.name);
+        return ExitCode::from(5);
+    }
     ExitCode::SUCCESS
 }

@@ -90,6 +90,24 @@ pub const WORKLOADS: &[Workload] = &[
     },
 ];
 
+/// Workloads that run for a wall-clock `--duration` rather than a number
+/// of operations. `lwm` leaves them out of `all` (every campaign would
+/// last their duration); they run when named.
+pub const TIMED: &[Workload] = &[Workload {
+    name: "steady-soak",
+    about: "constant live bytes churned for --duration, RSS sampled every --period",
+    run: crate::steady_soak::run,
+}];
+
 pub fn find(name: &str) -> Option<&'static Workload> {
-    WORKLOADS.iter().find(|w| w.name == name)
+    all().find(|w| w.name == name)
+}
+
+pub fn is_timed(name: &str) -> bool {
+    TIMED.iter().any(|w| w.name == name)
+}
+
+/// Every workload: the fixed-work ones, then the timed ones.
+pub fn all() -> impl Iterator<Item = &'static Workload> {
+    WORKLOADS.iter().chain(TIMED)
 }

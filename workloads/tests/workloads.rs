@@ -3,10 +3,21 @@
 
 use serde_json::Value;
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lwm-workload");
 
+/// The workloads that run for a --duration (registry::TIMED), tested below.
+const TIMED: &[&str] = &["steady-soak"];
+
+/// The fixed-work workloads.
 fn names() -> Vec<String> {
+    let mut n = listed();
+    n.retain(|w| !TIMED.contains(&w.as_str()));
+    n
+}
+
+fn listed() -> Vec<String> {
     let out = Command::new(BIN).arg("list").output().unwrap();
     assert!(out.status.success());
     String::from_utf8(out.stdout)
@@ -69,6 +80,9 @@ fn list_names_the_whole_suite() {
     ] {
         assert!(n.iter().any(|x| x == expected), "missing {expected}");
     }
+    // Timed workloads are listed (they can be named), last.
+    let all = listed();
+    assert_eq!(&all[n.len()..], TIMED);
     let mut sorted = n.clone();
     sorted.sort();
     sorted.dedup();
@@ -121,6 +135,162 @@ fn frag_soak_reports_live_bytes_over_time() {
     assert!(t
         .iter()
         .all(|p| p["live_bytes"].as_u64().unwrap() <= peak && p["rss_kib"].as_u64().is_some()));
+}
+
+/// Runs steady-soak with `args`, returning its report, its exit status and
+/// how long it took.
+fn steady(args: &[&str]) -> (Value, Option<i32>, Duration, String) {
+    let t = Instant::now();
+    let out = Command::new(BIN)
+        .arg("steady-soak")
+        .args(args)
+        .output()
+        .unwrap();
+    let took = t.elapsed();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let v = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (
+        v,
+        out.status.code(),
+        took,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn steady_soak_runs_for_its_duration_at_constant_live_bytes() {
+    let (v, code, took, err) = steady(&[
+        "--duration",
+        "4s",
+        "--period",
+        "250ms",
+        "--live",
+        "2M",
+        "--threads",
+        "2",
+        "--scale",
+        "0.01",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    // The scale shortens work, never the duration.
+    assert!(
+        took >= Duration::from_secs(4) && took < Duration::from_secs(8),
+        "{took:?}"
+    );
+    assert_eq!(v["duration_s"], 4.0);
+    assert_eq!(v["period_ms"], 250);
+    assert_eq!(v["verified"], true);
+    let t = v["live_timeline"].as_array().unwrap();
+    // One sample per period: 16, fewer when the sampler is starved on a
+    // loaded machine (it skips the points it missed), never more.
+    assert!((12..=16).contains(&t.len()), "{} samples", t.len());
+    assert_eq!(v["ops"]["samples"], t.len());
+    let ms: Vec<u64> = t.iter().map(|p| p["t_ms"].as_u64().unwrap()).collect();
+    assert!(ms.windows(2).all(|w| w[0] < w[1]), "{ms:?}");
+    assert!(*ms.last().unwrap() <= 5000, "{ms:?}");
+    // Held at the target once filled: within the largest block (512 KiB)
+    // per thread of 2 MiB.
+    for p in &t[2..] {
+        let live = p["live_bytes"].as_u64().unwrap();
+        assert!(
+            (1 << 20..=(2 << 20) + 2 * (512 << 10)).contains(&live),
+            "{p}"
+        );
+        assert!(p["rss_kib"].as_u64().unwrap() <= p["rss_max_kib"].as_u64().unwrap());
+    }
+    let ops = &v["ops"];
+    assert_eq!(ops["mallocs"], ops["frees"], "{v}");
+    assert!(ops["reallocs"].as_u64().unwrap() > 0, "{v}");
+    assert!(ops["cross_thread_frees"].as_u64().unwrap() > 0, "{v}");
+}
+
+#[test]
+fn steady_soak_stops_an_allocator_that_never_reuses_memory() {
+    // glibc with a free that does nothing, preloaded.
+    let dir = std::env::temp_dir().join(format!("steady-leak-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let c = dir.join("leak.c");
+    std::fs::write(
+        &c,
+        "#include <stddef.h>\nextern void *__libc_malloc(size_t);\n\
+         void *malloc(size_t n) { return __libc_malloc(n); }\nvoid free(void *p) { (void)p; }\n",
+    )
+    .unwrap();
+    let lib = dir.join("libleak.so");
+    let st = Command::new("cc")
+        .args(["-shared", "-fPIC", "-O2", "-o"])
+        .arg(&lib)
+        .arg(&c)
+        .status()
+        .expect("cc runs");
+    assert!(st.success());
+    let t = Instant::now();
+    let out = Command::new(BIN)
+        .args(["steady-soak", "--duration", "60s", "--live", "2M"])
+        .env("LD_PRELOAD", &lib)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
+    assert!(
+        err.contains("steady-soak: RSS")
+            && err.contains("passed its guard of 32 times the live target (64 MiB)"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["rss_guard"]["rss_kib"].as_u64().unwrap() > 64 << 10,
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn steady_soak_refuses_a_missing_zero_or_garbage_duration() {
+    for (args, msg) in [
+        (
+            vec![],
+            "steady-soak runs for a wall-clock time: give --duration",
+        ),
+        (
+            vec!["--duration", "0"],
+            "--duration: '0' is not a duration from 1ms to 7 days",
+        ),
+        (
+            vec!["--duration", "soon"],
+            "--duration: 'soon' is not a duration",
+        ),
+        (
+            vec!["--duration", "-3s"],
+            "--duration: '-3s' is not a duration",
+        ),
+        (
+            vec!["--duration", "8d"],
+            "--duration: '8d' is not a duration",
+        ),
+        (vec!["--duration"], "--duration needs a value"),
+        (
+            vec!["--duration", "1s", "--live", "1K"],
+            "--live: '1K' is not a byte count of at least 64K",
+        ),
+    ] {
+        let (_, code, _, err) = steady(&args);
+        assert_eq!(code, Some(2), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("lwm-workload: ") && err.contains(msg),
+            "{args:?}: {err}"
+        );
+    }
+    // And a duration means nothing to a fixed-work workload.
+    let out = Command::new(BIN)
+        .args(["larson", "--duration", "5s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--duration: larson is not a timed workload (those are: steady-soak)"));
 }
 
 #[test]

@@ -48,7 +48,11 @@ pub fn resolve_workloads(tokens: &[String], available: &[String]) -> Result<Vec<
     let mut out: Vec<String> = Vec::new();
     for t in tokens {
         if t == "all" {
-            for w in available {
+            // A timed workload would make every campaign last its duration.
+            for w in available
+                .iter()
+                .filter(|w| !crate::limits::DURATION_WORKLOADS.contains(&w.as_str()))
+            {
                 if !out.contains(w) {
                     out.push(w.clone());
                 }

@@ -50,6 +50,10 @@ pub fn changes(
             "--target-ci" => (opt(given.target_ci), opt(r.target_ci)),
             "--max-reps" => (given.max_reps.to_string(), r.max_reps.to_string()),
             "--scale" => (given.scale.to_string(), r.scale.to_string()),
+            "--duration" => (
+                opt(given.duration_s.map(|d| d as f64)),
+                opt(r.duration_s.map(|d| d as f64)),
+            ),
             "--threads" => (threads_text(given.threads), threads_text(r.threads)),
             "--seed" => (given.seed.to_string(), r.seed.to_string()),
             "--noise" => (

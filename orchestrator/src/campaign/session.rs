@@ -286,7 +286,17 @@ impl<'a> Session<'a> {
     /// Gate, connect, push, check the board and settle the plan.
     fn open(job: &'a BoardJob, emulated: Option<Emulated>) -> Result<Session<'a>, String> {
         let board = &job.board;
-        let deadline = Instant::now() + board.timeouts.board;
+        // A timed workload's runs come on top of the profile's budget, so
+        // an hours-long soak is not cut short by it.
+        let s = &job.settings;
+        let timed_runs = s
+            .workloads
+            .iter()
+            .filter_map(|w| timed_duration(s, w))
+            .sum::<Duration>()
+            * (s.warmup + s.planned_reps())
+            * s.allocators.len() as u32;
+        let deadline = Instant::now() + board.timeouts.board + timed_runs;
         job.progress.set_message("checking artifacts");
         let mut entries = Vec::new();
         let mut files = Vec::new();
@@ -622,7 +632,7 @@ impl<'a> Session<'a> {
                     .map(Duration::from_secs)
                     .unwrap_or(self.job.board.timeouts.run),
             ),
-            None => (Vec::new(), self.job.board.timeouts.run),
+            None => (Vec::new(), self.workload_limit(workload)),
         };
         let timeout = (run_limit + AGENT_GRACE).min(self.deadline - now);
         self.job
@@ -909,9 +919,35 @@ exit 0"#;
             "--threads".into(),
             self.threads.to_string(),
         ];
-        argv.extend(one_run(self.job.board.timeouts.run.as_secs()));
+        if let Some(d) = timed_duration(&self.job.settings, workload) {
+            // Not scaled: a board's workload_scale shortens work, not time.
+            argv.extend(["--duration".into(), format!("{}s", d.as_secs())]);
+            // Its report holds a sample per period (up to 1024): keep the
+            // whole line.
+            argv.extend(["--tail".into(), TIMED_TAIL_BYTES.to_string()]);
+        }
+        argv.extend(one_run(self.workload_limit(workload).as_secs()));
         argv
     }
+
+    /// How long one run of `workload` may take: the profile's run timeout,
+    /// plus the duration of a timed workload.
+    fn workload_limit(&self, workload: &str) -> Duration {
+        self.job.board.timeouts.run
+            + timed_duration(&self.job.settings, workload).unwrap_or_default()
+    }
+}
+
+/// The agent's `--tail` for a timed workload's runs.
+const TIMED_TAIL_BYTES: usize = 256 << 10;
+
+/// The duration of `workload` when it is a timed one.
+fn timed_duration(s: &crate::manifest::Settings, workload: &str) -> Option<Duration> {
+    crate::limits::DURATION_WORKLOADS
+        .contains(&workload)
+        .then_some(s.duration_s)
+        .flatten()
+        .map(Duration::from_secs)
 }
 
 /// A line for the user: above the progress bars, or plainly on stderr when

@@ -174,7 +174,10 @@ pub fn check_name(name: &str) -> Result<(), String> {
             "command name `{name}`: use up to 64 letters, digits, '-', '_', '.' and '+', not starting with '.'"
         ));
     }
-    if KNOWN_WORKLOADS.contains(&name) || name == "all" {
+    if KNOWN_WORKLOADS.contains(&name)
+        || crate::limits::DURATION_WORKLOADS.contains(&name)
+        || name == "all"
+    {
         return Err(format!(
             "command name `{name}` is a built-in workload's; choose another (NAME=CMD)"
         ));

@@ -73,9 +73,10 @@ struct RawRequirement {
     // footprint
     max_bytes: Option<u64>,
     // soak
-    scale: Option<f64>,
+    duration: Option<String>,
+    warmup_share: Option<f64>,
     reps: Option<u32>,
-    max_rss_growth: Option<f64>,
+    max_rss_slope: Option<f64>,
     max_peak_rss_per_live: Option<f64>,
     // c-conformance, threads-fork
     timeout_s: Option<u64>,
@@ -154,14 +155,18 @@ pub enum Check {
     Footprint { max_bytes: u64 },
     /// Every artifact pushed passed the instruction-set and glibc gate.
     IsaGate,
-    /// `frag-soak` in a campaign of its own at `scale` (its length): over
-    /// the second half of its phases, the growth of RSS per live byte is
-    /// at most `max_rss_growth`, and peak RSS over peak live bytes at most
+    /// `steady-soak` in a campaign of its own for `duration_s` seconds (at
+    /// constant live bytes, RSS sampled every second): after the first
+    /// `warmup_share` of the samples, the least-squares slope of RSS over
+    /// time, in live bytes per hour (0.05: RSS grows by 5 % of the live
+    /// bytes an hour), is at most `max_rss_slope`, and the peak RSS above
+    /// the process's RSS at start, over the mean live bytes, at most
     /// `max_peak_rss_per_live`, in every repetition under lwmalloc.
     Soak {
-        scale: f64,
+        duration_s: u64,
+        warmup_share: f64,
         reps: u32,
-        max_rss_growth: f64,
+        max_rss_slope: f64,
         max_peak_rss_per_live: Option<f64>,
     },
     /// The allocator's C-level conformance tests (allocator/preload/tests/c),
@@ -180,9 +185,12 @@ pub const C_CONFORMANCE_TIMEOUT_S: u64 = 60;
 /// Default seconds one threads-and-fork check may run on the board.
 pub const THREADS_FORK_TIMEOUT_S: u64 = 180;
 
-/// The workload of the soak checks: the one that reports its live bytes
-/// and its RSS phase by phase.
-pub const SOAK_WORKLOAD: &str = "frag-soak";
+/// The workload of the soak checks: the timed one that holds its live
+/// bytes constant and samples its RSS.
+pub const SOAK_WORKLOAD: &str = "steady-soak";
+
+/// The share of the soak's samples ignored as warm-up when not given.
+pub const SOAK_WARMUP_SHARE: f64 = 0.2;
 
 impl Check {
     pub fn kind(&self) -> &'static str {
@@ -462,10 +470,26 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
         }
         "isa-gate" => Check::IsaGate,
         "soak" => {
-            used = vec!["scale", "reps", "max_rss_growth", "max_peak_rss_per_live"];
-            let scale = r.scale.unwrap_or(1.0);
-            if !(scale.is_finite() && scale > 0.0) {
-                return Err(fail(format!("scale {scale}: must be a positive number")));
+            used = vec![
+                "duration",
+                "warmup_share",
+                "reps",
+                "max_rss_slope",
+                "max_peak_rss_per_live",
+            ];
+            let text = r.duration.as_deref().ok_or_else(|| {
+                fail("needs `duration` (e.g. \"10m\"; hours for a real qualification)".into())
+            })?;
+            let duration_s = crate::limits::parse_duration(text).ok_or_else(|| {
+                fail(format!(
+                    "duration `{text}`: a duration from 1s to 7 days, in s, m or h (e.g. \"30s\", \"10m\", \"4h\")"
+                ))
+            })?;
+            let warmup_share = r.warmup_share.unwrap_or(SOAK_WARMUP_SHARE);
+            if !(0.0..0.9).contains(&warmup_share) {
+                return Err(fail(format!(
+                    "warmup_share {warmup_share}: a fraction from 0 to below 0.9 of the samples"
+                )));
             }
             let reps = r.reps.unwrap_or(1);
             if reps == 0 || reps > crate::limits::MAX_REPS {
@@ -474,12 +498,12 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
                     crate::limits::MAX_REPS
                 )));
             }
-            let growth = r
-                .max_rss_growth
-                .ok_or_else(|| fail("needs `max_rss_growth` (e.g. 0.05)".into()))?;
-            if !(growth.is_finite() && growth >= 0.0) {
+            let slope = r.max_rss_slope.ok_or_else(|| {
+                fail("needs `max_rss_slope` (RSS growth per hour, in live bytes: e.g. 0.05)".into())
+            })?;
+            if !(slope.is_finite() && slope >= 0.0) {
                 return Err(fail(format!(
-                    "max_rss_growth {growth}: must be a number >= 0"
+                    "max_rss_slope {slope}: must be a number >= 0"
                 )));
             }
             if let Some(p) = r.max_peak_rss_per_live {
@@ -490,9 +514,10 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
                 }
             }
             Check::Soak {
-                scale,
+                duration_s,
+                warmup_share,
                 reps,
-                max_rss_growth: growth,
+                max_rss_slope: slope,
                 max_peak_rss_per_live: r.max_peak_rss_per_live,
             }
         }
@@ -534,9 +559,10 @@ fn requirement(r: RawRequirement, at: &str, base: &Path) -> Result<Requirement, 
         ("command", r.command.is_some()),
         ("limit_as", r.limit_as.is_some()),
         ("max_bytes", r.max_bytes.is_some()),
-        ("scale", r.scale.is_some()),
+        ("duration", r.duration.is_some()),
+        ("warmup_share", r.warmup_share.is_some()),
         ("reps", r.reps.is_some()),
-        ("max_rss_growth", r.max_rss_growth.is_some()),
+        ("max_rss_slope", r.max_rss_slope.is_some()),
         ("max_peak_rss_per_live", r.max_peak_rss_per_live.is_some()),
         ("timeout_s", r.timeout_s.is_some()),
     ];
@@ -590,14 +616,17 @@ pub fn default_evidence(c: &Check) -> String {
         }
         Check::IsaGate => "every artifact pushed passed the instruction-set and glibc-version gate for the board".into(),
         Check::Soak {
-            scale,
-            max_rss_growth,
+            duration_s,
+            warmup_share,
+            max_rss_slope,
             max_peak_rss_per_live,
             ..
         } => format!(
-            "frag-soak at scale {scale} under lwmalloc, every repetition: growth of RSS per live byte over the second half of its phases <= {max_rss_growth}{}",
+            "steady-soak for {} at constant live bytes under lwmalloc, RSS sampled every second, every repetition: after the first {:.0} % of the samples, the least-squares slope of RSS <= {max_rss_slope} live bytes per hour{}",
+            human_duration(*duration_s),
+            warmup_share * 100.0,
             max_peak_rss_per_live
-                .map(|p| format!(", peak RSS / peak live bytes <= {p}"))
+                .map(|p| format!(", (peak RSS - RSS at start) / mean live bytes <= {p}"))
                 .unwrap_or_default()
         ),
         Check::CConformance { reps, timeout_s } => format!(
@@ -606,6 +635,17 @@ pub fn default_evidence(c: &Check) -> String {
         Check::ThreadsFork { reps, timeout_s } => format!(
             "cross-thread frees, thread exits with live blocks, 600 threads at once and fork under threads (from stdio, from a signal handler), cross-built and run on the board's cores, pass under lwmalloc in all {reps} repetition(s), each within {timeout_s} s (a deadlock is a failure); the system malloc runs them too (the control)"
         ),
+    }
+}
+
+/// `45 s`, `10 min`, `4 h`, `1 h 30 min`.
+pub fn human_duration(s: u64) -> String {
+    match (s / 3600, s % 3600 / 60, s % 60) {
+        (0, 0, s) => format!("{s} s"),
+        (0, m, 0) => format!("{m} min"),
+        (h, 0, 0) => format!("{h} h"),
+        (h, m, 0) => format!("{h} h {m} min"),
+        _ => format!("{s} s"),
     }
 }
 

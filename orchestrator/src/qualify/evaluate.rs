@@ -109,10 +109,17 @@ fn decide(r: &Requirement, ev: &Evidence) -> Verdict {
         }
         Check::Soak {
             reps,
-            max_rss_growth,
+            warmup_share,
+            max_rss_slope,
             max_peak_rss_per_live,
             ..
-        } => super::soak::checks(ev, *reps, *max_rss_growth, *max_peak_rss_per_live),
+        } => super::soak::checks(
+            ev,
+            *reps,
+            *warmup_share,
+            *max_rss_slope,
+            *max_peak_rss_per_live,
+        ),
         Check::CConformance { reps, timeout_s } | Check::ThreadsFork { reps, timeout_s } => {
             super::ctests::checks(
                 ev.c_tests,

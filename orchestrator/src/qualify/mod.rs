@@ -183,19 +183,22 @@ pub fn settings_of(c: &Criteria) -> Settings {
         seed: s.seed,
         noise_threshold: s.noise,
         commands,
+        duration_s: None,
     }
 }
 
 /// The soak campaign's settings, when a requirement asks for one: the
-/// soak workload alone, at its own scale and repetitions.
+/// soak workload alone, for its duration and repetitions.
 pub fn soak_settings(c: &Criteria, main: &Settings) -> Option<Settings> {
     c.requirements.iter().find_map(|r| match r.check {
-        criteria::Check::Soak { scale, reps, .. } => Some(Settings {
+        criteria::Check::Soak {
+            duration_s, reps, ..
+        } => Some(Settings {
             workloads: vec![criteria::SOAK_WORKLOAD.into()],
             warmup: 0,
             reps,
             max_reps: reps.max(crate::limits::DEFAULT_MAX_REPS),
-            scale,
+            duration_s: Some(duration_s),
             commands: Vec::new(),
             ..main.clone()
         }),

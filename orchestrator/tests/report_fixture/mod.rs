@@ -186,6 +186,7 @@ pub fn write_run(dir: &Path, run_id: &str, boards: &[BoardSpec]) {
             seed: 42,
             noise_threshold: 0.02,
             commands: Vec::new(),
+            duration_s: None,
         },
         boards: entries,
         started_unix_ms: 1_709_301_909_000,
