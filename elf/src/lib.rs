@@ -240,31 +240,27 @@ impl<'a> Elf<'a> {
             .ok_or_else(|| ElfError("truncated ELF file".into()))
     }
 
+    /// The `N`-byte integer at `at` in the file's byte order.
+    fn int<const N: usize, T>(
+        &self,
+        at: usize,
+        le: fn([u8; N]) -> T,
+        be: fn([u8; N]) -> T,
+    ) -> Result<T, ElfError> {
+        let b = self.bytes::<N>(at)?;
+        Ok(if self.little_endian { le(b) } else { be(b) })
+    }
+
     pub fn u16(&self, at: usize) -> Result<u16, ElfError> {
-        let b = self.bytes::<2>(at)?;
-        Ok(if self.little_endian {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        })
+        self.int(at, u16::from_le_bytes, u16::from_be_bytes)
     }
 
     pub fn u32(&self, at: usize) -> Result<u32, ElfError> {
-        let b = self.bytes::<4>(at)?;
-        Ok(if self.little_endian {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        })
+        self.int(at, u32::from_le_bytes, u32::from_be_bytes)
     }
 
     pub fn u64(&self, at: usize) -> Result<u64, ElfError> {
-        let b = self.bytes::<8>(at)?;
-        Ok(if self.little_endian {
-            u64::from_le_bytes(b)
-        } else {
-            u64::from_be_bytes(b)
-        })
+        self.int(at, u64::from_le_bytes, u64::from_be_bytes)
     }
 
     pub fn section_data(&self, s: &Section) -> &'a [u8] {
