@@ -198,12 +198,7 @@ fn both_emulated_boards_give_one_report_comparing_lwmalloc_with_glibc() {
             b["emulation_note"]
         );
         for w in b["workloads"].as_array().unwrap() {
-            let lwm = w["cells"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["allocator"] == "lwmalloc")
-                .unwrap();
+            let lwm = lwmalloc_cell(w);
             assert!(
                 lwm["time_vs_system"]["ratio"]
                     .as_f64()
@@ -481,12 +476,7 @@ fn assert_user_commands(run_dir: &Path, stderr: &str) {
             }
         }
         if name != "preload-env" {
-            let lwm = w["cells"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|c| c["allocator"] == "lwmalloc")
-                .unwrap();
+            let lwm = lwmalloc_cell(w);
             assert!(
                 lwm["time_vs_system"]["ratio"]
                     .as_f64()
@@ -598,4 +588,14 @@ fn ctrl_c_while_the_vm_boots_stops_it_at_once() {
     );
     let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
     assert!(!events.contains("\"vm_booted\""), "{events}");
+}
+
+/// The lwmalloc cell of a workload row of report.json.
+fn lwmalloc_cell(workload: &serde_json::Value) -> &serde_json::Value {
+    workload["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["allocator"] == "lwmalloc")
+        .unwrap()
 }
