@@ -57,6 +57,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// `--workspace`, or the workspace this lwm was built from.
+    pub fn workspace_root(&self) -> PathBuf {
+        self.workspace
+            .clone()
+            .unwrap_or_else(crate::build::default_workspace)
+    }
+
+    /// `--boards-dir`, or WORKSPACE/boards.
+    pub fn boards_root(&self) -> PathBuf {
+        self.boards_dir
+            .clone()
+            .unwrap_or_else(|| self.workspace_root().join("boards"))
+    }
+
+    /// `--results`, or WORKSPACE/results.
+    pub fn results_root(&self) -> PathBuf {
+        self.results
+            .clone()
+            .unwrap_or_else(|| self.workspace_root().join("results"))
+    }
+}
+
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Build, push, run every workload under every allocator, report.

@@ -24,18 +24,9 @@ fn main() -> ExitCode {
         }
     };
     let cli = parsed.cli;
-    let workspace = cli
-        .workspace
-        .clone()
-        .unwrap_or_else(lwm::build::default_workspace);
-    let boards_dir = cli
-        .boards_dir
-        .clone()
-        .unwrap_or_else(|| workspace.join("boards"));
-    let results = cli
-        .results
-        .clone()
-        .unwrap_or_else(|| workspace.join("results"));
+    let workspace = cli.workspace_root();
+    let boards_dir = cli.boards_root();
+    let results = cli.results_root();
     let code = match cli.command {
         Command::Eval(a) => eval(
             *a,
@@ -256,13 +247,7 @@ fn needs(args: Vec<std::ffi::OsString>) -> u8 {
     let argv = std::iter::once(std::ffi::OsString::from("lwm")).chain(args);
     if let Ok(parsed) = lwm::cli::parse(argv) {
         let cli = parsed.cli;
-        let boards_dir = cli.boards_dir.clone().unwrap_or_else(|| {
-            cli.workspace
-                .clone()
-                .unwrap_or_else(lwm::build::default_workspace)
-                .join("boards")
-        });
-        for need in lwm::needs::of(&cli, &boards_dir, &lwm::build::host_triple()) {
+        for need in lwm::needs::of(&cli, &cli.boards_root(), &lwm::build::host_triple()) {
             println!("{}", need.name());
         }
     }
