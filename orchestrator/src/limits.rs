@@ -33,6 +33,15 @@ pub const KNOWN_WORKLOADS: &[&str] = &[
 /// and naming one needs a duration.
 pub const DURATION_WORKLOADS: &[&str] = &["steady-soak"];
 
+/// Workloads of `lwm-workload` run only when named (registry::ON_REQUEST):
+/// `all` leaves them out. `peak-return` holds a 200 MiB peak.
+pub const ON_REQUEST_WORKLOADS: &[&str] = &["peak-return"];
+
+/// Whether `all` includes `workload`.
+pub fn in_all(workload: &str) -> bool {
+    !DURATION_WORKLOADS.contains(&workload) && !ON_REQUEST_WORKLOADS.contains(&workload)
+}
+
 /// Longest duration of a timed workload: a week (`lwm-workload` refuses more).
 pub const MAX_DURATION_S: u64 = 7 * 24 * 3600;
 
@@ -209,14 +218,16 @@ fn check_workloads(tokens: &[String]) -> Result<(), BadSetting> {
         if t != "all"
             && !KNOWN_WORKLOADS.contains(&t.as_str())
             && !DURATION_WORKLOADS.contains(&t.as_str())
+            && !ON_REQUEST_WORKLOADS.contains(&t.as_str())
         {
             return Err(BadSetting::new(
                 "--workloads",
                 "workloads",
                 format!(
-                    "unknown workload `{t}` (known: all, {}; timed, with --duration: {})",
+                    "unknown workload `{t}` (known: all, {}; timed, with --duration: {}; when named: {})",
                     KNOWN_WORKLOADS.join(", "),
-                    DURATION_WORKLOADS.join(", ")
+                    DURATION_WORKLOADS.join(", "),
+                    ON_REQUEST_WORKLOADS.join(", ")
                 ),
             ));
         }
@@ -334,6 +345,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(named, ["larson", "steady-soak"]);
+        // An on-request workload runs when named, without a duration.
+        let board = ["larson".into(), "peak-return".into()];
+        let all = crate::campaign::plan::resolve_workloads(&["all".into()], &board).unwrap();
+        assert_eq!(all, ["larson"]);
+        s.workloads = vec!["peak-return".into()];
+        s.duration_s = None;
+        assert_eq!(check_settings(&s), Ok(()));
     }
 
     #[test]

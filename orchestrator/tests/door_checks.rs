@@ -226,6 +226,7 @@ fn the_door_knows_the_workloads_lwm_workload_has() {
     let lwm_knows: Vec<&str> = lwm::limits::KNOWN_WORKLOADS
         .iter()
         .chain(lwm::limits::DURATION_WORKLOADS)
+        .chain(lwm::limits::ON_REQUEST_WORKLOADS)
         .copied()
         .collect();
     assert_eq!(names, lwm_knows);

@@ -14,6 +14,7 @@ mod larson;
 mod log_config;
 mod malloc_large;
 mod mstress;
+mod peak_return;
 mod realloc_growth;
 mod registry;
 mod sensor_queue;
@@ -30,6 +31,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: lwm-workload list [--long]
        lwm-workload NAME [--seed S] [--scale X] [--threads T]
        lwm-workload steady-soak --duration D [--period D] [--live BYTES] [--seed S] [--threads T]
+       lwm-workload peak-return [--live BYTES] [--seed S] [--threads T]
 
   --seed S      seed of every random choice (default 1)
   --scale X     work multiplier (default 1.0: about 10-30 s on a Raspberry Pi 4)
@@ -37,7 +39,8 @@ const USAGE: &str = "usage: lwm-workload list [--long]
   --duration D  wall-clock length of a timed workload (required by them):
                 90, 90s, 10m, 2h, 250ms; --scale does not change it
   --period D    how often a timed workload samples its RSS (default 1s)
-  --live BYTES  live bytes a timed workload holds (default 8M; K, M, G)
+  --live BYTES  live bytes a timed workload holds (default 8M; K, M, G), or
+                peak-return's peak (default 200M); --scale does not change it
 
 Prints one JSON line: workload, parameters, operation counts, checksum, elapsed_s.
 Exit status 3 means the workload's own data check failed; 5 that a timed
@@ -98,6 +101,7 @@ fn main() -> ExitCode {
     };
     let timed = registry::is_timed(workload.name);
     let mut timed_flags = Vec::new();
+    let mut live_given = false;
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let (name, inline) = match flag.split_once('=') {
@@ -134,7 +138,7 @@ fn main() -> ExitCode {
             },
             "--live" => match parse_bytes(&value) {
                 Some(v) if (64 << 10..=1 << 40).contains(&v) => {
-                    timed_flags.push(name.to_string());
+                    live_given = true;
                     p.live_bytes = v;
                 }
                 _ => return bad("a byte count of at least 64K (suffixes K, M, G)"),
@@ -147,6 +151,17 @@ fn main() -> ExitCode {
             "{} runs for a wall-clock time: give --duration (e.g. 30s, 10m, 2h)",
             workload.name
         ));
+    }
+    let sized_by_live = registry::SIZED_BY_LIVE.contains(&workload.name);
+    if live_given && !sized_by_live {
+        return die(&format!(
+            "option --live: {} does not take it (those that do: {})",
+            workload.name,
+            registry::SIZED_BY_LIVE.join(", ")
+        ));
+    }
+    if workload.name == "peak-return" && !live_given {
+        p.live_bytes = 200 << 20;
     }
     if let (false, Some(flag)) = (timed, timed_flags.first()) {
         return die(&format!(

@@ -99,6 +99,17 @@ pub const TIMED: &[Workload] = &[Workload {
     run: crate::steady_soak::run,
 }];
 
+/// Workloads that run only when named: `lwm` leaves them out of `all`
+/// (peak-return holds 200 MiB, too much to add to every campaign).
+pub const ON_REQUEST: &[Workload] = &[Workload {
+    name: "peak-return",
+    about: "a 200 MiB peak of small and medium blocks freed: RSS before, at the peak, after",
+    run: crate::peak_return::run,
+}];
+
+/// Workloads whose size is `--live` bytes rather than `--scale`.
+pub const SIZED_BY_LIVE: &[&str] = &["steady-soak", "peak-return"];
+
 pub fn find(name: &str) -> Option<&'static Workload> {
     all().find(|w| w.name == name)
 }
@@ -107,7 +118,7 @@ pub fn is_timed(name: &str) -> bool {
     TIMED.iter().any(|w| w.name == name)
 }
 
-/// Every workload: the fixed-work ones, then the timed ones.
+/// Every workload: the fixed-work ones, the timed ones, the ones run on request.
 pub fn all() -> impl Iterator<Item = &'static Workload> {
-    WORKLOADS.iter().chain(TIMED)
+    WORKLOADS.iter().chain(TIMED).chain(ON_REQUEST)
 }

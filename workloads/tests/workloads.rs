@@ -10,10 +10,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_lwm-workload");
 /// The workloads that run for a --duration (registry::TIMED), tested below.
 const TIMED: &[&str] = &["steady-soak"];
 
+/// The workloads run only when named (registry::ON_REQUEST), tested below.
+const ON_REQUEST: &[&str] = &["peak-return"];
+
 /// The fixed-work workloads.
 fn names() -> Vec<String> {
     let mut n = listed();
-    n.retain(|w| !TIMED.contains(&w.as_str()));
+    n.retain(|w| !TIMED.contains(&w.as_str()) && !ON_REQUEST.contains(&w.as_str()));
     n
 }
 
@@ -80,9 +83,9 @@ fn list_names_the_whole_suite() {
     ] {
         assert!(n.iter().any(|x| x == expected), "missing {expected}");
     }
-    // Timed workloads are listed (they can be named), last.
+    // Timed and on-request workloads are listed (they can be named), last.
     let all = listed();
-    assert_eq!(&all[n.len()..], TIMED);
+    assert_eq!(&all[n.len()..], [TIMED, ON_REQUEST].concat());
     let mut sorted = n.clone();
     sorted.sort();
     sorted.dedup();
@@ -291,6 +294,67 @@ fn steady_soak_refuses_a_missing_zero_or_garbage_duration() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr)
         .contains("--duration: larson is not a timed workload (those are: steady-soak)"));
+    // Nor a live-byte size to a workload sized by --scale.
+    let out = Command::new(BIN)
+        .args(["larson", "--live", "8M"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("--live: larson does not take it (those that do: steady-soak, peak-return)"));
+}
+
+fn peak_return(live: &str, threads: &str) -> Value {
+    let out = Command::new(BIN)
+        .args([
+            "peak-return",
+            "--live",
+            live,
+            "--threads",
+            threads,
+            "--scale",
+            "0.01",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn peak_return_holds_its_peak_and_reads_rss_around_it() {
+    let kib = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k}: {v}"));
+    let a = peak_return("48M", "2");
+    // --live sets the peak and --scale does not shrink it.
+    let bytes = kib(&a, "peak_bytes");
+    assert!(
+        (48 << 20..(48 << 20) + 2 * (64 << 10)).contains(&bytes),
+        "{bytes}"
+    );
+    assert_eq!(a["ops"]["malloc"], a["ops"]["free"]);
+    // Every byte was written, so the peak is resident: at least 90 % of it
+    // above the starting RSS (the rest is blocks' own rounding).
+    let (before, peak, after) = (
+        kib(&a, "rss_before_kib"),
+        kib(&a, "rss_peak_kib"),
+        kib(&a, "rss_after_kib"),
+    );
+    assert!(peak >= before + (bytes >> 10) * 9 / 10, "{a}");
+    assert!(after < peak, "{a}");
+    assert!(kib(&a, "anon_peak_kib") <= peak, "{a}");
+    let share = a["rss_after_above_before"].as_f64().unwrap();
+    assert!(
+        (share - (after as f64 / before as f64 - 1.0)).abs() < 1e-9,
+        "{a}"
+    );
+    // Same seed and threads, same blocks; other threads, other blocks.
+    let b = peak_return("48M", "2");
+    assert_eq!(work(&a), work(&b));
+    assert_ne!(a["checksum"], peak_return("48M", "3")["checksum"]);
 }
 
 #[test]

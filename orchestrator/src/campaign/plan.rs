@@ -48,11 +48,9 @@ pub fn resolve_workloads(tokens: &[String], available: &[String]) -> Result<Vec<
     let mut out: Vec<String> = Vec::new();
     for t in tokens {
         if t == "all" {
-            // A timed workload would make every campaign last its duration.
-            for w in available
-                .iter()
-                .filter(|w| !crate::limits::DURATION_WORKLOADS.contains(&w.as_str()))
-            {
+            // A timed workload would make every campaign last its duration,
+            // and an on-request one hold 200 MiB.
+            for w in available.iter().filter(|w| crate::limits::in_all(w)) {
                 if !out.contains(w) {
                     out.push(w.clone());
                 }
