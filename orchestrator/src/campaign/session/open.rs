@@ -160,8 +160,12 @@ impl<'a> Session<'a> {
             .iter()
             .find(|b| b.name == board.name)
             .and_then(|b| b.threads);
-        let threads = board_threads(job.settings.threads, recorded_threads, Some(&environment))
-            .map_err(|e| format!("board {}: {e}", board.name))?;
+        let threads = board_threads(
+            job.settings.threads,
+            recorded_threads,
+            Some(&doctor.environment.cpu),
+        )
+        .map_err(|e| format!("board {}: {e}", board.name))?;
         let _ = job.store.update_board(&board.name, |b| {
             b.threads = Some(threads);
             b.environment = Some(environment.clone());
