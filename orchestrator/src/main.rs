@@ -117,14 +117,7 @@ fn eval(
         library: None,
         interrupt_hint: None,
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return fail(format!("cannot start the runtime: {e}")),
-    };
-    let outcome = match runtime.block_on(campaign::eval(opts)) {
+    let outcome = match campaign::eval(opts) {
         Ok(o) => o,
         Err(e) => return fail(e),
     };

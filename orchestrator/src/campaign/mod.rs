@@ -2,12 +2,16 @@
 //! every allocator interleaved, and collect the raw agent output into
 //! `results/RUN_ID/` (layout in `crate::manifest`).
 //!
-//! Boards run at once, each on its own blocking thread (ssh2 is blocking).
-//! Builds run first, one target at a time (cargo serialises them anyway).
+//! Boards run at once, each on its own thread: a board's session is
+//! blocking through and through (ssh2, the agent's runs, QEMU's boot), so
+//! plain scoped threads do the work an async runtime would only wrap in
+//! blocking tasks. Builds run first, one target at a time (cargo serialises
+//! them anyway).
 
 mod board_lock;
 mod clock;
 mod command_files;
+mod interrupt;
 mod lock_owner;
 mod locked_transport;
 pub mod plan;
@@ -22,7 +26,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
@@ -96,7 +100,7 @@ impl EvalOutcome {
 /// Runs (or resumes) a campaign. Configuration errors (bad board profile,
 /// unknown run) fail before anything is written; once the run directory
 /// exists, every result is kept whatever happens to the boards.
-pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
+pub fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
     let (store, boards) = match &opts.resume {
         Some(id) => open_for_resume(&opts, id)?,
         None => create_run(&opts)?,
@@ -106,21 +110,17 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
 
     let cancel = Arc::new(AtomicBool::new(false));
     // Stopped when the campaign ends: a later campaign of the same process
-    // (`lwm qualify` runs two) answers Ctrl-C itself.
+    // (`lwm qualify` runs up to three) answers Ctrl-C itself. `None` if
+    // SIGINT cannot be watched (not seen in practice): Ctrl-C then ends lwm
+    // as it ends any program, and every result written so far stays.
     let ctrl_c = {
-        let cancel = cancel.clone();
         let hint = opts.interrupt_hint.clone().unwrap_or_else(|| {
             format!(
                 "Continue later with: lwm eval --resume {}",
                 store.manifest().run_id
             )
         });
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.store(true, Ordering::SeqCst);
-                eprintln!("lwm: interrupted; finishing the runs in progress. {hint}");
-            }
-        })
+        interrupt::CtrlC::watch(cancel.clone(), hint).ok()
     };
 
     let multi = MultiProgress::with_draw_target(if opts.progress {
@@ -138,20 +138,13 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         }
         let bar = multi.add(ProgressBar::new_spinner());
         bar.set_message(format!("building for {target}"));
-        let workspace = opts.workspace.clone();
-        let t = target.clone();
-        let bar2 = bar.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            build::build(
-                &BuildOptions {
-                    workspace,
-                    target: t,
-                },
-                &|m| bar2.set_message(m.to_string()),
-            )
-        })
-        .await
-        .context("build thread")?
+        let result = build::build(
+            &BuildOptions {
+                workspace: opts.workspace.clone(),
+                target: target.clone(),
+            },
+            &|m| bar.set_message(m.to_string()),
+        )
         .map_err(|e| format!("build for {target} failed: {e:#}"))
         .map(|mut a| {
             if let Some(lib) = &opts.library {
@@ -170,60 +163,69 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         ProgressStyle::with_template("{prefix:>18} [{bar:30}] {pos}/{len} {elapsed_precise} {msg}")
             .expect("progress template")
             .progress_chars("=> ");
-    let mut tasks = Vec::new();
-    for b in boards {
-        let name = b.name.clone();
-        match built.get(&b.build_target()).cloned() {
-            Some(Ok(artifacts)) => {
-                let bar = multi.add(ProgressBar::new(1));
-                bar.set_style(style.clone());
-                bar.set_prefix(name.clone());
-                let job = session::BoardJob {
-                    board: b,
-                    artifacts,
-                    settings: settings.clone(),
-                    store: store.clone(),
-                    cancel: cancel.clone(),
-                    progress: bar,
-                    workspace: opts.workspace.clone(),
-                };
-                tasks.push((
-                    name,
-                    tokio::task::spawn_blocking(move || session::run_board(job)),
-                ));
-            }
-            _ => {
-                let err = built
-                    .get(&b.build_target())
-                    .and_then(|r| r.clone().err())
-                    .unwrap_or_else(|| "not built".into());
-                let msg = format!("board {name}: {err}");
-                let _ = store.update_board(&name, |e| {
-                    e.status = "failed".into();
-                    e.error = Some(msg.clone());
-                });
-                store.event(
-                    "board_finished",
-                    json!({ "board": name, "status": "failed", "error": msg }),
-                );
-                tasks.push((name, tokio::spawn(async move { BoardOutcome::Failed(msg) })));
+    let outcomes = std::thread::scope(|scope| {
+        let mut boards_running = Vec::new();
+        for b in boards {
+            let name = b.name.clone();
+            match built.get(&b.build_target()).cloned() {
+                Some(Ok(artifacts)) => {
+                    let bar = multi.add(ProgressBar::new(1));
+                    bar.set_style(style.clone());
+                    bar.set_prefix(name.clone());
+                    let job = session::BoardJob {
+                        board: b,
+                        artifacts,
+                        settings: settings.clone(),
+                        store: store.clone(),
+                        cancel: cancel.clone(),
+                        progress: bar,
+                        workspace: opts.workspace.clone(),
+                    };
+                    let thread = scope.spawn(move || session::run_board(job));
+                    boards_running.push((name, Ok(thread)));
+                }
+                _ => {
+                    let err = built
+                        .get(&b.build_target())
+                        .and_then(|r| r.clone().err())
+                        .unwrap_or_else(|| "not built".into());
+                    let msg = format!("board {name}: {err}");
+                    let _ = store.update_board(&name, |e| {
+                        e.status = "failed".into();
+                        e.error = Some(msg.clone());
+                    });
+                    store.event(
+                        "board_finished",
+                        json!({ "board": name, "status": "failed", "error": msg }),
+                    );
+                    boards_running.push((name, Err(BoardOutcome::Failed(msg))));
+                }
             }
         }
-    }
-    let mut outcomes = Vec::new();
-    for (name, task) in tasks {
-        let outcome = task
-            .await
-            .unwrap_or_else(|e| BoardOutcome::Failed(format!("board {name}: thread failed: {e}")));
-        outcomes.push((name, outcome));
-    }
+        boards_running
+            .into_iter()
+            .map(|(name, thread)| {
+                let outcome = match thread {
+                    Ok(thread) => thread.join().unwrap_or_else(|panic| {
+                        BoardOutcome::Failed(format!(
+                            "board {name}: thread failed: {}",
+                            panic_message(panic.as_ref())
+                        ))
+                    }),
+                    // Not started: its build failed.
+                    Err(outcome) => outcome,
+                };
+                (name, outcome)
+            })
+            .collect::<Vec<_>>()
+    });
     let _ = multi.clear();
     if !cancel.load(Ordering::SeqCst) {
         // A failure here is remembered by the store; the first one is
         // what the caller reports.
         let _ = store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()));
     }
-    ctrl_c.abort();
+    drop(ctrl_c);
     store.event(
         "campaign_finished",
         json!({ "interrupted": cancel.load(Ordering::SeqCst) }),
@@ -234,6 +236,15 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         boards: outcomes,
         first_write_error: store.first_write_error(),
     })
+}
+
+/// What a board's thread said when it panicked (a bug), for its failure line.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("panicked")
 }
 
 /// Board `name`'s profile; a labgrid place is checked on its coordinator

@@ -94,17 +94,7 @@ fn qualify_with(opts: QualifyOptions) -> u8 {
             return exit_code::USAGE;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("lwm: cannot start the runtime: {e}");
-            return exit_code::USAGE;
-        }
-    };
-    let outcome = match runtime.block_on(super::qualify(opts, criteria, settings)) {
+    let outcome = match super::qualify(opts, criteria, settings) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("lwm: {e}");

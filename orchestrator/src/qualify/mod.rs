@@ -208,7 +208,7 @@ pub fn soak_settings(c: &Criteria, main: &Settings) -> Option<Settings> {
 
 /// Runs the qualification: the campaign, the verdicts, the bundle.
 /// `Err` is bad configuration found before anything ran (nothing kept).
-pub async fn qualify(
+pub fn qualify(
     opts: QualifyOptions,
     criteria: Criteria,
     settings: Settings,
@@ -291,7 +291,7 @@ pub async fn qualify(
         )),
     }
     };
-    let outcome = match campaign::eval(eval(settings.clone(), "main")).await {
+    let outcome = match campaign::eval(eval(settings.clone(), "main")) {
         Ok(o) => o,
         Err(e) => {
             // Refused before a run directory existed: nothing collected.
@@ -308,7 +308,7 @@ pub async fn qualify(
     let mut c_dir = None;
     let mut c_missing = "the C-level campaign did not run (interrupted)".to_string();
     if let (Some(c), false) = (c_settings, interrupted) {
-        match campaign::eval(eval(c, "c-tests")).await {
+        match campaign::eval(eval(c, "c-tests")) {
             Ok(o) => {
                 interrupted |= o.interrupted();
                 if let Err(e) = crate::report::write_reports_of(&o.run_dir) {
@@ -325,7 +325,7 @@ pub async fn qualify(
     // The soak campaign, after those (not after a Ctrl-C).
     let mut soak_dir = None;
     if let (Some(soak), false) = (soak_settings(&criteria, &settings), interrupted) {
-        match campaign::eval(eval(soak, "soak")).await {
+        match campaign::eval(eval(soak, "soak")) {
             Ok(o) => {
                 interrupted |= o.interrupted();
                 if let Err(e) = crate::report::write_reports_of(&o.run_dir) {

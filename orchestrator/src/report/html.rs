@@ -4,8 +4,10 @@
 
 use super::facts;
 use super::format::{self, Metric};
+use super::metric_table::MetricTable;
+use super::outlier_summary;
 use super::svg::{self, Bar, Group, Line};
-use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
+use super::{BoardSummary, Exporter, RatioSummary, Summary, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Html;
 
@@ -93,58 +95,29 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
     for i in &b.incidents {
         out.push_str(&format!("<p class=\"note\">Incident: {}</p>\n", esc(i)));
     }
-    let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     let colour_of = |a: &str| svg::colour(b.allocators.iter().position(|x| x == a).unwrap_or(0));
+    let tables = Metric::BOTH.map(|metric| MetricTable::of(b, metric));
 
-    for metric in Metric::BOTH {
-        summary_table(out, b, metric, &others);
+    for table in &tables {
+        summary_table(out, b, table);
     }
 
     out.push_str("<h3>Ratios to system</h3>\n");
-    for metric in Metric::BOTH {
-        let mut groups: Vec<Group> = b
-            .workloads
+    for table in &tables {
+        let metric = table.metric;
+        let mut groups: Vec<Group> = table
+            .rows
             .iter()
-            .map(|w| Group {
-                label: &w.name,
+            .map(|r| Group {
+                label: &r.workload.name,
                 geomean: false,
-                bars: others
-                    .iter()
-                    .filter_map(|a| {
-                        let c = w.cells.iter().find(|c| &&c.allocator == a)?;
-                        let r = if metric == Metric::Time {
-                            c.time_vs_system.as_ref()
-                        } else {
-                            c.memory_vs_system.as_ref()
-                        }?;
-                        Some(Bar {
-                            allocator: a,
-                            colour: colour_of(a),
-                            ratio: r,
-                        })
-                    })
-                    .collect(),
+                bars: bars(table, &r.ratios, &colour_of),
             })
             .collect();
         groups.push(Group {
             label: "geomean",
             geomean: true,
-            bars: b
-                .geomean
-                .iter()
-                .filter_map(|g| {
-                    let r = if metric == Metric::Time {
-                        g.time.as_ref()
-                    } else {
-                        g.memory.as_ref()
-                    }?;
-                    Some(Bar {
-                        allocator: &g.allocator,
-                        colour: colour_of(&g.allocator),
-                        ratio: r,
-                    })
-                })
-                .collect(),
+            bars: bars(table, &table.geomean, &colour_of),
         });
         out.push_str(&svg::ratio_chart(
             &format!("{id}-ratio-{}", metric.id()),
@@ -221,7 +194,29 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
     out.push_str("</section>\n");
 }
 
-fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&String]) {
+/// A chart group's bars: one per allocator of `table` with a ratio in
+/// `ratios` (a row's, or the geomean's).
+fn bars<'a>(
+    table: &MetricTable<'a>,
+    ratios: &[Option<&'a RatioSummary>],
+    colour_of: &dyn Fn(&str) -> &'static str,
+) -> Vec<Bar<'a>> {
+    table
+        .allocators
+        .iter()
+        .zip(ratios)
+        .filter_map(|(&allocator, &ratio)| {
+            Some(Bar {
+                allocator,
+                colour: colour_of(allocator),
+                ratio: ratio?,
+            })
+        })
+        .collect()
+}
+
+fn summary_table(out: &mut String, b: &BoardSummary, table: &MetricTable) {
+    let metric = table.metric;
     let unrepresentative = metric == Metric::Memory && !b.memory_representative;
     out.push_str(&format!(
         "<h3>{}{} (median; allocator / system, 95 % CI)</h3>\n<table class=\"summary\" data-metric=\"{}\" data-representative=\"{}\">\n<tr><th>workload</th><th>system</th>",
@@ -230,29 +225,13 @@ fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&
         metric.id(),
         !unrepresentative
     ));
-    for a in others {
+    for a in &table.allocators {
         out.push_str(&format!("<th>{}</th>", esc(a)));
     }
     out.push_str("</tr>\n");
-    let pick = |c: &super::CellSummary| {
-        if metric == Metric::Time {
-            c.time_vs_system
-        } else {
-            c.memory_vs_system
-        }
-    };
-    for w in &b.workloads {
-        let base = w
-            .cells
-            .iter()
-            .find(|c| c.allocator == BASELINE)
-            .and_then(|c| {
-                if metric == Metric::Time {
-                    c.time.as_ref()
-                } else {
-                    c.memory.as_ref()
-                }
-            })
+    for r in &table.rows {
+        let system = r
+            .system
             .map(|m| {
                 format!(
                     "{} <small>[{}–{}], n={}</small>",
@@ -263,23 +242,18 @@ fn summary_table(out: &mut String, b: &BoardSummary, metric: Metric, others: &[&
                 )
             })
             .unwrap_or_else(|| "-".into());
-        out.push_str(&format!("{}<td class=\"num\">{base}</td>", row_head(w)));
-        for a in others {
-            let r = w.cells.iter().find(|c| &&c.allocator == a).and_then(pick);
-            ratio_td(out, r.as_ref(), metric);
+        out.push_str(&format!(
+            "{}<td class=\"num\">{system}</td>",
+            row_head(r.workload)
+        ));
+        for &ratio in &r.ratios {
+            ratio_td(out, ratio, metric);
         }
         out.push_str("</tr>\n");
     }
     out.push_str("<tr class=\"geomean\"><td><b>geomean</b></td><td></td>");
-    for a in others {
-        let g = b.geomean.iter().find(|g| &&g.allocator == a).and_then(|g| {
-            if metric == Metric::Time {
-                g.time
-            } else {
-                g.memory
-            }
-        });
-        ratio_td(out, g.as_ref(), metric);
+    for &g in &table.geomean {
+        ratio_td(out, g, metric);
     }
     out.push_str("</tr>\n</table>\n");
 }
@@ -311,7 +285,7 @@ fn not_representative(b: &BoardSummary) -> String {
     )
 }
 
-fn ratio_td(out: &mut String, r: Option<&super::RatioSummary>, metric: Metric) {
+fn ratio_td(out: &mut String, r: Option<&RatioSummary>, metric: Metric) {
     let class = r.map(|r| metric.word(r.verdict)).unwrap_or("none");
     out.push_str(&format!(
         "<td class=\"num {class}\">{}</td>",
@@ -320,29 +294,23 @@ fn ratio_td(out: &mut String, r: Option<&super::RatioSummary>, metric: Metric) {
 }
 
 fn outliers(out: &mut String, b: &BoardSummary) {
-    let mut items = Vec::new();
-    for w in &b.workloads {
-        for c in &w.cells {
-            for (metric, m) in [(Metric::Time, &c.time), (Metric::Memory, &c.memory)] {
-                if let Some(m) = m {
-                    if !m.outlier_reps.is_empty() {
-                        items.push(format!(
-                            "<li>{}/{} {}: repetitions {} (median {})</li>",
-                            esc(&w.name),
-                            esc(&c.allocator),
-                            metric.title(),
-                            m.outlier_reps
-                                .iter()
-                                .map(|r| r.to_string())
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            esc(&metric.value(m.median))
-                        ));
-                    }
-                }
-            }
-        }
-    }
+    let items: Vec<String> = outlier_summary::flagged(b)
+        .iter()
+        .map(|f| {
+            format!(
+                "<li>{}/{} {}: repetitions {} (median {})</li>",
+                esc(f.workload),
+                esc(f.allocator),
+                f.metric.title(),
+                f.reps
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                esc(&f.metric.value(f.median))
+            )
+        })
+        .collect();
     if !items.is_empty() {
         out.push_str(
             "<h3>Outliers (flagged, kept in the statistics)</h3>\n<ul class=\"outliers\">\n",

@@ -3,7 +3,9 @@
 
 use super::facts;
 use super::format::{self, Metric};
-use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
+use super::metric_table::MetricTable;
+use super::outlier_summary;
+use super::{BoardSummary, Exporter, RatioSummary, Summary, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Markdown;
 
@@ -65,7 +67,6 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
              *(command, output not checked)*: its stdout was not compared across allocators.\n",
         );
     }
-    let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     for metric in Metric::BOTH {
         out.push_str(&format!(
             "\n### {} (median; allocator / system, 95 % CI)\n\n",
@@ -84,76 +85,36 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
                 esc(&b.emulation)
             ));
         }
+        let summary = MetricTable::of(b, metric);
         let mut header = vec!["workload".to_string(), "system".to_string()];
-        header.extend(others.iter().map(|a| esc(a)));
-        let mut rows = Vec::new();
-        for w in &b.workloads {
-            let cell = |a: &str| w.cells.iter().find(|c| c.allocator == a);
-            let base = cell(BASELINE)
-                .and_then(|c| {
-                    if metric == Metric::Time {
-                        c.time.as_ref()
-                    } else {
-                        c.memory.as_ref()
-                    }
-                })
-                .map(|m| metric.value(m.median))
-                .unwrap_or("-".into());
-            let mut row = vec![row_name(w), base];
-            for a in &others {
-                let r = cell(a).and_then(|c| {
-                    if metric == Metric::Time {
-                        c.time_vs_system.as_ref()
-                    } else {
-                        c.memory_vs_system.as_ref()
-                    }
-                });
-                row.push(emphasise(
-                    format::ratio_cell(r, metric),
-                    r.map(|r| r.verdict),
-                ));
-            }
-            rows.push(row);
-        }
+        header.extend(summary.allocators.iter().map(|a| esc(a)));
+        let mut rows: Vec<Vec<String>> = summary
+            .rows
+            .iter()
+            .map(|r| {
+                let system = r.system.map(|m| metric.value(m.median));
+                let mut row = vec![row_name(r.workload), system.unwrap_or("-".into())];
+                row.extend(r.ratios.iter().map(|&ratio| ratio_cell(ratio, metric)));
+                row
+            })
+            .collect();
         let mut geo = vec!["**geomean**".to_string(), String::new()];
-        for a in &others {
-            let g = b.geomean.iter().find(|g| &&g.allocator == a).and_then(|g| {
-                if metric == Metric::Time {
-                    g.time.as_ref()
-                } else {
-                    g.memory.as_ref()
-                }
-            });
-            geo.push(emphasise(
-                format::ratio_cell(g, metric),
-                g.map(|r| r.verdict),
-            ));
-        }
+        geo.extend(summary.geomean.iter().map(|&g| ratio_cell(g, metric)));
         rows.push(geo);
         let header_refs: Vec<&str> = header.iter().map(|h| h.as_str()).collect();
         table(out, &header_refs, rows);
     }
-    let outliers: Vec<String> = b
-        .workloads
+    let outliers: Vec<String> = outlier_summary::flagged(b)
         .iter()
-        .flat_map(|w| {
-            w.cells.iter().flat_map(move |c| {
-                [(Metric::Time, &c.time), (Metric::Memory, &c.memory)]
-                    .into_iter()
-                    .filter_map(move |(metric, m)| {
-                        let m = m.as_ref()?;
-                        (!m.outlier_reps.is_empty()).then(|| {
-                            format!(
-                                "- {}/{} {}: repetitions {:?} (median {})",
-                                esc(&w.name),
-                                esc(&c.allocator),
-                                metric.title(),
-                                m.outlier_reps,
-                                metric.value(m.median)
-                            )
-                        })
-                    })
-            })
+        .map(|f| {
+            format!(
+                "- {}/{} {}: repetitions {:?} (median {})",
+                esc(f.workload),
+                esc(f.allocator),
+                f.metric.title(),
+                f.reps,
+                f.metric.value(f.median)
+            )
         })
         .collect();
     if !outliers.is_empty() {
@@ -208,9 +169,10 @@ fn row_name(w: &super::WorkloadSummary) -> String {
     }
 }
 
-/// Significant verdicts in bold.
-fn emphasise(text: String, v: Option<crate::stats::Verdict>) -> String {
-    match v {
+/// A ratio with its interval; significant verdicts in bold.
+fn ratio_cell(r: Option<&RatioSummary>, metric: Metric) -> String {
+    let text = format::ratio_cell(r, metric);
+    match r.map(|r| r.verdict) {
         Some(crate::stats::Verdict::NoDifference) | None => text,
         Some(_) => format!("**{text}**"),
     }

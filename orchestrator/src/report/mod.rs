@@ -15,6 +15,7 @@ mod html;
 mod json;
 mod load;
 mod markdown;
+mod metric_table;
 mod outlier_summary;
 mod summary;
 mod svg;

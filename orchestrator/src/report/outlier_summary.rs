@@ -37,6 +37,38 @@ impl Worst {
     }
 }
 
+/// One metric's flagged repetitions of one workload under one allocator,
+/// as the full lists of report.md and report.html give them.
+pub struct Flagged<'a> {
+    pub workload: &'a str,
+    pub allocator: &'a str,
+    pub metric: Metric,
+    pub reps: &'a [u32],
+    pub median: f64,
+}
+
+/// Every workload, allocator and metric of `b` with at least one outlier,
+/// in table order, time before memory.
+pub fn flagged(b: &BoardSummary) -> Vec<Flagged<'_>> {
+    b.workloads
+        .iter()
+        .flat_map(|w| {
+            w.cells.iter().flat_map(move |c| {
+                Metric::BOTH.into_iter().filter_map(move |metric| {
+                    let m = c.figures(metric)?;
+                    (!m.outlier_reps.is_empty()).then_some(Flagged {
+                        workload: &w.name,
+                        allocator: &c.allocator,
+                        metric,
+                        reps: &m.outlier_reps,
+                        median: m.median,
+                    })
+                })
+            })
+        })
+        .collect()
+}
+
 /// Every workload and allocator of `b` with at least one outlier, in table order.
 pub fn per_cell(b: &BoardSummary) -> Vec<CellOutliers> {
     b.workloads
@@ -49,11 +81,9 @@ fn cell_outliers(workload: &str, c: &CellSummary) -> Option<CellOutliers> {
     let mut count = 0;
     let mut worst: Option<Worst> = None;
     for metric in Metric::BOTH {
-        let m = match metric {
-            Metric::Time => &c.time,
-            Metric::Memory => &c.memory,
+        let Some(m) = c.figures(metric) else {
+            continue;
         };
-        let Some(m) = m else { continue };
         count += m.outlier_reps.len();
         for &rep in &m.outlier_reps {
             let Some(value) = value_of(c, rep, metric) else {

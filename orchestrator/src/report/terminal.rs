@@ -7,8 +7,9 @@
 //! (`outlier_summary`).
 
 use super::format::{self, pad, pad_left, Metric};
+use super::metric_table::MetricTable;
 use super::{column_groups, outlier_summary};
-use super::{BoardSummary, Exporter, Summary, BASELINE, MEMORY_NOT_REPRESENTATIVE};
+use super::{BoardSummary, Exporter, Summary, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Terminal;
 
@@ -102,10 +103,9 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
             out.push_str(&format::wrap(part, WIDTH, "   ", "     "));
         }
     }
-    let others: Vec<&String> = b.allocators.iter().filter(|a| *a != BASELINE).collect();
     let tables: Vec<(Metric, Vec<Vec<String>>)> = Metric::BOTH
         .into_iter()
-        .map(|metric| (metric, rows(b, metric, &others)))
+        .map(|metric| (metric, rows(b, metric)))
         .collect();
     // One grouping for both metrics, so the time and memory tables of an
     // allocator line up the same way.
@@ -139,45 +139,31 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary) {
     }
 }
 
-/// A metric's table with every allocator: a header, one row per workload
-/// and the geomean row; columns workload, system's median, then each of
-/// `allocators`' ratio to system.
-fn rows(b: &BoardSummary, metric: Metric, allocators: &[&String]) -> Vec<Vec<String>> {
-    let mut rows: Vec<Vec<String>> = Vec::new();
+/// A metric's table with every allocator, as text: a header, one row per
+/// workload and the geomean row; columns workload, system's median, then
+/// each allocator's ratio to system.
+fn rows(b: &BoardSummary, metric: Metric) -> Vec<Vec<String>> {
+    let summary = MetricTable::of(b, metric);
     let mut header = vec!["workload".to_string(), "system".to_string()];
-    header.extend(allocators.iter().map(|a| a.to_string()));
-    rows.push(header);
-    for w in &b.workloads {
-        let cell = |a: &str| w.cells.iter().find(|c| c.allocator == a);
-        let base = cell(BASELINE).and_then(|c| match metric {
-            Metric::Time => c.time.as_ref(),
-            Metric::Memory => c.memory.as_ref(),
-        });
-        let mut row = vec![
-            format::row_label(w),
-            base.map(|m| metric.value(m.median)).unwrap_or("-".into()),
-        ];
-        for a in allocators {
-            let r = cell(a).and_then(|c| match metric {
-                Metric::Time => c.time_vs_system.as_ref(),
-                Metric::Memory => c.memory_vs_system.as_ref(),
-            });
-            row.push(format::ratio_cell(r, metric));
-        }
+    header.extend(summary.allocators.iter().map(|a| a.to_string()));
+    let mut rows = vec![header];
+    for r in &summary.rows {
+        let system = r.system.map(|m| metric.value(m.median));
+        let mut row = vec![format::row_label(r.workload), system.unwrap_or("-".into())];
+        row.extend(
+            r.ratios
+                .iter()
+                .map(|&ratio| format::ratio_cell(ratio, metric)),
+        );
         rows.push(row);
     }
     let mut geo = vec!["geomean".to_string(), String::new()];
-    for a in allocators {
-        let g = b
+    geo.extend(
+        summary
             .geomean
             .iter()
-            .find(|g| &&g.allocator == a)
-            .and_then(|g| match metric {
-                Metric::Time => g.time.as_ref(),
-                Metric::Memory => g.memory.as_ref(),
-            });
-        geo.push(format::ratio_cell(g, metric));
-    }
+            .map(|&g| format::ratio_cell(g, metric)),
+    );
     rows.push(geo);
     rows
 }
