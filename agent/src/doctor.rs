@@ -11,14 +11,8 @@ use crate::schema::{
     Check, CheckStatus, Cpu, DoctorDocument, DoctorStatus, Environment, DOCTOR_SCHEMA,
     SCHEMA_VERSION,
 };
+use lwm_contract::request::DoctorRequest;
 use std::path::Path;
-
-pub struct DoctorOptions {
-    pub binaries: Vec<String>,
-    pub dir: String,
-    pub min_free_mem_mib: u64,
-    pub min_free_disk_mib: u64,
-}
 
 /// What the CPU can execute, as far as the checks need to know.
 #[derive(Clone, Debug)]
@@ -350,7 +344,7 @@ fn statvfs_free_mib(dir: &str) -> Option<u64> {
 }
 
 /// Board-wide checks: memory, disk, governor, throttling, emulation.
-pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
+pub fn check_board(env: &Environment, opts: &DoctorRequest) -> Vec<Check> {
     let mut out = Vec::new();
     match env.memory.available_kib.map(|k| k >> 10) {
         Some(m) if m >= opts.min_free_mem_mib => out.push(check(
@@ -485,7 +479,7 @@ pub fn check_board(env: &Environment, opts: &DoctorOptions) -> Vec<Check> {
     out
 }
 
-pub fn run(opts: &DoctorOptions) -> Result<DoctorDocument, String> {
+pub fn run(opts: &DoctorRequest) -> Result<DoctorDocument, String> {
     let env = environment::collect();
     let cpu = CpuCaps::detect(&env);
     let mut checks = check_board(&env, opts);
