@@ -88,6 +88,17 @@ fn words(w: &[u32]) -> Vec<u8> {
     w.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
+/// A `.text` section (PROGBITS, alloc + exec) holding `code`.
+fn text(code: &[u32]) -> Sec {
+    Sec {
+        name: ".text",
+        kind: 1,
+        flags: 6,
+        data: words(code),
+        link: 0,
+    }
+}
+
 fn cpu(machine: u16, is64: bool, level: u32, lse: bool) -> CpuCaps {
     CpuCaps {
         machine,
@@ -128,13 +139,6 @@ fn lse_atomics_found_only_where_they_are() {
         (scan.unguarded, scan.first_unguarded, scan.guarded),
         (4, Some(40), 0)
     );
-    let text = |c: &[u32]| Sec {
-        name: ".text",
-        kind: 1,
-        flags: 6,
-        data: words(c),
-        link: 0,
-    };
     let bin = build_elf(true, elf::EM_AARCH64, 0, &[text(&code)]);
     let on_a72 = check_binary("t", &bin, &cpu(elf::EM_AARCH64, true, 8, false), &|_| true);
     assert_eq!(status_of(&on_a72, "lse_atomics"), "fail", "{on_a72:?}");
@@ -164,13 +168,6 @@ const CAS4_ACQ_HELPER: [u32; 12] = [
 fn outline_atomics_helpers_pass_on_an_armv8_0_cpu_even_stripped() {
     let scan = elf::scan_lse(&words(&CAS4_ACQ_HELPER), true);
     assert_eq!((scan.unguarded, scan.guarded), (0, 1));
-    let text = |c: &[u32]| Sec {
-        name: ".text",
-        kind: 1,
-        flags: 6,
-        data: words(c),
-        link: 0,
-    };
     let a72 = cpu(elf::EM_AARCH64, true, 8, false);
     let bin = build_elf(true, elf::EM_AARCH64, 0, &[text(&CAS4_ACQ_HELPER)]);
     let c = check_binary("helper", &bin, &a72, &|_| true);
