@@ -10,36 +10,9 @@ use crate::schema::{
     SCHEMA_VERSION,
 };
 use crate::stats;
+use lwm_contract::request::{RunRequest, RunTarget};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-#[derive(Debug)]
-pub struct RunOptions {
-    pub argv: Vec<String>,
-    pub allocator: String,
-    pub reps: u32,
-    pub warmup: u32,
-    pub timeout: Option<Duration>,
-    pub interval: Duration,
-    pub limit_as: Option<u64>,
-    pub tail_bytes: usize,
-    pub forward_stderr: bool,
-    pub quiet: bool,
-    /// Directory every run starts in (`--cwd`, made if missing): lwm runs a user's command
-    /// beside the input files it pushed there.
-    pub cwd: Option<String>,
-    pub target: Target,
-}
-
-#[derive(Debug)]
-pub enum Target {
-    Workload {
-        name: String,
-        args: Vec<String>,
-        runner: Option<String>,
-    },
-    Command(Vec<String>),
-}
+use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The agent's identity and memory; `launcher` for run documents.
 pub fn agent_info(launcher: Option<&Launcher>) -> AgentInfo {
@@ -147,17 +120,17 @@ fn has_interpreter(path: &Path) -> Option<bool> {
 }
 
 /// Everything up to the first run; errors are one line naming the culprit.
-pub fn prepare(opts: &RunOptions) -> Result<(RunConfig, Option<String>), String> {
+pub fn prepare(opts: &RunRequest) -> Result<(RunConfig, Option<String>), String> {
     let allocator = preload::inspect(&opts.allocator)?;
     let (command, workload) = match &opts.target {
-        Target::Workload { name, args, runner } => {
-            let runner = resolve_runner(runner)?;
-            check_workload_name(&runner, name)?;
-            let mut c = vec![runner.to_string_lossy().into_owned(), name.clone()];
-            c.extend(args.iter().cloned());
-            (c, Some(name.clone()))
+        RunTarget::Workload(workload) => {
+            let runner = resolve_runner(&workload.runner)?;
+            check_workload_name(&runner, &workload.name)?;
+            let mut c = vec![runner.to_string_lossy().into_owned(), workload.name.clone()];
+            c.extend(workload.options_argv());
+            (c, Some(workload.name.clone()))
         }
-        Target::Command(argv) => {
+        RunTarget::Command(argv) => {
             let prog = resolve_program(&argv[0])?;
             let mut c = vec![prog.to_string_lossy().into_owned()];
             c.extend(argv[1..].iter().cloned());
@@ -297,10 +270,15 @@ fn progress(r: &Run, what: String) {
     );
 }
 
-/// Do the whole invocation. `launcher` should be started at the very
+/// Do the whole invocation; `argv`, the command line `opts` was read from,
+/// is recorded in the document. `launcher` should be started at the very
 /// beginning of the process (see `launcher`); if None, one is started now,
 /// from a bigger process, and the runs' floors show it.
-pub fn execute(opts: &RunOptions, launcher: Option<Launcher>) -> Result<RunDocument, String> {
+pub fn execute(
+    argv: &[String],
+    opts: &RunRequest,
+    launcher: Option<Launcher>,
+) -> Result<RunDocument, String> {
     let mut launcher = match launcher {
         Some(l) => l,
         None => Launcher::start().map_err(|e| format!("cannot start the launcher process: {e}"))?,
@@ -340,7 +318,7 @@ pub fn execute(opts: &RunOptions, launcher: Option<Launcher>) -> Result<RunDocum
         agent: agent_info(Some(&launcher)),
         started_unix_ms,
         invocation: Invocation {
-            argv: opts.argv.clone(),
+            argv: argv.to_vec(),
             cwd: std::env::current_dir()
                 .map(|d| d.to_string_lossy().into_owned())
                 .unwrap_or_default(),

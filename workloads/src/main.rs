@@ -25,6 +25,8 @@ mod thread_churn;
 mod xmalloc;
 
 use common::{Params, Stopwatch};
+// The agent reads its --limit-as with the same rule.
+use lwm_contract::request::parse_byte_count;
 use serde_json::{json, Map, Value};
 use std::process::ExitCode;
 
@@ -45,17 +47,6 @@ const USAGE: &str = "usage: lwm-workload list [--long]
 Prints one JSON line: workload, parameters, operation counts, checksum, elapsed_s.
 Exit status 3 means the workload's own data check failed; 5 that a timed
 workload stopped early (its RSS passed 32 times its live target).";
-
-/// `4096`, `64K`, `4M`, `1G`.
-fn parse_bytes(v: &str) -> Option<u64> {
-    let (num, mult) = match v.char_indices().last()? {
-        (i, 'K' | 'k') => (&v[..i], 1u64 << 10),
-        (i, 'M' | 'm') => (&v[..i], 1 << 20),
-        (i, 'G' | 'g') => (&v[..i], 1 << 30),
-        _ => (v, 1),
-    };
-    num.parse::<u64>().ok()?.checked_mul(mult)
-}
 
 fn die(msg: &str) -> ExitCode {
     eprintln!("lwm-workload: {msg}");
@@ -136,7 +127,7 @@ fn main() -> ExitCode {
                 }
                 None => return bad("a duration from 1ms to 7 days (e.g. 30s, 10m, 2h)"),
             },
-            "--live" => match parse_bytes(&value) {
+            "--live" => match parse_byte_count(&value) {
                 Some(v) if (64 << 10..=1 << 40).contains(&v) => {
                     live_given = true;
                     p.live_bytes = v;

@@ -1,73 +1,63 @@
-//! The agent's command line for one run, and the limits it is given.
+//! The agent's command line (lwm-contract's `AgentRequest`) for one run
+//! and for the doctor, and the limits a run is given.
 
 use std::time::Duration;
 
-use super::{Session, AGENT_REL, WORKLOAD_REL};
+use lwm_contract::request::{AgentRequest, DoctorRequest, RunRequest, RunTarget, WorkloadRun};
+
+use super::{Session, AGENT_REL, LIBRARY_REL, WORKLOAD_REL};
 
 impl Session<'_> {
+    /// The agent's command line for one run of `workload` under allocator
+    /// `alloc`.
     pub(super) fn agent_argv(&self, alloc: usize, workload: &str) -> Vec<String> {
+        let agent = format!("{}/{AGENT_REL}", self.work_dir);
+        AgentRequest::Run(self.run_request(alloc, workload)).to_argv(&agent)
+    }
+
+    fn run_request(&self, alloc: usize, workload: &str) -> RunRequest {
         let s = &self.job.settings;
-        let allocator = self.allocators[alloc]
+        let command = self.command(workload);
+        let (target, timeout_s) = match command {
+            Some(c) => (
+                RunTarget::Command(c.board_argv(&self.work_dir)),
+                c.timeout_s.unwrap_or(self.job.board.timeouts.run.as_secs()),
+            ),
+            None => (
+                RunTarget::Workload(WorkloadRun {
+                    runner: Some(format!("{}/{WORKLOAD_REL}", self.work_dir)),
+                    seed: Some(s.seed.to_string()),
+                    scale: Some(board_scale(s.scale, self.job.board.workload_scale).to_string()),
+                    threads: Some(self.threads.to_string()),
+                    // Not scaled: a board's workload_scale shortens work, not time.
+                    duration: timed_duration(s, workload).map(|d| format!("{}s", d.as_secs())),
+                    ..WorkloadRun::new(workload)
+                }),
+                self.workload_limit(workload).as_secs(),
+            ),
+        };
+        let mut request = RunRequest::new(target);
+        request.allocator = self.allocators[alloc]
             .path
             .clone()
             .unwrap_or_else(|| "system".to_string());
-        let agent = format!("{}/{AGENT_REL}", self.work_dir);
         // One measured run per call: the campaign does warm-up and reps.
-        let one_run = |timeout_s: u64| -> Vec<String> {
-            [
-                "--allocator",
-                &allocator,
-                "--reps",
-                "1",
-                "--warmup",
-                "0",
-                "--timeout",
-                &timeout_s.to_string(),
-                "--quiet",
-                "--quiet-child",
-            ]
-            .map(String::from)
-            .to_vec()
-        };
-        if let Some(c) = self.command(workload) {
-            let timeout = c.timeout_s.unwrap_or(self.job.board.timeouts.run.as_secs());
-            let mut argv = vec![
-                agent,
-                "run".into(),
-                "--cwd".into(),
-                format!("{}/{}", self.work_dir, c.board_dir_rel()),
-            ];
-            argv.extend(one_run(timeout));
-            if let Some(limit) = c.limit_as_bytes {
-                argv.extend(["--limit-as".into(), limit.to_string()]);
-            }
-            argv.push("--".into());
-            argv.extend(c.board_argv(&self.work_dir));
-            return argv;
+        request.reps = 1;
+        request.warmup = 0;
+        // 0: no limit, as the agent's --timeout 0.
+        request.timeout = (timeout_s > 0).then(|| Duration::from_secs(timeout_s));
+        request.quiet = true;
+        request.forward_stderr = false;
+        if let Some(c) = command {
+            request.cwd = Some(format!("{}/{}", self.work_dir, c.board_dir_rel()));
+            request.limit_as = c.limit_as_bytes;
         }
-        let mut argv = vec![
-            agent,
-            "run".into(),
-            "--workload".into(),
-            workload.into(),
-            "--workload-bin".into(),
-            format!("{}/{WORKLOAD_REL}", self.work_dir),
-            "--seed".into(),
-            s.seed.to_string(),
-            "--scale".into(),
-            board_scale(s.scale, self.job.board.workload_scale).to_string(),
-            "--threads".into(),
-            self.threads.to_string(),
-        ];
-        if let Some(d) = timed_duration(&self.job.settings, workload) {
-            // Not scaled: a board's workload_scale shortens work, not time.
-            argv.extend(["--duration".into(), format!("{}s", d.as_secs())]);
+        if timed_duration(s, workload).is_some() {
             // Its report holds a sample per period (up to 1024): keep the
             // whole line.
-            argv.extend(["--tail".into(), TIMED_TAIL_BYTES.to_string()]);
+            request.tail_bytes = TIMED_TAIL_BYTES;
         }
-        argv.extend(one_run(self.workload_limit(workload).as_secs()));
-        argv
+        request
     }
 
     /// How long one run of `workload` may take: the profile's run timeout,
@@ -76,6 +66,22 @@ impl Session<'_> {
         self.job.board.timeouts.run
             + timed_duration(&self.job.settings, workload).unwrap_or_default()
     }
+}
+
+/// The agent's command line for `lwm-agent doctor` in `work_dir`: the
+/// board and the three pushed binaries.
+pub(super) fn doctor_argv(work_dir: &str) -> Vec<String> {
+    let agent = format!("{work_dir}/{AGENT_REL}");
+    let request = DoctorRequest {
+        dir: work_dir.into(),
+        binaries: vec![
+            agent.clone(),
+            format!("{work_dir}/{WORKLOAD_REL}"),
+            format!("{work_dir}/{LIBRARY_REL}"),
+        ],
+        ..DoctorRequest::default()
+    };
+    AgentRequest::Doctor(request).to_argv(&agent)
 }
 
 /// The agent's `--tail` for a timed workload's runs.

@@ -13,7 +13,7 @@ use crate::transport::{self, PushFile, Transport};
 use super::super::locked_transport::LockedTransport;
 use super::super::plan;
 use super::super::threads::board_threads;
-use super::argv::timed_duration;
+use super::argv::{doctor_argv, timed_duration};
 use super::record::say;
 use super::start::Emulated;
 use super::{BoardJob, Session, AGENT_REL, LIBRARY_REL, WORKLOAD_REL};
@@ -198,15 +198,7 @@ impl<'a> Session<'a> {
 /// The document is kept as boards/BOARD/doctor.json.
 fn doctor(job: &BoardJob, t: &mut dyn Transport, work_dir: &str) -> Result<DoctorDocument, String> {
     let board = &job.board.name;
-    let argv: Vec<String> = vec![
-        format!("{work_dir}/{AGENT_REL}"),
-        "doctor".into(),
-        "--dir".into(),
-        work_dir.into(),
-        format!("{work_dir}/{AGENT_REL}"),
-        format!("{work_dir}/{WORKLOAD_REL}"),
-        format!("{work_dir}/{LIBRARY_REL}"),
-    ];
+    let argv = doctor_argv(work_dir);
     let out = t
         .exec(&argv, &[], job.board.timeouts.run)
         .map_err(|e| e.to_string())?;
