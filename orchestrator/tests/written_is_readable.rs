@@ -9,8 +9,9 @@ mod report_fixture;
 
 use std::path::Path;
 
-use lwm::campaign::store::{read_manifest, Store};
+use lwm::campaign::store::Store;
 use lwm::manifest::{Manifest, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use lwm::rundir::read_manifest;
 use proptest::prelude::*;
 use report_fixture::{rep_doc, scratch, write_json};
 

@@ -1,6 +1,6 @@
 //! A campaign: for each board, build, gate, push, run every workload under
 //! every allocator interleaved, and collect the raw agent output into
-//! `results/RUN_ID/` (layout in `crate::manifest`).
+//! `results/RUN_ID/` (layout in `crate::rundir`).
 //!
 //! Boards run at once, each on its own blocking thread (ssh2 is blocking).
 //! Builds run first, one target at a time (cargo serialises them anyway).
@@ -24,11 +24,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
 use crate::board::BoardProfile;
 use crate::build::{self, Artifacts, BuildOptions};
 use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use crate::rundir::Event;
 
 pub use clock::{unix_ms, utc_readable, utc_stamp};
 pub use session::BoardOutcome;
@@ -202,10 +202,11 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
                     e.status = "failed".into();
                     e.error = Some(msg.clone());
                 });
-                store.event(
-                    "board_finished",
-                    json!({ "board": name, "status": "failed", "error": msg }),
-                );
+                store.record(&Event::BoardFinished {
+                    board: name.clone(),
+                    status: "failed".into(),
+                    error: Some(msg.clone()),
+                });
                 tasks.push((name, tokio::spawn(async move { BoardOutcome::Failed(msg) })));
             }
         }
@@ -224,10 +225,9 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         let _ = store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()));
     }
     ctrl_c.abort();
-    store.event(
-        "campaign_finished",
-        json!({ "interrupted": cancel.load(Ordering::SeqCst) }),
-    );
+    store.record(&Event::CampaignFinished {
+        interrupted: cancel.load(Ordering::SeqCst),
+    });
     store.checkpoint();
     Ok(EvalOutcome {
         run_dir: store.dir().to_path_buf(),
@@ -288,10 +288,10 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
         resumed_unix_ms: Vec::new(),
     };
     let store = Store::create(&opts.results_dir, manifest)?;
-    store.event(
-        "campaign_started",
-        json!({ "boards": names, "settings": opts.settings }),
-    );
+    store.record(&Event::CampaignStarted {
+        boards: names,
+        settings: opts.settings.clone(),
+    });
     Ok((store, boards))
 }
 
@@ -334,7 +334,7 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
     } else {
         opts.results_dir.join(id)
     };
-    let mut manifest = store::read_manifest(&dir)?;
+    let mut manifest = crate::rundir::read_manifest(&dir)?;
     let changes = resume::changes(
         &manifest,
         &opts.explicit_flags,
@@ -391,10 +391,10 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         m.resumed_unix_ms.push(unix_ms());
         m.ended_unix_ms = None;
     })?;
-    store.event(
-        "campaign_resumed",
-        json!({ "boards": boards.iter().map(|b| b.name.clone()).collect::<Vec<_>>(),
-                "extended": extended, "removed_temporaries": removed }),
-    );
+    store.record(&Event::CampaignResumed {
+        boards: boards.iter().map(|b| b.name.clone()).collect(),
+        extended,
+        removed_temporaries: removed,
+    });
     Ok((store, boards))
 }
