@@ -8,7 +8,7 @@
 mod board_lock;
 mod clock;
 mod command_files;
-mod lock_owner;
+pub(crate) mod lock_owner;
 mod locked_transport;
 pub mod plan;
 mod provenance;

@@ -228,16 +228,6 @@ impl Store {
         );
     }
 
-    /// An event not yet typed (`record` takes the typed ones): the same
-    /// line, its fields given as a JSON object.
-    pub fn event(&self, event: &str, fields: serde_json::Value) {
-        let mut obj = serde_json::json!({ "t_unix_ms": unix_ms(), "event": event });
-        if let (Some(o), serde_json::Value::Object(extra)) = (obj.as_object_mut(), fields) {
-            o.extend(extra);
-        }
-        self.append(format!("{obj}\n"));
-    }
-
     /// Makes every event so far durable: a board finished, the campaign
     /// ended or was interrupted.
     pub fn checkpoint(&self) {

@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::campaign::lock_owner::LockOwner;
 use crate::manifest::Settings;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,6 +28,24 @@ pub enum Event {
     },
     BoardStarted {
         board: String,
+    },
+    /// The board's lock (`campaign::board_lock`) taken for this campaign.
+    BoardLockAcquired {
+        board: String,
+        owner: LockOwner,
+    },
+    /// A stale lock taken over: `previous` describes its owner.
+    BoardLockTakenOver {
+        board: String,
+        previous: String,
+    },
+    BoardLockReleased {
+        board: String,
+    },
+    /// The lock stays on the board; the next campaign takes it over.
+    BoardLockReleaseFailed {
+        board: String,
+        error: String,
     },
     /// `status` is the board's manifest status (`done`, `failed`,
     /// `interrupted`).
@@ -173,21 +192,13 @@ mod tests {
 
     use super::*;
 
+    /// Settings as a campaign records them, read from their JSON.
     fn settings() -> Settings {
-        Settings {
-            workloads: vec!["small-burst".into()],
-            allocators: vec!["system".into(), "lwmalloc".into()],
-            warmup: 1,
-            reps: 3,
-            target_ci: Some(0.05),
-            max_reps: 9,
-            scale: 0.25,
-            threads: None,
-            seed: 42,
-            noise_threshold: 0.02,
-            commands: Vec::new(),
-            duration_s: Some(2),
-        }
+        serde_json::from_value(json!({
+            "workloads": ["small-burst"], "allocators": ["system", "lwmalloc"], "warmup": 1,
+            "reps": 3, "target_ci": 0.05, "max_reps": 9, "scale": 0.25, "threads": null,
+            "seed": 42, "noise_threshold": 0.02, "duration_s": 2 }))
+        .unwrap()
     }
 
     /// Every event beside the `json!` value the campaign wrote for it
@@ -196,6 +207,15 @@ mod tests {
     #[test]
     fn every_event_is_written_as_before_and_reads_back() {
         let s = settings();
+        let owner = LockOwner {
+            run_id: "r".into(),
+            pid: 12,
+            host: "h".into(),
+            boot_id: "id".into(),
+            pid_start: 34,
+            since_unix_ms: 1_700_000_000_000,
+            stale_after_s: 1440,
+        };
         let cases: Vec<(Event, serde_json::Value)> = vec![
             (
                 Event::CampaignStarted {
@@ -220,6 +240,32 @@ mod tests {
             (
                 Event::BoardStarted { board: "b".into() },
                 json!({ "event": "board_started", "board": "b" }),
+            ),
+            (
+                Event::BoardLockAcquired {
+                    board: "b".into(),
+                    owner: owner.clone(),
+                },
+                json!({ "event": "board_lock_acquired", "board": "b", "owner": owner }),
+            ),
+            (
+                Event::BoardLockTakenOver {
+                    board: "b".into(),
+                    previous: "lwm pid 12 on h".into(),
+                },
+                json!({ "event": "board_lock_taken_over", "board": "b",
+                        "previous": "lwm pid 12 on h" }),
+            ),
+            (
+                Event::BoardLockReleased { board: "b".into() },
+                json!({ "event": "board_lock_released", "board": "b" }),
+            ),
+            (
+                Event::BoardLockReleaseFailed {
+                    board: "b".into(),
+                    error: "e".into(),
+                },
+                json!({ "event": "board_lock_release_failed", "board": "b", "error": "e" }),
             ),
             (
                 Event::BoardFinished {

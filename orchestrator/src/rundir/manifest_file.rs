@@ -65,27 +65,27 @@ mod tests {
     #[test]
     fn each_failure_is_one_line_naming_the_file() {
         assert!(error_for("missing", None).contains(": cannot read (not a run directory?): "));
-        let e = error_for(
-            "json",
-            Some("{\"schema\": \"lwm.manifest\",\n \"oops\": 1}"),
-        );
-        assert!(e.contains("manifest.json:2: not a valid manifest: "), "{e}");
-        let e = error_for(
-            "schema",
-            Some(&valid().replace("lwm.manifest", "lwm.other")),
-        );
-        assert!(
-            e.contains(": schema is \"lwm.other\", expected \"lwm.manifest\""),
-            "{e}"
-        );
-        let e = error_for(
-            "version",
-            Some(&valid().replace("\"schema_version\":5", "\"schema_version\":99")),
-        );
-        assert!(
-            e.contains(": schema_version 99 is not supported (this lwm reads v1, "),
-            "{e}"
-        );
+        let v = valid();
+        for (name, text, expected) in [
+            (
+                "json",
+                "{\"schema\": \"lwm.manifest\",\n \"oops\": 1}".to_string(),
+                "manifest.json:2: not a valid manifest: ",
+            ),
+            (
+                "schema",
+                v.replace("lwm.manifest", "lwm.other"),
+                ": schema is \"lwm.other\", expected \"lwm.manifest\"",
+            ),
+            (
+                "version",
+                v.replace("\"schema_version\":5", "\"schema_version\":99"),
+                ": schema_version 99 is not supported (this lwm reads v1, ",
+            ),
+        ] {
+            let e = error_for(name, Some(&text));
+            assert!(e.contains(expected), "{name}: {e}");
+        }
     }
 
     /// A manifest that reads, compact.
