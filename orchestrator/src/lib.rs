@@ -15,6 +15,7 @@ pub mod needs;
 pub mod platform;
 pub mod qualify;
 pub mod report;
+pub mod rundir;
 pub mod stats;
 mod supervised;
 pub mod transport;

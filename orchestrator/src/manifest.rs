@@ -1,18 +1,7 @@
 //! `results/RUN_ID/manifest.json`: what produced a campaign's numbers.
 //!
-//! Layout of a run directory (the report and compare code read only this):
-//!
-//! ```text
-//! results/RUN_ID/
-//!   manifest.json                      this file's type, rewritten as the run progresses
-//!   events.jsonl                       one JSON event per line (run started/finished/failed, board errors)
-//!   boards/BOARD/doctor.json           `lwm-agent doctor` of the board before its runs
-//!   raw/BOARD/WORKLOAD/ALLOCATOR/warmup-000.json   agent document of a warm-up run
-//!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-000.json      agent document (lwm-agent.run, one run) of repetition 0
-//!   raw/BOARD/WORKLOAD/ALLOCATOR/rep-001.failed.json  a repetition that produced no agent document
-//!   raw/BOARD/WORKLOAD/ALLOCATOR/superseded/   failed records `--resume` moved aside before making the runs again
-//!   report.{txt,json,csv,md,html}      the reports
-//! ```
+//! The run directory's layout, and the reading and checking of this file
+//! for every reader, are in `crate::rundir`.
 
 use std::collections::BTreeMap;
 

@@ -9,8 +9,9 @@ mod report_fixture;
 
 use std::path::Path;
 
-use lwm::campaign::store::{read_manifest, Store};
+use lwm::campaign::store::Store;
 use lwm::manifest::{Manifest, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use lwm::rundir::{read_manifest, Event};
 use proptest::prelude::*;
 use report_fixture::{rep_doc, scratch, write_json};
 
@@ -211,8 +212,13 @@ proptest! {
         let results = scratch("readable");
         let store = Store::create(&results, manifest("case", settings.clone())).unwrap();
         let run_dir = store.dir().to_path_buf();
-        store.event("campaign_started", serde_json::json!({ "settings": settings }));
+        let started = Event::CampaignStarted { boards: vec!["pi4".into()], settings: settings.clone() };
+        store.record(&started);
         drop(store);
+        // The event reads back as written, settings and all.
+        let events = std::fs::read_to_string(run_dir.join("events.jsonl")).unwrap();
+        let (_, back) = Event::parse(events.trim_end()).unwrap();
+        prop_assert_eq!(back, started);
         copy_raw(&FIXTURE.get_or_init(fixture_run).join("raw"), &run_dir.join("raw"));
         // A document whose numbers are at the edge of what is accepted.
         write_json(

@@ -6,9 +6,8 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use serde_json::json;
-
 use crate::board::BoardProfile;
+use crate::rundir::Event;
 use crate::transport::{self, Transport};
 
 use super::board_lock::BoardLock;
@@ -38,19 +37,19 @@ impl LockedTransport {
         let owner = LockOwner::this_process(&manifest.run_id, super::unix_ms(), stale_after_s);
         let acquired = BoardLock::acquire(inner.as_mut(), &board.name, &owner)?;
         if let Some(old) = &acquired.took_over {
-            store.event(
-                "board_lock_taken_over",
-                json!({ "board": board.name, "previous": old }),
-            );
+            store.record(&Event::BoardLockTakenOver {
+                board: board.name.clone(),
+                previous: old.clone(),
+            });
             say(format!(
                 "board {}: took over a stale lock: {old}",
                 board.name
             ));
         }
-        store.event(
-            "board_lock_acquired",
-            json!({ "board": board.name, "owner": owner }),
-        );
+        store.record(&Event::BoardLockAcquired {
+            board: board.name.clone(),
+            owner,
+        });
         Ok(LockedTransport {
             inner,
             lock: acquired.lock,
@@ -89,14 +88,12 @@ impl Drop for LockedTransport {
             }
         }
         match result {
-            Ok(()) => self
-                .store
-                .event("board_lock_released", json!({ "board": name })),
+            Ok(()) => self.store.record(&Event::BoardLockReleased { board: name }),
             Err(e) => {
-                self.store.event(
-                    "board_lock_release_failed",
-                    json!({ "board": name, "error": e }),
-                );
+                self.store.record(&Event::BoardLockReleaseFailed {
+                    board: name.clone(),
+                    error: e.clone(),
+                });
                 let note = format!("{e}; the next campaign takes the stale lock over");
                 let _ = self.store.update_board(&name, |b| b.incidents.push(note));
             }

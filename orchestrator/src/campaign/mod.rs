@@ -1,6 +1,6 @@
 //! A campaign: for each board, build, gate, push, run every workload under
 //! every allocator interleaved, and collect the raw agent output into
-//! `results/RUN_ID/` (layout in `crate::manifest`).
+//! `results/RUN_ID/` (layout in `crate::rundir`).
 //!
 //! Boards run at once, each on its own thread: a board's session is
 //! blocking through and through (ssh2, the agent's runs, QEMU's boot), so
@@ -12,7 +12,7 @@ mod board_lock;
 mod clock;
 mod command_files;
 mod interrupt;
-mod lock_owner;
+pub(crate) mod lock_owner;
 mod locked_transport;
 pub mod plan;
 mod provenance;
@@ -28,11 +28,11 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
 use crate::board::BoardProfile;
 use crate::build::{self, Artifacts, BuildOptions};
 use crate::manifest::{BoardEntry, Manifest, Settings, MANIFEST_SCHEMA, MANIFEST_VERSION};
+use crate::rundir::Event;
 
 pub use clock::{unix_ms, utc_readable, utc_stamp};
 pub use session::BoardOutcome;
@@ -194,10 +194,11 @@ pub fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
                         e.status = "failed".into();
                         e.error = Some(msg.clone());
                     });
-                    store.event(
-                        "board_finished",
-                        json!({ "board": name, "status": "failed", "error": msg }),
-                    );
+                    store.record(&Event::BoardFinished {
+                        board: name.clone(),
+                        status: "failed".into(),
+                        error: Some(msg.clone()),
+                    });
                     boards_running.push((name, Err(BoardOutcome::Failed(msg))));
                 }
             }
@@ -226,10 +227,9 @@ pub fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
         let _ = store.update_manifest(|m| m.ended_unix_ms = Some(unix_ms()));
     }
     drop(ctrl_c);
-    store.event(
-        "campaign_finished",
-        json!({ "interrupted": cancel.load(Ordering::SeqCst) }),
-    );
+    store.record(&Event::CampaignFinished {
+        interrupted: cancel.load(Ordering::SeqCst),
+    });
     store.checkpoint();
     Ok(EvalOutcome {
         run_dir: store.dir().to_path_buf(),
@@ -299,10 +299,10 @@ fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> 
         resumed_unix_ms: Vec::new(),
     };
     let store = Store::create(&opts.results_dir, manifest)?;
-    store.event(
-        "campaign_started",
-        json!({ "boards": names, "settings": opts.settings }),
-    );
+    store.record(&Event::CampaignStarted {
+        boards: names,
+        settings: opts.settings.clone(),
+    });
     Ok((store, boards))
 }
 
@@ -345,7 +345,7 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
     } else {
         opts.results_dir.join(id)
     };
-    let mut manifest = store::read_manifest(&dir)?;
+    let mut manifest = crate::rundir::read_manifest(&dir)?;
     let changes = resume::changes(
         &manifest,
         &opts.explicit_flags,
@@ -402,10 +402,10 @@ fn open_for_resume(opts: &EvalOptions, id: &str) -> anyhow::Result<(Store, Vec<B
         m.resumed_unix_ms.push(unix_ms());
         m.ended_unix_ms = None;
     })?;
-    store.event(
-        "campaign_resumed",
-        json!({ "boards": boards.iter().map(|b| b.name.clone()).collect::<Vec<_>>(),
-                "extended": extended, "removed_temporaries": removed }),
-    );
+    store.record(&Event::CampaignResumed {
+        boards: boards.iter().map(|b| b.name.clone()).collect(),
+        extended,
+        removed_temporaries: removed,
+    });
     Ok((store, boards))
 }

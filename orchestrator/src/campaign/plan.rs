@@ -201,24 +201,15 @@ pub fn wants_round(settings: &Settings, round: u32, times: &[Vec<f64>]) -> bool 
 /// Wall times of the successful repetitions already on disk (for resuming
 /// an adaptive campaign).
 pub fn collected_times(run_dir: &Path, board: &str, workload: &str, allocator: &str) -> Vec<f64> {
-    let dir = run_dir
-        .join("raw")
-        .join(board)
-        .join(workload)
-        .join(allocator);
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("rep-") && !n.ends_with(".failed.json"))
-        })
+    let cell = crate::rundir::CellKey::new(board, workload, allocator);
+    // Sorted by name: in repetition order.
+    let files: Vec<std::path::PathBuf> = cell
+        .files(run_dir)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, raw)| raw.is_some_and(|r| r.is_rep_document()))
+        .map(|(name, _)| cell.dir(run_dir).join(name))
         .collect();
-    files.sort();
     files
         .iter()
         .filter_map(|p| std::fs::read(p).ok())

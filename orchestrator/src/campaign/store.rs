@@ -1,7 +1,7 @@
 //! The run directory on disk: every result is written as soon as it
 //! exists, atomically (temp file, fsync, rename), so a crash, a dead board,
 //! a full disk or a Ctrl-C never loses what was already collected. Layout:
-//! see `crate::manifest`.
+//! see `crate::rundir`.
 //!
 //! On a full disk the first write that fails is the one worth reporting
 //! (a result file, not the manifest updates that fail after it): the store
@@ -16,27 +16,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{bail, Context};
-use serde_json::json;
 
-use crate::manifest::{BoardEntry, Manifest, MANIFEST_SCHEMA, READABLE_MANIFEST_VERSIONS};
+use crate::manifest::{BoardEntry, Manifest};
+pub use crate::rundir::RunKind;
+use crate::rundir::{
+    events_path, manifest_path, read_manifest, CellKey, Event, FailedRunRecord, RawName,
+    FAILED_RUN_SCHEMA, FAILED_RUN_VERSION, RAW_DIR, SUPERSEDED_DIR,
+};
 
 use super::clock::unix_ms;
-
-/// Which kind of agent run a raw file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunKind {
-    Warmup,
-    Rep,
-}
-
-impl RunKind {
-    fn prefix(self) -> &'static str {
-        match self {
-            RunKind::Warmup => "warmup",
-            RunKind::Rep => "rep",
-        }
-    }
-}
 
 /// Identifies one agent run of a campaign.
 #[derive(Debug, Clone)]
@@ -46,6 +34,22 @@ pub struct RunKey {
     pub allocator: String,
     pub kind: RunKind,
     pub index: u32,
+}
+
+impl RunKey {
+    /// The (board, workload, allocator) the run belongs to.
+    pub fn cell(&self) -> CellKey {
+        CellKey::new(&self.board, &self.workload, &self.allocator)
+    }
+
+    /// The run's file name: its document, or its failed-run record.
+    fn raw_name(&self, failed: bool) -> RawName {
+        RawName {
+            kind: self.kind,
+            index: self.index,
+            failed,
+        }
+    }
 }
 
 impl std::fmt::Display for RunKey {
@@ -116,7 +120,7 @@ impl Store {
         if dir.exists() {
             bail!("{}: run directory already exists", dir.display());
         }
-        fs::create_dir_all(dir.join("raw"))
+        fs::create_dir_all(dir.join(RAW_DIR))
             .with_context(|| format!("{}: cannot create run directory", dir.display()))?;
         Store::with(dir, manifest)
     }
@@ -132,7 +136,7 @@ impl Store {
     }
 
     fn with(dir: PathBuf, manifest: Manifest) -> anyhow::Result<Store> {
-        let events_path = dir.join("events.jsonl");
+        let events_path = events_path(&dir);
         let events = fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -201,30 +205,27 @@ impl Store {
     /// newer one would undo it.
     fn write_manifest(&self, m: &Manifest) -> anyhow::Result<()> {
         let text = serde_json::to_string_pretty(m)?;
-        self.noted(write_atomic(
-            &self.dir.join("manifest.json"),
-            text.as_bytes(),
-        ))
+        self.noted(write_atomic(&manifest_path(&self.dir), text.as_bytes()))
     }
 
-    /// Appends one event line (`{"t_unix_ms":..., "event": ..., ...}`).
-    pub fn event(&self, event: &str, fields: serde_json::Value) {
-        let mut obj = json!({ "t_unix_ms": unix_ms(), "event": event });
-        if let (Some(o), serde_json::Value::Object(extra)) = (obj.as_object_mut(), fields) {
-            o.extend(extra);
-        }
+    /// Appends one event line (`{"event": ..., "t_unix_ms":..., ...}`).
+    pub fn record(&self, event: &Event) {
+        self.append(event.line(unix_ms()));
+    }
+
+    fn append(&self, line: String) {
         let mut log = self.events.lock().unwrap();
         if log.pending.len() < MAX_PENDING_EVENTS {
-            log.pending.push(format!("{obj}\n"));
+            log.pending.push(line);
         }
         // An event log that cannot be written must not stop the campaign
         // (every result is in its own file anyway): the lines wait for the
         // next event, and the first failure is remembered.
         let r = log.flush_pending();
         drop(log);
-        let _ = self.noted(r.with_context(|| {
-            format!("{}: cannot append", self.dir.join("events.jsonl").display())
-        }));
+        let _ = self.noted(
+            r.with_context(|| format!("{}: cannot append", events_path(&self.dir).display())),
+        );
     }
 
     /// Makes every event so far durable: a board finished, the campaign
@@ -235,31 +236,24 @@ impl Store {
             .flush_pending()
             .and_then(|()| log.file.sync_data().map_err(anyhow::Error::from));
         drop(log);
-        let _ = self.noted(r.with_context(|| {
-            format!("{}: cannot append", self.dir.join("events.jsonl").display())
-        }));
-    }
-
-    fn raw_dir(&self, board: &str, workload: &str, allocator: &str) -> PathBuf {
-        self.dir
-            .join("raw")
-            .join(board)
-            .join(workload)
-            .join(allocator)
+        let _ = self.noted(
+            r.with_context(|| format!("{}: cannot append", events_path(&self.dir).display())),
+        );
     }
 
     fn raw_path(&self, key: &RunKey, failed: bool) -> PathBuf {
-        let suffix = if failed { ".failed.json" } else { ".json" };
-        self.raw_dir(&key.board, &key.workload, &key.allocator)
-            .join(format!("{}-{:03}{suffix}", key.kind.prefix(), key.index))
+        key.cell()
+            .dir(&self.dir)
+            .join(key.raw_name(failed).file_name())
     }
 
     /// Path (relative to the run directory) a run's document is saved at.
     pub fn relative_raw_path(&self, key: &RunKey) -> String {
-        self.raw_path(key, false)
-            .strip_prefix(&self.dir)
-            .map(|p| p.display().to_string())
-            .unwrap_or_default()
+        format!(
+            "{}/{}",
+            key.cell().rel_dir(),
+            key.raw_name(false).file_name()
+        )
     }
 
     /// Saves the agent's document for `key` exactly as the agent printed it.
@@ -278,20 +272,20 @@ impl Store {
         stdout: &[u8],
         stderr: &[u8],
     ) -> anyhow::Result<()> {
-        let doc = json!({
-            "schema": "lwm.failed-run",
-            "schema_version": 1,
-            "board": key.board,
-            "workload": key.workload,
-            "allocator": key.allocator,
-            "kind": key.kind.prefix(),
-            "rep": key.index,
-            "error": error,
-            "stdout_tail": tail(stdout),
-            "stderr_tail": tail(stderr),
-        });
+        let record = FailedRunRecord {
+            schema: FAILED_RUN_SCHEMA.into(),
+            schema_version: FAILED_RUN_VERSION,
+            board: key.board.clone(),
+            workload: key.workload.clone(),
+            allocator: key.allocator.clone(),
+            kind: key.kind.prefix().into(),
+            rep: key.index,
+            error: error.into(),
+            stdout_tail: tail(stdout),
+            stderr_tail: tail(stderr),
+        };
         let path = self.raw_path(key, true);
-        let text = serde_json::to_string_pretty(&doc)?;
+        let text = record.to_json()?;
         self.noted(
             create_dir(path.parent().unwrap()).and_then(|()| write_atomic(&path, text.as_bytes())),
         )
@@ -312,23 +306,31 @@ impl Store {
         workload: &str,
         allocator: &str,
     ) -> anyhow::Result<Existing> {
-        let dir = self.raw_dir(board, workload, allocator);
+        let cell = CellKey::new(board, workload, allocator);
+        let dir = cell.dir(&self.dir);
         let mut out = Existing::default();
-        let Ok(entries) = fs::read_dir(&dir) else {
-            return Ok(out);
-        };
-        for e in entries.filter_map(|e| e.ok()) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".failed.json") {
-                let old = dir.join("superseded");
-                fs::create_dir_all(&old)?;
-                let to = old.join(format!("{}.{}", unix_ms(), name));
-                fs::rename(e.path(), &to)
-                    .with_context(|| format!("{}: cannot move aside", e.path().display()))?;
-            } else if let Some(n) = parse_index(&name, "rep-") {
-                out.reps.insert(n);
-            } else if parse_index(&name, "warmup-").is_some() {
-                out.warmups += 1;
+        // No directory yet: nothing collected.
+        for (name, raw) in cell.files(&self.dir).unwrap_or_default() {
+            match raw {
+                Some(RawName { failed: true, .. }) => {
+                    let old = dir.join(SUPERSEDED_DIR);
+                    fs::create_dir_all(&old)?;
+                    let (from, to) = (dir.join(&name), old.join(format!("{}.{}", unix_ms(), name)));
+                    fs::rename(&from, &to)
+                        .with_context(|| format!("{}: cannot move aside", from.display()))?;
+                }
+                Some(RawName {
+                    kind: RunKind::Rep,
+                    index,
+                    ..
+                }) => {
+                    out.reps.insert(index);
+                }
+                Some(RawName {
+                    kind: RunKind::Warmup,
+                    ..
+                }) => out.warmups += 1,
+                None => {}
             }
         }
         Ok(out)
@@ -340,34 +342,15 @@ impl Store {
 /// `--resume` makes again even on a board marked done.
 pub fn failed_records(run_dir: &Path, board: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let board_dir = run_dir.join("raw").join(board);
-    let dirs = |d: &Path| -> Vec<PathBuf> {
-        fs::read_dir(d)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect()
-    };
-    for workload in dirs(&board_dir) {
-        for allocator in dirs(&workload) {
-            for e in fs::read_dir(&allocator).into_iter().flatten().flatten() {
-                if e.file_name().to_string_lossy().ends_with(".failed.json") {
-                    out.push(e.path());
-                }
+    for cell in crate::rundir::board_cells(run_dir, board) {
+        for (name, raw) in cell.files(run_dir).unwrap_or_default() {
+            if raw.is_some_and(|r| r.failed) {
+                out.push(cell.dir(run_dir).join(name));
             }
         }
     }
     out.sort();
     out
-}
-
-fn parse_index(name: &str, prefix: &str) -> Option<u32> {
-    name.strip_prefix(prefix)?
-        .strip_suffix(".json")?
-        .parse()
-        .ok()
 }
 
 /// The last 4 KiB of a stream, as text.
@@ -427,28 +410,4 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> anyhow::Result<()> {
         return Err(anyhow::anyhow!("{}: cannot write: {e}", path.display()));
     }
     Ok(())
-}
-
-/// Reads and checks `run_dir/manifest.json`.
-pub fn read_manifest(run_dir: &Path) -> anyhow::Result<Manifest> {
-    let path = run_dir.join("manifest.json");
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("{}: cannot read (not a run directory?)", path.display()))?;
-    let m: Manifest = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!("{}:{}: not a valid manifest: {e}", path.display(), e.line())
-    })?;
-    if m.schema != MANIFEST_SCHEMA || !READABLE_MANIFEST_VERSIONS.contains(&m.schema_version) {
-        bail!(
-            "{}: manifest schema {} v{} (this lwm reads {MANIFEST_SCHEMA} {})",
-            path.display(),
-            m.schema,
-            m.schema_version,
-            crate::manifest::readable_versions_text()
-        );
-    }
-    crate::limits::check_board_threads(&m.boards)
-        .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
-    crate::limits::check_numbers(&m.settings)
-        .map_err(|b| anyhow::anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
-    Ok(m)
 }

@@ -43,7 +43,7 @@ pub fn seal(input: &SealInput) -> Sealed {
         .verdicts
         .iter()
         .all(|v| !v.mandatory || v.status == Status::Pass);
-    let manifest = crate::campaign::store::read_manifest(input.run_dir).ok();
+    let manifest = crate::rundir::read_manifest(input.run_dir).ok();
     let board_entry = manifest
         .as_ref()
         .and_then(|m| m.boards.iter().find(|b| b.name == input.board).cloned());

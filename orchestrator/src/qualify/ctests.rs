@@ -448,9 +448,11 @@ fn side(list: &[Rep], reps: u32, program: &str, timeout_s: u64) -> Result<String
 }
 
 /// The board's error in the C-level campaign's manifest, if it failed.
+/// Read as plain JSON, unchecked (not `rundir::read_manifest`): only the
+/// board's status and error are needed here.
 fn board_error(dir: &Path, board: &str) -> Option<String> {
     let m: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).ok()?).ok()?;
+        serde_json::from_slice(&std::fs::read(crate::rundir::manifest_path(dir)).ok()?).ok()?;
     let b = m["boards"]
         .as_array()?
         .iter()

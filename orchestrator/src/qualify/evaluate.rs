@@ -333,21 +333,16 @@ fn reps(ev: &Evidence, name: &str, allocator: &str) -> Vec<Rep> {
 /// The measured repetitions of `name` under `allocator` in the run
 /// directory `run_dir`; files relative to it.
 pub(super) fn reps_in(run_dir: &Path, board: &str, name: &str, allocator: &str) -> Vec<Rep> {
-    let dir = run_dir.join("raw").join(board).join(name).join(allocator);
-    let mut files: Vec<String> = std::fs::read_dir(&dir)
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("rep-") && n.ends_with(".json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+    let cell = crate::rundir::CellKey::new(board, name, allocator);
+    cell.files(run_dir)
+        .unwrap_or_default()
         .into_iter()
-        .map(|n| {
-            let file = format!("raw/{board}/{name}/{allocator}/{n}");
-            read_rep(&dir.join(&n), file)
+        .filter(|(_, raw)| raw.is_some_and(|r| r.kind == crate::rundir::RunKind::Rep))
+        .map(|(n, _)| {
+            read_rep(
+                &cell.dir(run_dir).join(&n),
+                format!("{}/{n}", cell.rel_dir()),
+            )
         })
         .collect()
 }
@@ -508,20 +503,20 @@ fn footprint_check(ev: &Evidence, entry: Option<&BoardEntry>, max: u64) -> Check
             } else {
                 Status::Fail
             },
-            evidence: vec![rel(ev, "manifest.json")],
+            evidence: vec![rel(ev, crate::rundir::MANIFEST_FILE)],
         },
         None => CheckResult {
             name,
             found: "no liblwmalloc.so was pushed".into(),
             threshold,
             status: Status::Fail,
-            evidence: vec![rel(ev, "manifest.json")],
+            evidence: vec![rel(ev, crate::rundir::MANIFEST_FILE)],
         },
     }
 }
 
 fn gate_checks(ev: &Evidence, entry: Option<&BoardEntry>) -> Vec<CheckResult> {
-    let evidence = vec![rel(ev, "manifest.json")];
+    let evidence = vec![rel(ev, crate::rundir::MANIFEST_FILE)];
     // The kit's own artifacts are always gated; a user command's pushed
     // file is gated when it is an ELF program (its scripts and inputs are
     // not programs for the CPU).
@@ -574,42 +569,33 @@ fn c_program_gate_checks(ev: &Evidence) -> Vec<CheckResult> {
     let Ok((dir, rel)) = ev.c_tests else {
         return Vec::new();
     };
-    let evidence = vec![format!("{rel}/manifest.json")];
-    let manifest: Option<serde_json::Value> = std::fs::read(dir.join("manifest.json"))
+    let evidence = vec![format!("{rel}/{}", crate::rundir::MANIFEST_FILE)];
+    let artifacts = crate::rundir::read_manifest(dir)
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
-    let artifacts = manifest
-        .as_ref()
-        .and_then(|m| m["boards"].as_array())
-        .and_then(|bs| bs.iter().find(|b| b["name"] == ev.board))
-        .and_then(|b| b["artifacts"].as_array().cloned())
+        .and_then(|m| m.boards.into_iter().find(|b| b.name == ev.board))
+        .map(|b| b.artifacts)
         .unwrap_or_default();
     let mut seen: Vec<String> = Vec::new();
     let mut out = Vec::new();
     for a in artifacts {
-        let name = a["name"].as_str().unwrap_or("?");
         // Only the check programs: lwm's own artifacts are gated above.
-        if !name.starts_with("cmd/c.") {
+        if !a.name.starts_with("cmd/c.") || seen.contains(&a.sha256) {
             continue;
         }
-        let sha = a["sha256"].as_str().unwrap_or("").to_string();
-        if seen.contains(&sha) {
-            continue;
-        }
-        seen.push(sha);
-        let program = name.rsplit('/').next().unwrap_or(name);
-        let gate = &a["gate"];
+        seen.push(a.sha256.clone());
+        let program = a.name.rsplit('/').next().unwrap_or(&a.name);
         out.push(CheckResult {
             name: format!("gate: C-level check program {program}"),
-            found: match gate["isa"].as_str() {
-                Some(isa) => format!(
-                    "passed: {isa}; newest glibc symbol {}",
-                    gate["newest_glibc"].as_str().unwrap_or("none")
+            found: match &a.gate {
+                Some(g) => format!(
+                    "passed: {}; newest glibc symbol {}",
+                    g.isa,
+                    g.newest_glibc.as_deref().unwrap_or("none")
                 ),
                 None => "not checked".into(),
             },
             threshold: "passes for the board's CPU and glibc".into(),
-            status: if gate["isa"].is_string() {
+            status: if a.gate.is_some() {
                 Status::Pass
             } else {
                 Status::Fail

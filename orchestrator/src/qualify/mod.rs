@@ -276,7 +276,7 @@ pub fn qualify(
         settings,
         // A campaign a resumed qualification had started goes on where it
         // stopped; one it never reached starts now.
-        resume: (opts.resume && out.join("runs").join(run_id).join("manifest.json").is_file())
+        resume: (opts.resume && crate::rundir::manifest_path(&out.join("runs").join(run_id)).is_file())
             .then(|| run_id.to_string()),
         explicit_flags: Vec::new(),
         extend: false,

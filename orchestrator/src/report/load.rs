@@ -1,4 +1,4 @@
-//! Loading a run directory (layout in `crate::manifest`) into memory:
+//! Loading a run directory (layout in `crate::rundir`) into memory:
 //! the manifest and, per board × workload × allocator, every repetition's
 //! numbers. Nothing is summarised here; `summary.rs` does that.
 //!
@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Result};
 use lwm_contract::schema::{AllocatorKind, RunDocument};
-use serde::Deserialize;
 
-use crate::manifest::{Manifest, MANIFEST_SCHEMA};
-
-pub const FAILED_RUN_SCHEMA: &str = "lwm.failed-run";
+use crate::manifest::Manifest;
+use crate::rundir::{read_manifest, FailedRunRecord, RawName, RunKind, FAILED_RUN_VERSION};
+pub use crate::rundir::{CellKey, FAILED_RUN_SCHEMA};
 
 /// Everything read from one run directory.
 #[derive(Debug, Clone)]
@@ -25,13 +24,6 @@ pub struct RunData {
     pub cells: BTreeMap<CellKey, Cell>,
     /// Things a reader must know that did not stop the load (stray files, ...).
     pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CellKey {
-    pub board: String,
-    pub workload: String,
-    pub allocator: String,
 }
 
 /// The repetitions of one workload under one allocator on one board.
@@ -89,20 +81,6 @@ pub struct FailedRun {
     pub stderr_tail: String,
 }
 
-/// `rep-NNN.failed.json` as the campaign writes it.
-#[derive(Debug, Deserialize)]
-struct FailedRunFile {
-    schema: String,
-    schema_version: u32,
-    board: String,
-    workload: String,
-    allocator: String,
-    rep: u32,
-    error: String,
-    #[serde(default)]
-    stderr_tail: String,
-}
-
 /// Reads `run_dir`: `manifest.json` and every file under `raw/`.
 pub fn load_run(run_dir: &Path) -> Result<RunData> {
     if !run_dir.is_dir() {
@@ -111,31 +89,21 @@ pub fn load_run(run_dir: &Path) -> Result<RunData> {
             run_dir.display()
         );
     }
-    let manifest = read_manifest(&run_dir.join("manifest.json"))?;
+    let manifest = read_manifest(run_dir)?;
     let mut data = RunData {
         dir: run_dir.to_path_buf(),
         manifest,
         cells: BTreeMap::new(),
         warnings: Vec::new(),
     };
-    let raw = run_dir.join("raw");
-    if !raw.exists() {
+    if !run_dir.join(crate::rundir::RAW_DIR).exists() {
         data.warnings
             .push("raw/ does not exist yet: no runs recorded".into());
         return Ok(data);
     }
-    for board in subdirs(&raw)? {
-        for workload in subdirs(&raw.join(&board))? {
-            for allocator in subdirs(&raw.join(&board).join(&workload))? {
-                let key = CellKey {
-                    board: board.clone(),
-                    workload: workload.clone(),
-                    allocator: allocator.clone(),
-                };
-                let cell = load_cell(run_dir, &key, &mut data.warnings)?;
-                data.cells.insert(key, cell);
-            }
-        }
+    for key in crate::rundir::cells(run_dir)? {
+        let cell = load_cell(run_dir, &key, &mut data.warnings)?;
+        data.cells.insert(key, cell);
     }
     fail_differing_stdout(&mut data);
     Ok(data)
@@ -195,114 +163,29 @@ fn fail_differing_stdout(data: &mut RunData) {
     }
 }
 
-fn read_manifest(path: &Path) -> Result<Manifest> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let m: Manifest = serde_json::from_str(&text)
-        .map_err(|e| anyhow!("{}: not a run manifest: {e}", path.display()))?;
-    if m.schema != MANIFEST_SCHEMA {
-        bail!(
-            "{}: schema is {:?}, expected {:?}",
-            path.display(),
-            m.schema,
-            MANIFEST_SCHEMA
-        );
-    }
-    if !crate::manifest::READABLE_MANIFEST_VERSIONS.contains(&m.schema_version) {
-        bail!(
-            "{}: schema_version {} is not supported (this lwm reads {})",
-            path.display(),
-            m.schema_version,
-            crate::manifest::readable_versions_text()
-        );
-    }
-    crate::limits::check_board_threads(&m.boards)
-        .map_err(|why| anyhow!("{}: {why}", path.display()))?;
-    crate::limits::check_numbers(&m.settings)
-        .map_err(|b| anyhow!("{}: settings.{}: {}", path.display(), b.field, b.why))?;
-    Ok(m)
-}
-
-/// Names of the subdirectories of `dir`, sorted; plain files there are an error
-/// (the layout has none at these levels).
-fn subdirs(dir: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| anyhow!("{}: {e}", dir.display()))? {
-        let entry = entry.map_err(|e| anyhow!("{}: {e}", dir.display()))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        if !entry.path().is_dir() {
-            bail!(
-                "{}: unexpected file in the raw/BOARD/WORKLOAD/ALLOCATOR tree",
-                entry.path().display()
-            );
-        }
-        out.push(name);
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// What a file name in an allocator directory says it is.
-enum RawFile {
-    Warmup,
-    /// A warm-up that produced no document: kept for the record, not summarised.
-    FailedWarmup,
-    Rep(u32),
-    FailedRep(u32),
-}
-
-fn classify(name: &str) -> Option<RawFile> {
-    let number = |s: &str| -> Option<u32> {
-        (s.len() >= 3 && s.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    if let Some(n) = name
-        .strip_prefix("rep-")
-        .and_then(|s| s.strip_suffix(".failed.json"))
-    {
-        return number(n).map(RawFile::FailedRep);
-    }
-    if let Some(n) = name
-        .strip_prefix("rep-")
-        .and_then(|s| s.strip_suffix(".json"))
-    {
-        return number(n).map(RawFile::Rep);
-    }
-    if let Some(n) = name
-        .strip_prefix("warmup-")
-        .and_then(|s| s.strip_suffix(".failed.json"))
-    {
-        return number(n).map(|_| RawFile::FailedWarmup);
-    }
-    if let Some(n) = name
-        .strip_prefix("warmup-")
-        .and_then(|s| s.strip_suffix(".json"))
-    {
-        return number(n).map(|_| RawFile::Warmup);
-    }
-    None
-}
-
 fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Result<Cell> {
-    let rel_dir = format!("raw/{}/{}/{}", key.board, key.workload, key.allocator);
-    let dir = run_dir.join(&rel_dir);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|e| anyhow!("{}: {e}", dir.display()))?
-        .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-        .collect::<std::io::Result<_>>()
-        .map_err(|e| anyhow!("{}: {e}", dir.display()))?;
-    names.sort();
+    let rel_dir = key.rel_dir();
     let mut cell = Cell::default();
-    for name in names {
+    for (name, raw) in key.files(run_dir)? {
         let rel = format!("{rel_dir}/{name}");
         let path = run_dir.join(&rel);
-        match classify(&name) {
-            Some(RawFile::Warmup) => cell.warmups += 1,
-            Some(RawFile::FailedWarmup) => {}
-            Some(RawFile::Rep(rep)) => {
+        match raw {
+            Some(RawName {
+                kind: RunKind::Warmup,
+                failed,
+                ..
+            }) => {
+                // A warm-up that produced no document is kept for the
+                // record, not summarised.
+                if !failed {
+                    cell.warmups += 1;
+                }
+            }
+            Some(RawName {
+                kind: RunKind::Rep,
+                index: rep,
+                failed: false,
+            }) => {
                 let doc = read_run_document(&path)?;
                 check_labels(&doc, key, &rel, warnings)?;
                 let run = &doc.runs[0];
@@ -323,10 +206,14 @@ fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Resul
                     });
                 }
             }
-            Some(RawFile::FailedRep(rep)) => cell.failed.push(read_failed(&path, rel, key, rep)?),
+            Some(RawName {
+                kind: RunKind::Rep,
+                index: rep,
+                failed: true,
+            }) => cell.failed.push(read_failed(&path, rel, key, rep)?),
             None if name.starts_with('.') || name.ends_with(".tmp") => {}
             // Failed records `--resume` moved aside: kept, not reported.
-            None if name == "superseded" && path.is_dir() => {}
+            None if name == crate::rundir::SUPERSEDED_DIR && path.is_dir() => {}
             None => warnings.push(format!("{rel}: unexpected file, ignored")),
         }
     }
@@ -424,11 +311,11 @@ fn sample_of(doc: &RunDocument, rep: u32, file: String) -> Sample {
 
 fn read_failed(path: &Path, rel: String, key: &CellKey, rep: u32) -> Result<FailedRun> {
     let text = std::fs::read_to_string(path).map_err(|e| anyhow!("{}: {e}", path.display()))?;
-    let f: FailedRunFile = serde_json::from_str(&text)
+    let f: FailedRunRecord = serde_json::from_str(&text)
         .map_err(|e| anyhow!("{}: not a failed-run record: {e}", path.display()))?;
-    if f.schema != FAILED_RUN_SCHEMA || f.schema_version != 1 {
+    if f.schema != FAILED_RUN_SCHEMA || f.schema_version != FAILED_RUN_VERSION {
         bail!(
-            "{}: schema {:?} version {} is not {FAILED_RUN_SCHEMA:?} version 1",
+            "{}: schema {:?} version {} is not {FAILED_RUN_SCHEMA:?} version {FAILED_RUN_VERSION}",
             path.display(),
             f.schema,
             f.schema_version

@@ -59,7 +59,7 @@ pub fn exporters() -> Vec<Box<dyn Exporter>> {
     ]
 }
 
-/// Reads `run_dir` (see `crate::manifest` for the layout), computes the
+/// Reads `run_dir` (see `crate::rundir` for the layout), computes the
 /// statistics and writes report.{txt,json,csv,md,html} into it. Returns the
 /// terminal table.
 pub fn write_reports(run_dir: &Path) -> anyhow::Result<String> {

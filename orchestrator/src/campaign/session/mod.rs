@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::rundir::Event;
 use indicatif::ProgressBar;
-use serde_json::json;
 
 use crate::board::BoardProfile;
 use crate::build::Artifacts;
@@ -77,7 +77,9 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
         b.status = "running".into();
         b.error = None;
     });
-    job.store.event("board_started", json!({ "board": name }));
+    job.store.record(&Event::BoardStarted {
+        board: name.clone(),
+    });
     // An emulated board is started first and stopped when `_emulated` is
     // dropped at the end of this match: after the campaign, after a
     // failure, and after a Ctrl-C (which only sets `cancel`; QEMU and the
@@ -105,10 +107,11 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
         b.status = status.into();
         b.error = error.clone();
     });
-    job.store.event(
-        "board_finished",
-        json!({ "board": name, "status": status, "error": error }),
-    );
+    job.store.record(&Event::BoardFinished {
+        board: name,
+        status: status.into(),
+        error,
+    });
     job.store.checkpoint();
     match &outcome {
         BoardOutcome::Failed(e) => job.progress.abandon_with_message(format!("FAILED: {e}")),

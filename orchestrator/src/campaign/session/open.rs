@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::rundir::events::{Event, PushedFile};
 use lwm_contract::schema::{Check, CheckStatus, DoctorDocument};
-use serde_json::json;
 
 use crate::manifest::ArtifactEntry;
 use crate::transport::{self, PushFile, Transport};
@@ -88,12 +88,17 @@ impl<'a> Session<'a> {
         })?;
         job.progress.set_message("pushing artifacts");
         let pushed = transport.push(&files).map_err(|e| e.to_string())?;
-        job.store.event(
-            "pushed",
-            json!({ "board": board.name, "files": files.iter().zip(&pushed).map(|(f, o)| {
-                json!({ "file": f.remote_rel, "outcome": format!("{o:?}") })
-            }).collect::<Vec<_>>() }),
-        );
+        job.store.record(&Event::Pushed {
+            board: board.name.clone(),
+            files: files
+                .iter()
+                .zip(&pushed)
+                .map(|(f, o)| PushedFile {
+                    file: f.remote_rel.clone(),
+                    outcome: format!("{o:?}"),
+                })
+                .collect(),
+        });
         let work_dir = transport.work_dir().to_string();
 
         job.progress.set_message("checking the board");
@@ -128,11 +133,12 @@ impl<'a> Session<'a> {
         )
         .map_err(|e| format!("board {}: {e}", board.name))?;
         for skipped in plan::skipped_optional(&job.settings.allocators, board, &allocators) {
-            job.store.event(
-                "allocator_skipped",
-                json!({ "board": board.name, "allocator": skipped.0, "path": skipped.1,
-                        "reason": "not installed on the board" }),
-            );
+            job.store.record(&Event::AllocatorSkipped {
+                board: board.name.clone(),
+                allocator: skipped.0.clone(),
+                path: skipped.1.clone(),
+                reason: "not installed on the board".into(),
+            });
             say(
                 &job.progress,
                 format!(
@@ -143,10 +149,11 @@ impl<'a> Session<'a> {
         }
         for a in &allocators {
             if let Some(why) = &a.unusable {
-                job.store.event(
-                    "allocator_unusable",
-                    json!({ "board": board.name, "allocator": a.name, "reason": why }),
-                );
+                job.store.record(&Event::AllocatorUnusable {
+                    board: board.name.clone(),
+                    allocator: a.name.clone(),
+                    reason: why.clone(),
+                });
                 say(
                     &job.progress,
                     format!("{}: {why}: its runs are recorded as failed", board.name),
@@ -211,11 +218,8 @@ fn doctor(job: &BoardJob, t: &mut dyn Transport, work_dir: &str) -> Result<Docto
                 .unwrap_or("")
         )
     })?;
-    let rel = std::path::Path::new("boards")
-        .join(board)
-        .join("doctor.json");
     job.store
-        .save_file(&rel, &out.stdout)
+        .save_file(&crate::rundir::doctor_rel(board), &out.stdout)
         .map_err(|e| format!("board {board}: {e:#}"))?;
     let failing = fatal_doctor_checks(&doc.checks);
     if !failing.is_empty() {

@@ -2,8 +2,8 @@
 //! raw failure file and an event), the board's incidents, and lines for
 //! the user.
 
+use crate::rundir::Event;
 use indicatif::ProgressBar;
-use serde_json::json;
 
 use super::super::store::{RunKey, RunKind};
 use super::Session;
@@ -27,10 +27,10 @@ impl Session<'_> {
             self.no_result += 1;
         }
         let _ = self.job.store.save_failure(key, error, stdout, stderr);
-        self.job.store.event(
-            "run_failed",
-            json!({ "run": key.to_string(), "error": error }),
-        );
+        self.job.store.record(&Event::RunFailed {
+            run: key.to_string(),
+            error: error.into(),
+        });
         let board = format!("board {}: ", key.board);
         let error = error.strip_prefix(&board).unwrap_or(error);
         let line = if error.contains(&key.to_string()) {

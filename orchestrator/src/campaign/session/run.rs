@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use crate::rundir::Event;
 
 use crate::transport::{self, TransportError};
 
@@ -60,18 +60,18 @@ impl Session<'_> {
             None => (Vec::new(), self.workload_limit(workload)),
         };
         let timeout = (run_limit + AGENT_GRACE).min(self.deadline - now);
-        self.job
-            .store
-            .event("run_started", json!({ "run": key.to_string() }));
+        self.job.store.record(&Event::RunStarted {
+            run: key.to_string(),
+        });
         let mut result = self.transport.exec(&argv, &env, timeout);
         if let Err(lost @ TransportError::Disconnected { .. }) = &result {
             // One reconnect: a board that drops a single connection (Wi-Fi,
             // a restarted sshd) is not dead, and the run is made again.
             let lost = lost.detail().to_string();
             self.reconnect(key, &lost)?;
-            self.job
-                .store
-                .event("run_started", json!({ "run": key.to_string() }));
+            self.job.store.record(&Event::RunStarted {
+                run: key.to_string(),
+            });
             result = self.transport.exec(&argv, &env, timeout);
             if let Err(again @ TransportError::Disconnected { .. }) = &result {
                 let why = format!(
@@ -96,12 +96,12 @@ impl Session<'_> {
                         }
                         let run = doc.runs.first();
                         let ok = run.is_some_and(|r| r.ok);
-                        self.job.store.event(
-                            "run_finished",
-                            json!({ "run": key.to_string(), "ok": ok,
-                                    "file": self.job.store.relative_raw_path(key),
-                                    "problems": run.map(|r| r.problems.clone()).unwrap_or_default() }),
-                        );
+                        self.job.store.record(&Event::RunFinished {
+                            run: key.to_string(),
+                            ok,
+                            file: self.job.store.relative_raw_path(key),
+                            problems: run.map(|r| r.problems.clone()).unwrap_or_default(),
+                        });
                         if !ok {
                             self.count_failure(key);
                             let why = run
@@ -157,10 +157,11 @@ impl Session<'_> {
     /// event and an incident of the board.
     fn reconnect(&mut self, key: &RunKey, lost: &str) -> Result<(), Stop> {
         let board = key.board.clone();
-        self.job.store.event(
-            "connection_lost",
-            json!({ "board": board, "run": key.to_string(), "error": lost }),
-        );
+        self.job.store.record(&Event::ConnectionLost {
+            board: board.clone(),
+            run: key.to_string(),
+            error: lost.into(),
+        });
         match transport::connect(&self.job.board) {
             Ok(t) => {
                 let orphan = self.transport.lost_command();
@@ -170,10 +171,11 @@ impl Session<'_> {
                     "connection lost during {key} ({lost}); reconnected{}, the run made again",
                     stopped.as_deref().unwrap_or("")
                 );
-                self.job.store.event(
-                    "reconnected",
-                    json!({ "board": board, "run": key.to_string(), "stopped": stopped }),
-                );
+                self.job.store.record(&Event::Reconnected {
+                    board: board.clone(),
+                    run: key.to_string(),
+                    stopped: stopped.clone(),
+                });
                 say(&self.job.progress, format!("board {board}: {note}"));
                 self.incident(note);
                 Ok(())
@@ -246,10 +248,11 @@ exit 0"#;
         {
             Some(gone) => {
                 let msg = format!("board {}: the VM went away during {key}: {gone}", key.board);
-                self.job.store.event(
-                    "vm_gone",
-                    json!({ "board": key.board, "run": key.to_string(), "error": msg }),
-                );
+                self.job.store.record(&Event::VmGone {
+                    board: key.board.clone(),
+                    run: key.to_string(),
+                    error: msg.clone(),
+                });
                 msg
             }
             None => why,

@@ -2,7 +2,7 @@
 //! repetition per allocator (A B A B ...) until the plan is met; then the
 //! stdout check of user commands.
 
-use serde_json::json;
+use crate::rundir::{CellKey, Event};
 
 use super::super::plan;
 use super::super::store::{RunKey, RunKind};
@@ -93,28 +93,15 @@ impl<'a> Session<'a> {
         use crate::commands::stdout_check::{mismatches, Output};
         let board = self.job.board.name.clone();
         let mut outputs: Vec<(String, u32, Option<String>)> = Vec::new();
+        let run_dir = self.job.store.dir();
         for a in &self.allocators {
-            let dir = self
-                .job
-                .store
-                .dir()
-                .join("raw")
-                .join(&board)
-                .join(name)
-                .join(&a.name);
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let file = e.file_name().to_string_lossy().into_owned();
-                let Some(rep) = file
-                    .strip_prefix("rep-")
-                    .and_then(|s| s.strip_suffix(".json"))
-                    .and_then(|s| s.parse::<u32>().ok())
-                else {
+            let cell = CellKey::new(&board, name, &a.name);
+            // No directory: nothing recorded yet.
+            for (file, raw) in cell.files(run_dir).unwrap_or_default() {
+                let Some(rep) = raw.filter(|r| r.is_rep_document()).map(|r| r.index) else {
                     continue;
                 };
-                let Some(doc) = std::fs::read(e.path())
+                let Some(doc) = std::fs::read(cell.dir(run_dir).join(&file))
                     .ok()
                     .and_then(|b| plan::parse_agent_output(&b).ok())
                 else {
@@ -135,11 +122,13 @@ impl<'a> Session<'a> {
             .collect();
         for (i, why) in mismatches(name, &view) {
             self.failed_runs += 1;
-            self.job.store.event(
-                "stdout_differs",
-                json!({ "board": board, "command": name, "allocator": outputs[i].0,
-                        "rep": outputs[i].1, "error": why }),
-            );
+            self.job.store.record(&Event::StdoutDiffers {
+                board: board.clone(),
+                command: name.into(),
+                allocator: outputs[i].0.clone(),
+                rep: outputs[i].1,
+                error: why.clone(),
+            });
             say(&self.job.progress, format!("board {board}: {why}"));
         }
     }

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use serde_json::json;
+use crate::rundir::Event;
 
 use super::record::say;
 use super::BoardJob;
@@ -58,12 +58,7 @@ pub(super) fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, Str
         crate::board::Transport::Container(_) => "container",
         _ => return Ok(None),
     };
-    let state = job
-        .store
-        .dir()
-        .join("boards")
-        .join(&job.board.name)
-        .join(kind);
+    let state = crate::rundir::provider_dir(job.store.dir(), &job.board.name, kind);
     let progress = job.progress.clone();
     let progress = |m: &str| progress.set_message(m.to_string());
     if let crate::board::Transport::Container(spec) = &job.board.transport {
@@ -76,12 +71,13 @@ pub(super) fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, Str
             &job.cancel,
         )
         .map_err(|e| format!("{e:#}"))?;
-        job.store.event(
-            "container_started",
-            json!({ "board": job.board.name, "image": image, "container": c.container.name(),
-                    "port": c.container.port(),
-                    "start_s": c.container.started_in().as_secs_f64() }),
-        );
+        job.store.record(&Event::ContainerStarted {
+            board: job.board.name.clone(),
+            image,
+            container: c.container.name().into(),
+            port: c.container.port(),
+            start_s: c.container.started_in().as_secs_f64(),
+        });
         job.board = c.board.clone();
         return Ok(Some(Emulated::Container(c)));
     }
@@ -101,12 +97,15 @@ pub(super) fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, Str
             if s.attempt < s.tries { " and started again" } else { "" },
             s.console_tail
         );
-        job.store.event(
-            "vm_boot_stalled",
-            json!({ "board": name, "image": image, "try": s.attempt, "tries": s.tries,
-                    "silent_s": s.silent.as_secs_f64(), "console_tail": s.console_tail,
-                    "console_log": s.console_log.display().to_string() }),
-        );
+        job.store.record(&Event::VmBootStalled {
+            board: name.clone(),
+            image: image.clone(),
+            attempt: s.attempt,
+            tries: s.tries,
+            silent_s: s.silent.as_secs_f64(),
+            console_tail: s.console_tail.clone(),
+            console_log: s.console_log.display().to_string(),
+        });
         say(&job.progress, format!("board {name}: {note}"));
         let _ = job.store.update_board(&name, |b| b.incidents.push(note));
     };
@@ -119,11 +118,13 @@ pub(super) fn start_emulated(job: &mut BoardJob) -> Result<Option<Emulated>, Str
         &job.cancel,
     )
     .map_err(|e| format!("{e:#}"))?;
-    job.store.event(
-        "vm_booted",
-        json!({ "board": job.board.name, "image": image, "port": vm.vm.port(),
-                "boot_s": vm.vm.booted_in().as_secs_f64(), "tries": vm.vm.tries() }),
-    );
+    job.store.record(&Event::VmBooted {
+        board: job.board.name.clone(),
+        image,
+        port: vm.vm.port(),
+        boot_s: vm.vm.booted_in().as_secs_f64(),
+        tries: vm.vm.tries(),
+    });
     job.board = vm.board.clone();
     Ok(Some(Emulated::Vm(vm)))
 }
@@ -142,19 +143,24 @@ fn acquire_place(job: &mut BoardJob) -> Result<crate::labgrid::Lease, String> {
         crate::board::Transport::Ssh(s) => format!("{}@{}:{}", s.user, s.host, s.port),
         _ => String::new(),
     };
-    job.store.event(
-        "labgrid_acquired",
-        json!({ "board": name, "place": place, "network_service": lease.network_service,
-                "ssh": address }),
-    );
+    job.store.record(&Event::LabgridAcquired {
+        board: name.clone(),
+        place: place.clone(),
+        network_service: lease.network_service.clone(),
+        ssh: address,
+    });
     let store = job.store.clone();
     lease.on_release(Box::new(move |result| match result {
-        Ok(()) => store.event("labgrid_released", json!({ "board": name, "place": place })),
+        Ok(()) => store.record(&Event::LabgridReleased {
+            board: name.clone(),
+            place: place.clone(),
+        }),
         Err(e) => {
-            store.event(
-                "labgrid_release_failed",
-                json!({ "board": name, "place": place, "error": e }),
-            );
+            store.record(&Event::LabgridReleaseFailed {
+                board: name.clone(),
+                place: place.clone(),
+                error: e.clone(),
+            });
             let _ = store.update_board(&name, |b| b.incidents.push(e.clone()));
         }
     }));
