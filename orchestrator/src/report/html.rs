@@ -7,34 +7,16 @@ use super::format::{self, Metric};
 use super::metric_table::MetricTable;
 use super::outlier_summary;
 use super::svg::{self, Bar, Group, Line};
+use super::template::fill;
 use super::{BoardSummary, Exporter, RatioSummary, Summary, MEMORY_NOT_REPRESENTATIVE};
 
 pub struct Html;
 
-const STYLE: &str = "
-body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1d1d1d; max-width: 1200px; }
-h1 { font-size: 22px; } h2 { font-size: 19px; border-bottom: 2px solid #ccc; margin-top: 36px; } h3 { font-size: 16px; }
-table { border-collapse: collapse; margin: 8px 0 16px; }
-th, td { border: 1px solid #d0d0d0; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f2f2f2; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
-td.faster, td.less { background: #e3f4e1; } td.slower, td.more { background: #fbe3e1; }
-td.hash { font-family: ui-monospace, monospace; font-size: 12px; word-break: break-all; }
-.note { background: #fff4d6; border-left: 4px solid #e0a800; padding: 6px 10px; }
-.not-representative { background: #b00020; color: #fff; font-size: 0.8em; padding: 1px 6px; border-radius: 3px; }
-.kind-command { background: #1f5fa8; color: #fff; font-size: 0.8em; padding: 1px 6px; border-radius: 3px; white-space: nowrap; }
-.board-error { background: #fbe3e1; border-left: 4px solid #c62828; padding: 6px 10px; }
-.method { color: #444; font-size: 13px; }
-svg { display: block; margin: 8px 0 18px; font: 12px system-ui, sans-serif; }
-svg .tick { stroke: #e4e4e4; } svg .tick-label { fill: #666; font-size: 11px; }
-svg .ref-line { stroke: #111; stroke-width: 1.5; stroke-dasharray: 4 3; }
-svg .whisker, svg .geomean-whisker { stroke: #111; stroke-width: 1.3; fill: none; }
-svg .geomean-bar { stroke: #111; stroke-width: 1; }
-svg .group-label.geomean { font-weight: bold; }
-svg .chart-title { font-weight: bold; fill: #333; }
-svg .mem-line { stroke-width: 1.6; }
-svg .plot-frame { stroke: #bbb; }
-";
+/// The page around the run's facts, boards and warnings.
+const PAGE: &str = include_str!("html/page.html");
+/// One board's section around its tables, charts and lists.
+const BOARD: &str = include_str!("html/board.html");
+const STYLE: &str = include_str!("html/style.css");
 
 impl Exporter for Html {
     fn file_name(&self) -> &str {
@@ -42,47 +24,44 @@ impl Exporter for Html {
     }
 
     fn render(&self, s: &Summary) -> String {
-        let mut out = format!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>lwm report {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-            esc(&s.run_id)
-        );
-        out.push_str(&format!("<h1>lwm report: run {}</h1>\n", esc(&s.run_id)));
-        out.push_str("<section id=\"facts\">\n<h2>Run</h2>\n");
-        facts_table(&mut out, &facts::run_facts(s));
-        out.push_str(&format!(
-            "<p class=\"method\">Ratios: median of an allocator over the median of system; intervals: 95 % percentile bootstrap ({} resamples, fixed seeds). {}. Geometric mean: {}. Outliers: {}.</p>\n</section>\n",
-            s.method.bootstrap_resamples,
-            esc(s.method.verdict),
-            esc(s.method.geomean_interval),
-            esc(s.method.outliers)
-        ));
-        for (i, b) in s.boards.iter().enumerate() {
-            board(&mut out, s, b, i);
-        }
+        let mut run_facts = String::new();
+        facts_table(&mut run_facts, &facts::run_facts(s));
+        let boards: String = s
+            .boards
+            .iter()
+            .enumerate()
+            .map(|(i, b)| board(s, b, i))
+            .collect();
+        let mut warnings = String::new();
         if !s.warnings.is_empty() {
-            out.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
+            warnings.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
             for w in &s.warnings {
-                out.push_str(&format!("<li>{}</li>\n", esc(w)));
+                warnings.push_str(&format!("<li>{}</li>\n", esc(w)));
             }
-            out.push_str("</ul>\n</section>\n");
+            warnings.push_str("</ul>\n</section>\n");
         }
-        out.push_str("</body>\n</html>\n");
-        out
+        fill(
+            PAGE,
+            &[
+                ("run_id", &esc(&s.run_id)),
+                ("style", STYLE),
+                ("run_facts", &run_facts),
+                ("resamples", &s.method.bootstrap_resamples.to_string()),
+                ("verdict", &esc(s.method.verdict)),
+                ("geomean_interval", &esc(s.method.geomean_interval)),
+                ("outliers", &esc(s.method.outliers)),
+                ("boards", &boards),
+                ("warnings", &warnings),
+            ],
+        )
     }
 }
 
-fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
+/// Board `b`'s section, the `index`th of the page.
+fn board(s: &Summary, b: &BoardSummary, index: usize) -> String {
     let id = format!("b{index}-{}", slug(&b.name));
-    out.push_str(&format!(
-        "<section class=\"board\" id=\"{id}\" data-board=\"{}\">\n<h2>Board {}</h2>\n<p>cpu {} · target {} · emulation {} · {} ok runs, {} failed</p>\n",
-        esc(&b.name),
-        esc(&b.name),
-        esc(&b.cpu),
-        esc(&b.target),
-        esc(&b.emulation),
-        b.ok_runs,
-        b.failed_runs.len()
-    ));
+    let mut body = String::new();
+    let out = &mut body;
     if let Some(n) = &b.emulation_note {
         out.push_str(&format!("<p class=\"note\">Note: {}</p>\n", esc(n)));
     }
@@ -191,7 +170,19 @@ fn board(out: &mut String, s: &Summary, b: &BoardSummary, index: usize) {
             out.push_str("</table>\n");
         }
     }
-    out.push_str("</section>\n");
+    fill(
+        BOARD,
+        &[
+            ("id", &id),
+            ("name", &esc(&b.name)),
+            ("cpu", &esc(&b.cpu)),
+            ("target", &esc(&b.target)),
+            ("emulation", &esc(&b.emulation)),
+            ("ok_runs", &b.ok_runs.to_string()),
+            ("failed_runs", &b.failed_runs.len().to_string()),
+            ("body", &body),
+        ],
+    )
 }
 
 /// A chart group's bars: one per allocator of `table` with a ratio in

@@ -19,6 +19,7 @@ mod metric_table;
 mod outlier_summary;
 mod summary;
 mod svg;
+mod template;
 mod terminal;
 
 use std::path::Path;
