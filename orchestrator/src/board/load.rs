@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, SshKeys, SshSettings, Timeouts,
-    Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, ProviderSpec, SshKeys, SshSettings,
+    Timeouts, Transport, VmSpec,
 };
 use super::raw::{Merged, RawProfile, Sourced};
 use crate::platform;
@@ -322,18 +322,16 @@ fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardProfile, Board
         container_spec(chain, &m, &leaf, emulation)?,
         super::labgrid::labgrid_spec(chain, &m, &leaf)?,
     ) {
-        (Some(vm), _, _) => Transport::Vm(vm),
-        (None, Some(container), _) => Transport::Container(container),
-        (None, None, Some(place)) => Transport::Labgrid(place),
+        (Some(vm), _, _) => Transport::Provided(ProviderSpec::Qemu(vm)),
+        (None, Some(container), _) => Transport::Provided(ProviderSpec::Docker(container)),
+        (None, None, Some(place)) => Transport::Provided(ProviderSpec::Labgrid(place)),
         (None, None, None) => plain_transport(chain, &m, &leaf)?,
     };
     let work_dir = m.work_dir.clone().ok_or_else(|| required("work_dir"))?;
     let work_dir_value = match transport {
         // On this machine `~` can be expanded now; on a board it cannot.
         Transport::Local => expand_home(&work_dir.value).display().to_string(),
-        Transport::Ssh(_) | Transport::Vm(_) | Transport::Container(_) | Transport::Labgrid(_) => {
-            work_dir.value.clone()
-        }
+        Transport::Ssh(_) | Transport::Provided(_) => work_dir.value.clone(),
     };
     if !work_dir_value.starts_with('/') {
         return Err(err(format!(

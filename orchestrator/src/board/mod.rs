@@ -13,6 +13,6 @@ pub use load::{
     board_names, load, load_all, load_file, BoardError, DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES,
 };
 pub use profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, SshKeys, SshSettings,
-    Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, ProviderSpec, SshKeys,
+    SshSettings, Timeouts, Transport, VmSpec,
 };

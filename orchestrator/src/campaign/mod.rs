@@ -237,9 +237,13 @@ pub async fn eval(opts: EvalOptions) -> anyhow::Result<EvalOutcome> {
 }
 
 /// Board `name`'s profile; a labgrid place is checked on its coordinator
-/// (see [`crate::labgrid::load_board`]).
+/// (see [`crate::provider::labgrid::load_board`]).
 fn load_board(opts: &EvalOptions, name: &str) -> anyhow::Result<BoardProfile> {
-    crate::labgrid::load_board(&opts.boards_dir, name, opts.labgrid_coordinator.as_deref())
+    crate::provider::labgrid::load_board(
+        &opts.boards_dir,
+        name,
+        opts.labgrid_coordinator.as_deref(),
+    )
 }
 
 fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> {
