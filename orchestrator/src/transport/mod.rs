@@ -1,7 +1,8 @@
 //! Reaching a board: run commands on it and put files on it.
 //!
 //! `local` runs on this machine; `ssh` uses the blocking `ssh2` crate (the
-//! campaign runs each board's session on its own blocking thread).
+//! campaign runs each board's session on its own blocking thread);
+//! `memory` is a scripted board for unit tests.
 //!
 //! Both transports behave alike: `exec` runs argv without a shell in
 //! work_dir (stdin closed, env added, a missing program gives status 127),
@@ -24,6 +25,7 @@ use crate::board::BoardProfile;
 
 mod error;
 mod local;
+pub mod memory;
 mod process;
 pub(crate) mod shell;
 mod ssh;

@@ -14,6 +14,8 @@ mod record;
 mod run;
 mod schedule;
 mod start;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
