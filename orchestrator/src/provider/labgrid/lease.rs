@@ -51,6 +51,8 @@ impl Lease {
             _ => format!("{who}: labgrid: {e}"),
         })?;
         let mut lease = Lease {
+            // No address until the NetworkService is read below; the lease
+            // is returned only with it.
             ssh: spec.ssh.at("", 0, ""),
             network_service: String::new(),
             coordinator,
