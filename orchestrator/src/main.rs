@@ -188,7 +188,7 @@ fn build(workspace: &Path, boards_dir: &Path, targets: Vec<String>, boards: Vec<
     let mut jobs: Vec<(String, Option<lwm::board::BoardProfile>)> =
         targets.into_iter().map(|t| (t, None)).collect();
     for name in boards {
-        match lwm::labgrid::describe_board(boards_dir, &name, None) {
+        match lwm::provider::labgrid::describe_board(boards_dir, &name, None) {
             Ok(b) => {
                 // The gate checks against the board's real triple, as a
                 // campaign's does.
@@ -261,15 +261,7 @@ fn boards(boards_dir: &Path) -> u8 {
                     lwm::board::Transport::Ssh(s) => {
                         format!("ssh {}@{}:{}", s.user, s.host, s.port)
                     }
-                    lwm::board::Transport::Vm(v) => format!("qemu vm, image {}", v.image),
-                    lwm::board::Transport::Container(c) => {
-                        format!("docker container, image {}", c.image)
-                    }
-                    lwm::board::Transport::Labgrid(l) => format!(
-                        "labgrid place {} on {}",
-                        l.place,
-                        l.coordinator.as_deref().unwrap_or("$LG_COORDINATOR")
-                    ),
+                    lwm::board::Transport::Provided(p) => p.provider().describe(),
                 };
                 println!("{:<18} {:<32} {:<14} {how}", b.name, b.target, b.cpu);
             }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::board::{self, Transport, PLACE_PREFIX};
+use crate::board::{self, ProviderSpec, Transport, PLACE_PREFIX};
 use crate::cli::{Cli, Command, QualifyAction};
 
 /// Something a command needs installed on this machine, each with the
@@ -55,9 +55,9 @@ pub fn of(cli: &Cli, boards_dir: &Path, host_triple: &str) -> Vec<Need> {
             continue;
         }
         match board::load(boards_dir, &name).map(|b| b.transport) {
-            Ok(Transport::Vm(_)) => needs.push(Need::Qemu),
-            Ok(Transport::Container(_)) => needs.push(Need::Docker),
-            Ok(Transport::Labgrid(_)) => needs.push(Need::Labgrid),
+            Ok(Transport::Provided(ProviderSpec::Qemu(_))) => needs.push(Need::Qemu),
+            Ok(Transport::Provided(ProviderSpec::Docker(_))) => needs.push(Need::Docker),
+            Ok(Transport::Provided(ProviderSpec::Labgrid(_))) => needs.push(Need::Labgrid),
             Ok(Transport::Local | Transport::Ssh(_)) | Err(_) => {}
         }
     }

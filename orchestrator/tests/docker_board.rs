@@ -15,7 +15,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lwm::container::{self, Engine, OWNER_PID_LABEL, OWNER_START_LABEL};
+use lwm::provider::docker::{self as container, Engine, OWNER_PID_LABEL, OWNER_START_LABEL};
 
 #[path = "support/campaign.rs"]
 mod campaign;

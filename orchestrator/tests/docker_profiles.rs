@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lwm::board::{self, Emulation, Transport};
+use lwm::board::{self, Emulation, ProviderSpec, Transport};
 
 #[path = "support/profile_dir.rs"]
 mod profile_dir;
@@ -24,7 +24,7 @@ fn the_shipped_docker_board_is_a_qemu_user_container_board() {
     assert_eq!(b.emulation, Emulation::User);
     assert_eq!(b.target, "aarch64-unknown-linux-gnu");
     assert_eq!(b.cpu, "cortex-a72");
-    let Transport::Container(spec) = &b.transport else {
+    let Transport::Provided(ProviderSpec::Docker(spec)) = &b.transport else {
         panic!("transport {:?}", b.transport);
     };
     assert_eq!(spec.image, "board-arm64");
@@ -42,7 +42,7 @@ fn a_docker_board_defaults_to_qemu_user_and_a_start_timeout() {
     d.file("c", BASE);
     let b = board::load(&d.0, "c").unwrap();
     assert_eq!(b.emulation, Emulation::User);
-    let Transport::Container(spec) = b.transport else {
+    let Transport::Provided(ProviderSpec::Docker(spec)) = b.transport else {
         panic!("not a container board");
     };
     assert_eq!(spec.start_timeout, Duration::from_secs(120));

@@ -8,7 +8,7 @@ mod profile_dir;
 
 use std::collections::BTreeMap;
 
-use lwm::board::{self, HostKeyPolicy, Transport};
+use lwm::board::{self, HostKeyPolicy, ProviderSpec, Transport};
 use profile_dir::{shipped_boards, Dir};
 
 const HEAD: &str =
@@ -29,7 +29,7 @@ fn a_labgrid_profile_loads_with_only_keys_in_transport() {
         ),
     );
     let b = board::load(&d.0, "rack").unwrap();
-    let Transport::Labgrid(spec) = &b.transport else {
+    let Transport::Provided(ProviderSpec::Labgrid(spec)) = &b.transport else {
         panic!("not a labgrid board: {:?}", b.transport);
     };
     assert_eq!(spec.place, "rpi4-03");
@@ -51,7 +51,9 @@ fn a_labgrid_profile_loads_with_only_keys_in_transport() {
         &format!("{HEAD}[labgrid]\nplace = \"p\"\n{}", keys()),
     );
     let b = board::load(&d.0, "bare").unwrap();
-    assert!(matches!(&b.transport, Transport::Labgrid(s) if s.coordinator.is_none()));
+    assert!(
+        matches!(&b.transport, Transport::Provided(ProviderSpec::Labgrid(s)) if s.coordinator.is_none())
+    );
 }
 
 #[test]
@@ -168,7 +170,7 @@ fn a_place_profile_comes_from_tags_over_the_shipped_base() {
         b.allocators.get("jemalloc").map(String::as_str),
         Some("/usr/lib/aarch64-linux-gnu/libjemalloc.so.2")
     );
-    let Transport::Labgrid(spec) = &b.transport else {
+    let Transport::Provided(ProviderSpec::Labgrid(spec)) = &b.transport else {
         panic!("{:?}", b.transport);
     };
     assert_eq!(spec.place, "rpi4-03");

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lwm::board::{self, Transport};
-use lwm::vm::VmBoard;
+use lwm::board::{self, ProviderSpec, Transport};
+use lwm::provider::qemu::VmBoard;
 
 static NO_CANCEL: AtomicBool = AtomicBool::new(false);
 
@@ -124,7 +124,7 @@ fn a_vm_that_never_answers_fails_in_time_and_is_stopped() {
     // The guest's port 22 is forwarded to nothing (port 2222 in the guest).
     let ws = workspace_with_boot_args("silent", |a| a.replace("-:22", "-:2222"));
     let mut b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
-    let Transport::Vm(spec) = &mut b.transport else {
+    let Transport::Provided(ProviderSpec::Qemu(spec)) = &mut b.transport else {
         panic!("qemu-pi4 is a VM board");
     };
     spec.boot_timeout = Duration::from_secs(45);

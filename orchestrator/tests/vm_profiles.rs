@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lwm::board::{self, Emulation, Transport};
+use lwm::board::{self, Emulation, ProviderSpec, Transport};
 
 #[path = "support/profile_dir.rs"]
 mod profile_dir;
@@ -28,7 +28,7 @@ fn shipped_emulated_boards_are_vm_boards() {
         assert_eq!(b.emulation, Emulation::System, "{name}");
         assert_eq!(b.target, target, "{name}");
         match &b.transport {
-            Transport::Vm(vm) => assert_eq!(vm.image, image, "{name}"),
+            Transport::Provided(ProviderSpec::Qemu(vm)) => assert_eq!(vm.image, image, "{name}"),
             other => panic!("{name}: transport {other:?}"),
         }
         // Emulated boards shrink their workloads; real ones keep the size.
@@ -45,7 +45,7 @@ fn a_vm_board_defaults_to_qemu_system_and_a_boot_timeout() {
     d.file("vm", VM_BASE);
     let b = board::load(&d.0, "vm").unwrap();
     assert_eq!(b.emulation, Emulation::System);
-    let Transport::Vm(vm) = b.transport else {
+    let Transport::Provided(ProviderSpec::Qemu(vm)) = b.transport else {
         panic!("not a VM board");
     };
     assert_eq!(vm.boot_timeout, Duration::from_secs(300));
@@ -138,7 +138,7 @@ fn bad_qemu_fields_are_refused_where_they_are_set() {
 #[test]
 fn the_boot_watchdog_has_defaults_and_its_fields_are_checked_at_their_line() {
     let vm = |d: &Dir, name: &str| match board::load(&d.0, name).unwrap().transport {
-        Transport::Vm(vm) => vm,
+        Transport::Provided(ProviderSpec::Qemu(vm)) => vm,
         other => panic!("{name}: transport {other:?}"),
     };
     let d = Dir::new("watchdog");

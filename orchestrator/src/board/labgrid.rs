@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::load::{err, load_text, ssh_keys, BoardError, Chain};
+use super::chain::Chain;
+use super::load::{err, load_text, BoardError};
 use super::profile::{BoardProfile, LabgridSpec};
 use super::raw::Merged;
+use super::reach::ssh_keys;
 
 /// Board names of the form `labgrid:PLACE` need no profile file.
 pub const PLACE_PREFIX: &str = "labgrid:";

@@ -1,18 +1,20 @@
 //! Board profiles: `boards/*.toml`, with `extends` inheritance.
 
+mod chain;
 mod labgrid;
 mod load;
 mod profile;
 mod raw;
+mod reach;
+mod resolve;
 
 pub use labgrid::{
     check_coordinator, place_profile, valid_place, PLACE_BASE, PLACE_PREFIX, TAG_CPU, TAG_GLIBC,
     TAG_TARGET, TAG_WORK_DIR,
 };
-pub use load::{
-    board_names, load, load_all, load_file, BoardError, DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES,
-};
+pub use load::{board_names, load, load_all, load_file, BoardError};
 pub use profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, SshKeys, SshSettings,
-    Timeouts, Transport, VmSpec,
+    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, ProviderSpec, SshKeys,
+    SshSettings, Timeouts, Transport, VmSpec,
 };
+pub use reach::{DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES};

@@ -74,17 +74,25 @@ pub enum Transport {
     Local,
     /// A remote board over SSH (the `ssh2` crate).
     Ssh(SshSettings),
-    /// A QEMU system VM: booted by [`crate::vm`], then reached over SSH on
-    /// a forwarded loopback port with the image's own keys. It has no SSH
-    /// settings until it runs.
-    Vm(VmSpec),
-    /// A container run through qemu-user: started by [`crate::container`],
-    /// then reached over SSH on a published loopback port with the image's
-    /// own keys. It has no SSH settings until it runs.
-    Container(ContainerSpec),
-    /// A labgrid place: acquired by [`crate::labgrid`] for the campaign,
-    /// then reached over SSH at the address, port and user of the place's
-    /// NetworkService resource. It has no host until it is acquired.
+    /// Over SSH once its provider has started it: the running board
+    /// ([`crate::provider::RunningBoard`]) yields the SSH settings. It has
+    /// no address before.
+    Provided(ProviderSpec),
+}
+
+/// What provides a board for the campaign (started when the board's
+/// session starts, stopped when it ends): one variant per board kind,
+/// each a `[section]` of the profile. See [`crate::provider`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProviderSpec {
+    /// `[qemu]`: a QEMU system VM booted from a cached image, reached on a
+    /// forwarded loopback port with the image's own keys.
+    Qemu(VmSpec),
+    /// `[docker]`: a container run through qemu-user, reached on a
+    /// published loopback port with the image's own keys.
+    Docker(ContainerSpec),
+    /// `[labgrid]`: a labgrid place acquired for the campaign, reached at
+    /// the address, port and user of its NetworkService resource.
     Labgrid(LabgridSpec),
 }
 

@@ -248,9 +248,13 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
 }
 
 /// Board `name`'s profile; a labgrid place is checked on its coordinator
-/// (see [`crate::labgrid::load_board`]).
+/// (see [`crate::provider::labgrid::load_board`]).
 fn load_board(opts: &EvalOptions, name: &str) -> anyhow::Result<BoardProfile> {
-    crate::labgrid::load_board(&opts.boards_dir, name, opts.labgrid_coordinator.as_deref())
+    crate::provider::labgrid::load_board(
+        &opts.boards_dir,
+        name,
+        opts.labgrid_coordinator.as_deref(),
+    )
 }
 
 fn create_run(opts: &EvalOptions) -> anyhow::Result<(Store, Vec<BoardProfile>)> {

@@ -119,7 +119,7 @@ pub fn prepare(opts: &QualifyOptions) -> Result<(Criteria, Settings), String> {
     }
     let criteria = criteria::load(&opts.criteria)?;
     // As `lwm eval` checks it (a labgrid place on its coordinator too).
-    crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+    crate::provider::labgrid::load_board(&opts.boards_dir, &opts.board, None)
         .map_err(|e| format!("{e:#}"))?;
     if let Some(key) = &opts.sign {
         sign::check_key(key)?;
@@ -392,7 +392,7 @@ fn build_c_tests(opts: &QualifyOptions, c: &Criteria) -> Result<Option<ctests::B
     {
         return Ok(None);
     }
-    let board = crate::labgrid::load_board(&opts.boards_dir, &opts.board, None)
+    let board = crate::provider::labgrid::load_board(&opts.boards_dir, &opts.board, None)
         .map_err(|e| format!("{e:#}"))?;
     let target = board.build_target();
     let out = opts.out.join(ctests::BUILT_REL).join(&target);

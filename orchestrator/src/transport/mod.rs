@@ -1,7 +1,8 @@
 //! Reaching a board: run commands on it and put files on it.
 //!
 //! `local` runs on this machine; `ssh` uses the blocking `ssh2` crate (the
-//! campaign runs each board's session on its own blocking thread).
+//! campaign runs each board's session on its own blocking thread);
+//! `memory` is a scripted board for unit tests.
 //!
 //! Both transports behave alike: `exec` runs argv without a shell in
 //! work_dir (stdin closed, env added, a missing program gives status 127),
@@ -24,6 +25,7 @@ use crate::board::BoardProfile;
 
 mod error;
 mod local;
+pub mod memory;
 mod process;
 pub(crate) mod shell;
 mod ssh;
@@ -111,34 +113,12 @@ pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportErro
         crate::board::Transport::Ssh(settings) => {
             Ok(Box::new(SshTransport::connect(board, settings)?))
         }
-        // The VM's address exists only once it runs: crate::vm::VmBoard
-        // boots it and hands back a profile with an Ssh transport.
-        crate::board::Transport::Vm(vm) => Err(TransportError::new(
+        // A provided board's address exists only once it runs: its
+        // provider starts it and yields the SSH settings.
+        crate::board::Transport::Provided(p) => Err(TransportError::new(
             ErrorKind::Other,
             &board.name,
-            format!(
-                "a VM board (image {}) must be booted before connecting",
-                vm.image
-            ),
-        )),
-        // Likewise a container: crate::container::ContainerBoard starts it.
-        crate::board::Transport::Container(c) => Err(TransportError::new(
-            ErrorKind::Other,
-            &board.name,
-            format!(
-                "a container board (image {}) must be started before connecting",
-                c.image
-            ),
-        )),
-        // And a labgrid place: crate::labgrid::Lease acquires it and hands
-        // back a profile reaching its NetworkService.
-        crate::board::Transport::Labgrid(l) => Err(TransportError::new(
-            ErrorKind::Other,
-            &board.name,
-            format!(
-                "labgrid place {} must be acquired before connecting",
-                l.place
-            ),
+            p.provider().not_started(),
         )),
     }
 }

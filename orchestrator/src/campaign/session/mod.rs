@@ -2,7 +2,7 @@
 //! artifacts, connect, push, check the board, then every workload under
 //! every allocator, interleaved, each result saved the moment it arrives.
 //!
-//! One file per phase: `start` (an emulated board or a labgrid place),
+//! One file per phase: `start` (a provided board: VM, container, place),
 //! `open` (gate, hash, push, doctor, the board's plan), `schedule` (the
 //! interleaved order of runs), `run` (one agent run, reconnects), `record`
 //! (failures, incidents, lines for the user) and `argv` (the agent's
@@ -14,6 +14,8 @@ mod record;
 mod run;
 mod schedule;
 mod start;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +31,7 @@ use crate::manifest::Settings;
 use super::locked_transport::LockedTransport;
 use super::plan::AllocatorChoice;
 use super::store::Store;
-use start::{start_emulated, Emulated};
+use start::start_provided;
 
 /// Everything one board's thread needs.
 pub struct BoardJob {
@@ -80,20 +82,20 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
     job.store.record(&Event::BoardStarted {
         board: name.clone(),
     });
-    // An emulated board is started first and stopped when `_emulated` is
+    // A provided board is started first and stopped when `_provided` is
     // dropped at the end of this match: after the campaign, after a
     // failure, and after a Ctrl-C (which only sets `cancel`; QEMU and the
     // docker client run in their own process groups, so the terminal's
     // SIGINT does not reach them).
-    let outcome = match start_emulated(&mut job) {
+    let outcome = match start_provided(&mut job) {
         // Ctrl-C stopped the image build or the boot.
         Err(_) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
         Err(e) => BoardOutcome::Failed(e),
         // Ctrl-C while the image was built or the board started.
-        Ok(_emulated) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
-        // The session owns the emulated board from here on, to tell a VM
+        Ok(_provided) if job.cancel.load(Ordering::SeqCst) => BoardOutcome::Interrupted,
+        // The session owns the provided board from here on, to tell a VM
         // that went away from a dropped connection.
-        Ok(emulated) => match Session::open(&job, emulated) {
+        Ok(provided) => match Session::open(&job, provided) {
             Ok(mut s) => s.campaign(),
             Err(e) => BoardOutcome::Failed(e),
         },
@@ -127,11 +129,12 @@ pub fn run_board(mut job: BoardJob) -> BoardOutcome {
 
 struct Session<'a> {
     job: &'a BoardJob,
-    /// Declared before `emulated`: the board lock is released (on drop)
+    /// Declared before `provided`: the board lock is released (on drop)
     /// while the board still runs.
     transport: LockedTransport,
-    /// The VM or container this board is, if emulated (stopped on drop).
-    emulated: Option<Emulated>,
+    /// The VM, container or place this board is, if provided (stopped on
+    /// drop).
+    provided: Option<Box<dyn crate::provider::RunningBoard>>,
     deadline: Instant,
     work_dir: String,
     workloads: Vec<String>,

@@ -15,14 +15,13 @@ use super::super::plan;
 use super::super::threads::board_threads;
 use super::argv::{doctor_argv, timed_duration};
 use super::record::say;
-use super::start::Emulated;
 use super::{BoardJob, Session, AGENT_REL, LIBRARY_REL, WORKLOAD_REL};
 
 impl<'a> Session<'a> {
     /// Gate, connect, push, check the board and settle the plan.
     pub(super) fn open(
         job: &'a BoardJob,
-        emulated: Option<Emulated>,
+        provided: Option<Box<dyn crate::provider::RunningBoard>>,
     ) -> Result<Session<'a>, String> {
         let board = &job.board;
         // A timed workload's runs come on top of the profile's budget, so
@@ -187,7 +186,7 @@ impl<'a> Session<'a> {
         job.progress.set_length(planned);
         Ok(Session {
             job,
-            emulated,
+            provided,
             transport,
             deadline,
             work_dir,

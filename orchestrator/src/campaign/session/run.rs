@@ -242,9 +242,9 @@ exit 0"#;
     /// gone (a VM whose QEMU exited): then that is the reason given.
     fn unless_gone(&mut self, why: String, key: &RunKey) -> String {
         match self
-            .emulated
+            .provided
             .as_mut()
-            .and_then(|e| e.gone(Duration::from_secs(3)))
+            .and_then(|p| p.gone(Duration::from_secs(3)))
         {
             Some(gone) => {
                 let msg = format!("board {}: the VM went away during {key}: {gone}", key.board);

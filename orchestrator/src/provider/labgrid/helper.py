@@ -1,4 +1,4 @@
-# lwm's bridge to a labgrid coordinator, run by orchestrator/src/labgrid/client.rs
+# lwm's bridge to a labgrid coordinator, run by orchestrator/src/provider/labgrid/client.rs
 # with the Python that has labgrid installed (scripts/setup-labgrid.sh):
 #
 #   python3 -c "$(this file)" ACTION COORDINATOR PLACE

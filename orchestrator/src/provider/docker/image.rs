@@ -1,13 +1,20 @@
 //! Images of container boards: built by the recipes in `docker/` and
-//! tagged by a hash of the recipe (see `docker/build.sh`). This side only
-//! runs the build and reads what it left beside the image.
+//! tagged by a hash of the recipe (see `docker/build.sh`), which also
+//! leaves a directory beside the image naming its tag and keys.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use super::engine::Engine;
+use crate::provider::image::{build_from_recipe, Finished, Recipes};
+
+/// Where container images come from.
+const RECIPES: Recipes = Recipes {
+    folder: "docker",
+    recipe: "Dockerfile",
+};
 
 /// A built board image. Invariant: `dir/complete` existed when read, so
 /// every file named here is whole, and the engine held `tag`.
@@ -27,21 +34,10 @@ pub struct BoardImage {
 impl BoardImage {
     /// Reads a finished image directory.
     pub fn open(name: &str, dir: &Path) -> anyhow::Result<BoardImage> {
-        if !dir.join("complete").is_file() {
-            bail!("image {name}: {} is not a finished image", dir.display());
-        }
-        let read = |f: &str| {
-            std::fs::read_to_string(dir.join(f))
-                .with_context(|| format!("image {name}: cannot read {}", dir.join(f).display()))
-        };
-        let tag = read("image")?.trim().to_string();
-        let pub_line = read("ssh_host_ed25519_key.pub")?;
-        let mut fields = pub_line.split_whitespace();
-        let host_key = match (fields.next(), fields.next()) {
-            (Some(t), Some(k)) => format!("{t} {k}"),
-            _ => bail!("image {name}: malformed ssh_host_ed25519_key.pub"),
-        };
-        let user_key = PathBuf::from(read("user_key")?.trim());
+        let finished = Finished::open(name, dir)?;
+        let tag = finished.read("image")?.trim().to_string();
+        let host_key = finished.host_key()?;
+        let user_key = PathBuf::from(finished.read("user_key")?.trim());
         if !user_key.is_file() {
             bail!(
                 "image {name}: the kit's key {} is missing (delete {} to rebuild the image)",
@@ -69,20 +65,9 @@ pub fn ensure_image(
     build_log: &Path,
     cancel: &AtomicBool,
 ) -> anyhow::Result<BoardImage> {
-    let script = workspace.join("docker/build.sh");
-    if !script.is_file() {
-        bail!("image {name}: no {}", script.display());
-    }
-    if !workspace
-        .join("docker")
-        .join(name)
-        .join("Dockerfile")
-        .is_file()
-    {
-        bail!("image {name}: no recipe docker/{name}/Dockerfile");
-    }
-    let dir = crate::vm::run_image_build(
-        &script,
+    let dir = build_from_recipe(
+        workspace,
+        &RECIPES,
         name,
         &[("DOCKER_HOST", engine.host().to_string())],
         build_log,

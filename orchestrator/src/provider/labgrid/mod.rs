@@ -1,7 +1,7 @@
 //! Boards in a labgrid lab (<https://labgrid.readthedocs.io>).
 //!
 //! A board is a labgrid place when its profile has `[labgrid] place = ...`
-//! ([`Transport::Labgrid`](crate::board::Transport::Labgrid)) or when it is
+//! ([`ProviderSpec::Labgrid`](crate::board::ProviderSpec::Labgrid)) or when it is
 //! named `labgrid:PLACE` (its profile then comes from the place's tags,
 //! [`crate::board::place_profile`]).
 //!

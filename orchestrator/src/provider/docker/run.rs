@@ -2,7 +2,6 @@
 //! with port 22 published on a free port of 127.0.0.1; removed on drop.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -14,6 +13,7 @@ use anyhow::{bail, Context};
 use super::engine::{last_line, Engine};
 use super::image::BoardImage;
 use super::stale;
+use crate::provider::ssh_ready::{free_port, write_known_hosts};
 
 /// Label naming the pid of the `lwm` that started a container.
 pub const OWNER_PID_LABEL: &str = "lwm.owner-pid";
@@ -88,15 +88,11 @@ impl RunningContainer {
                 .arg(&image.tag)
                 .stdout(output)
                 .stderr(errors);
-            crate::supervised::own_group_dying_with_parent(&mut command);
+            crate::provider::supervised::own_group_dying_with_parent(&mut command);
             let client = command
                 .spawn()
                 .context("cannot run `docker` (run scripts/setup-docker.sh)")?;
-            std::fs::write(
-                &known_hosts,
-                format!("[127.0.0.1]:{port} {}\n", image.host_key),
-            )
-            .with_context(|| format!("cannot write {}", known_hosts.display()))?;
+            write_known_hosts(&known_hosts, port, &image.host_key)?;
             let mut container = RunningContainer {
                 name,
                 client: Some(client),
@@ -174,13 +170,13 @@ impl RunningContainer {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
-        crate::supervised::reap_within(client, CLIENT_GRACE);
+        crate::provider::supervised::reap_within(client, CLIENT_GRACE);
     }
 
     fn wait_for_ssh(&mut self, deadline: Instant) -> anyhow::Result<()> {
         // docker-proxy accepts on the published port before sshd listens:
         // only an SSH banner proves it answers.
-        crate::supervised::wait_for_sshd(
+        crate::provider::supervised::wait_for_sshd(
             self.client.as_mut(),
             "the container",
             self.port,
@@ -203,13 +199,6 @@ fn hostname(board: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect()
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (docker binds it next;
-/// a lost race shows as "port is already allocated" and is retried).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 #[cfg(test)]

@@ -2,8 +2,7 @@
 //! (arm64 on this x86_64 host, every program run by qemu-user through
 //! binfmt) running sshd, reached over SSH exactly like a real board.
 //!
-//! A board whose profile has `[docker] image = "NAME"` has
-//! [`Transport::Container`](crate::board::Transport::Container).
+//! For a board whose profile has `[docker] image = "NAME"`,
 //! [`ContainerBoard::start`] makes sure a Docker engine answers
 //! (`scripts/docker-engine.sh`, which starts one where none runs), removes
 //! containers left by an `lwm` that died, builds the image when it is
@@ -29,7 +28,10 @@ mod stale;
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
-use crate::board::{BoardProfile, HostKeyPolicy, SshSettings, Transport};
+use crate::rundir::Event;
+
+use super::{BoardProvider, Note, RunningBoard, StartEnv};
+use crate::board::{BoardProfile, ContainerSpec, ProviderSpec, SshSettings, Transport};
 
 pub use engine::Engine;
 pub use image::{ensure_image, BoardImage};
@@ -41,6 +43,7 @@ pub struct ContainerBoard {
     /// `board` with its transport replaced by the container's SSH settings.
     pub board: BoardProfile,
     pub container: RunningContainer,
+    ssh: SshSettings,
 }
 
 impl ContainerBoard {
@@ -56,7 +59,7 @@ impl ContainerBoard {
         progress: &dyn Fn(&str),
         cancel: &AtomicBool,
     ) -> anyhow::Result<ContainerBoard> {
-        let Transport::Container(spec) = &board.transport else {
+        let Transport::Provided(ProviderSpec::Docker(spec)) = &board.transport else {
             anyhow::bail!("board {}: not a [docker] board", board.name);
         };
         let in_board = |e: anyhow::Error| anyhow::anyhow!("board {}: {e:#}", board.name);
@@ -79,19 +82,64 @@ impl ContainerBoard {
         let container =
             RunningContainer::start(engine, &image, &board.name, state_dir, spec.start_timeout)
                 .map_err(in_board)?;
+        let ssh = super::ssh_ready::loopback_root(
+            container.port(),
+            &image.user_key,
+            container.known_hosts(),
+            spec.keepalive_s,
+        );
         let mut reached = board.clone();
-        reached.transport = Transport::Ssh(SshSettings {
-            host: "127.0.0.1".into(),
-            port: container.port(),
-            user: "root".into(),
-            identity: Some(image.user_key.clone()),
-            known_hosts: container.known_hosts().to_path_buf(),
-            host_key_policy: HostKeyPolicy::Strict,
-            keepalive_s: spec.keepalive_s,
-        });
+        reached.transport = Transport::Ssh(ssh.clone());
         Ok(ContainerBoard {
             board: reached,
             container,
+            ssh,
         })
+    }
+}
+
+impl RunningBoard for ContainerBoard {
+    fn ssh(&self) -> SshSettings {
+        self.ssh.clone()
+    }
+}
+
+impl BoardProvider for ContainerSpec {
+    fn kind(&self) -> &'static str {
+        "container"
+    }
+
+    fn describe(&self) -> String {
+        format!("docker container, image {}", self.image)
+    }
+
+    fn not_started(&self) -> String {
+        format!(
+            "a container board (image {}) must be started before connecting",
+            self.image
+        )
+    }
+
+    fn start(
+        &self,
+        board: &BoardProfile,
+        env: &StartEnv<'_>,
+    ) -> Result<Box<dyn RunningBoard>, String> {
+        let c = ContainerBoard::start(
+            board,
+            env.workspace,
+            env.state_dir,
+            env.progress,
+            env.cancel,
+        )
+        .map_err(|e| format!("{e:#}"))?;
+        (env.notes)(Note::event(Event::ContainerStarted {
+            board: board.name.clone(),
+            image: self.image.clone(),
+            container: c.container.name().into(),
+            port: c.container.port(),
+            start_s: c.container.started_in().as_secs_f64(),
+        }));
+        Ok(Box::new(c))
     }
 }

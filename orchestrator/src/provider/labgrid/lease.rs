@@ -2,7 +2,12 @@
 //! session starts, released when the lease is dropped (the campaign ended,
 //! the board failed, or Ctrl-C unwound the session).
 
-use crate::board::{BoardProfile, LabgridSpec, Transport};
+use std::sync::atomic::Ordering;
+
+use crate::rundir::Event;
+
+use crate::board::{BoardProfile, LabgridSpec, ProviderSpec, SshSettings, Transport};
+use crate::provider::{BoardProvider, Note, RunningBoard, StartEnv};
 
 use super::client::Coordinator;
 use super::door::{held_message, who};
@@ -13,9 +18,9 @@ pub type OnRelease = Box<dyn Fn(&Result<(), String>) + Send>;
 
 /// A place this lwm holds. Dropping it releases the place.
 pub struct Lease {
-    /// The board with its transport replaced by plain SSH to the place's
-    /// NetworkService (address, port, username) with the profile's keys.
-    pub board: BoardProfile,
+    /// Plain SSH to the place's NetworkService (address, port, username)
+    /// with the profile's keys.
+    pub ssh: SshSettings,
     /// `EXPORTER/GROUP/NetworkService/NAME` lwm logs in to.
     pub network_service: String,
     coordinator: Coordinator,
@@ -30,7 +35,7 @@ impl Lease {
     /// settled: see [`super::door::check_board`]). Errors are one line
     /// naming the board and the place (and who holds it).
     pub fn acquire(board: &BoardProfile) -> Result<Lease, String> {
-        let Transport::Labgrid(spec) = &board.transport else {
+        let Transport::Provided(ProviderSpec::Labgrid(spec)) = &board.transport else {
             return Err(format!("board {}: not a labgrid board", board.name));
         };
         let LabgridSpec {
@@ -46,7 +51,9 @@ impl Lease {
             _ => format!("{who}: labgrid: {e}"),
         })?;
         let mut lease = Lease {
-            board: board.clone(),
+            // No address until the NetworkService is read below; the lease
+            // is returned only with it.
+            ssh: spec.ssh.at("", 0, ""),
             network_service: String::new(),
             coordinator,
             place: place.clone(),
@@ -59,7 +66,7 @@ impl Lease {
             .network_service()
             .map_err(|e| format!("{who}: labgrid: {e}"))?;
         lease.network_service = ns.path.clone();
-        lease.board.transport = Transport::Ssh(spec.ssh.at(&ns.address, ns.port, &ns.username));
+        lease.ssh = spec.ssh.at(&ns.address, ns.port, &ns.username);
         Ok(lease)
     }
 
@@ -97,5 +104,71 @@ impl Drop for Lease {
         if let Err(e) = self.release() {
             eprintln!("lwm: {e}");
         }
+    }
+}
+
+impl RunningBoard for Lease {
+    fn ssh(&self) -> SshSettings {
+        self.ssh.clone()
+    }
+}
+
+impl BoardProvider for LabgridSpec {
+    fn kind(&self) -> &'static str {
+        "labgrid"
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "labgrid place {} on {}",
+            self.place,
+            self.coordinator.as_deref().unwrap_or("$LG_COORDINATOR")
+        )
+    }
+
+    fn not_started(&self) -> String {
+        format!(
+            "labgrid place {} must be acquired before connecting",
+            self.place
+        )
+    }
+
+    /// Acquires the place and reaches its NetworkService over SSH. The
+    /// place is released when the lease is dropped; both ends are notes.
+    fn start(
+        &self,
+        board: &BoardProfile,
+        env: &StartEnv<'_>,
+    ) -> Result<Box<dyn RunningBoard>, String> {
+        if env.cancel.load(Ordering::SeqCst) {
+            return Err(format!("board {}: interrupted", board.name));
+        }
+        (env.progress)("acquiring labgrid place");
+        let mut lease = Lease::acquire(board)?;
+        let (name, place) = (board.name.clone(), lease.place().to_string());
+        let s = &lease.ssh;
+        (env.notes)(Note::event(Event::LabgridAcquired {
+            board: name.clone(),
+            place: place.clone(),
+            network_service: lease.network_service.clone(),
+            ssh: format!("{}@{}:{}", s.user, s.host, s.port),
+        }));
+        let notes = env.notes.clone();
+        lease.on_release(Box::new(move |result| match result {
+            Ok(()) => notes(Note::event(Event::LabgridReleased {
+                board: name.clone(),
+                place: place.clone(),
+            })),
+            Err(e) => notes(Note {
+                event: Event::LabgridReleaseFailed {
+                    board: name.clone(),
+                    place: place.clone(),
+                    error: e.clone(),
+                },
+                say: None,
+                incident: Some(e.clone()),
+            }),
+        }));
+        Ok(Box::new(lease))
     }
 }

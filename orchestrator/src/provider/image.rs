@@ -1,6 +1,8 @@
-//! Images of emulated boards: built by the recipes in `images/` and cached
-//! outside the source tree under a hash of the recipe (see
-//! `images/build.sh`). This side only runs the build and reads the result.
+//! Images of provided boards, built by a recipe and cached outside the
+//! source tree under a hash of the recipe: QEMU images by `images/build.sh`
+//! (`images/NAME/recipe.sh`), container images by `docker/build.sh`
+//! (`docker/NAME/Dockerfile`). The scripts compute the hashes; this side
+//! only runs the build and reads the finished directory it printed.
 
 use std::fs::OpenOptions;
 use std::os::unix::process::CommandExt;
@@ -11,92 +13,77 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 
-/// A finished image directory. Invariant: `dir/complete` existed when read,
-/// so every file named here is whole.
-#[derive(Debug, Clone)]
-pub struct Image {
-    pub name: String,
-    pub dir: PathBuf,
-    /// QEMU program and arguments (from `images/NAME/boot.args`) with
-    /// `@IMAGE@`, `@PORT@`, `@CONSOLE@` still in place.
-    pub boot_args: Vec<String>,
-    /// The guest's only host key as `type base64` (no comment).
-    pub host_key: String,
-    /// Private key authorised as root in the guest.
-    pub user_key: PathBuf,
+/// Where a kind of image comes from in the workspace.
+pub(crate) struct Recipes {
+    /// The folder of recipes and of its build script: `images`, `docker`.
+    pub folder: &'static str,
+    /// The file every recipe of the folder has: `recipe.sh`, `Dockerfile`.
+    pub recipe: &'static str,
 }
 
-impl Image {
-    /// Reads a finished image directory; how to boot it is read from the
-    /// recipe's `boot.args` in `workspace`.
-    pub fn open(workspace: &Path, name: &str, dir: &Path) -> anyhow::Result<Image> {
-        if !dir.join("complete").is_file() {
-            bail!("image {name}: {} is not a finished image", dir.display());
-        }
-        let read = |f: &str| {
-            std::fs::read_to_string(dir.join(f))
-                .with_context(|| format!("image {name}: cannot read {}", dir.join(f).display()))
-        };
-        let args_path = workspace.join("images").join(name).join("boot.args");
-        let boot_args: Vec<String> = std::fs::read_to_string(&args_path)
-            .with_context(|| format!("image {name}: cannot read {}", args_path.display()))?
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-            .map(str::to_string)
-            .collect();
-        if boot_args.is_empty() {
-            bail!("image {name}: {} names no command", args_path.display());
-        }
-        let pub_line = read("ssh_host_ed25519_key.pub")?;
-        let mut fields = pub_line.split_whitespace();
-        let host_key = match (fields.next(), fields.next()) {
-            (Some(t), Some(k)) => format!("{t} {k}"),
-            _ => bail!("image {name}: malformed ssh_host_ed25519_key.pub"),
-        };
-        let user_key = dir
-            .parent()
-            .map(|p| p.join("kit_ed25519"))
-            .filter(|p| p.is_file())
-            .with_context(|| {
-                format!(
-                    "image {name}: the kit's key kit_ed25519 is missing beside {}",
-                    dir.display()
-                )
-            })?;
-        Ok(Image {
-            name: name.to_string(),
-            dir: dir.to_path_buf(),
-            boot_args,
-            host_key,
-            user_key,
-        })
-    }
-}
-
-/// Returns image `name`, building it first when its recipe's hash has no
-/// finished image yet (minutes; the build's output goes to `build_log`).
-/// Setting `cancel` stops a build in progress (its whole process group)
-/// and fails with "interrupted"; a half-built image is never kept.
-pub fn ensure_image(
+/// Returns the finished directory of image `name` from `recipes`,
+/// building it first when its recipe's hash has none yet (minutes; the
+/// build's output goes to `build_log`). `envs` are added to the build
+/// script's environment. Setting `cancel` stops a build in progress.
+pub(crate) fn build_from_recipe(
     workspace: &Path,
+    recipes: &Recipes,
     name: &str,
+    envs: &[(&str, String)],
     build_log: &Path,
     cancel: &AtomicBool,
-) -> anyhow::Result<Image> {
-    let script = workspace.join("images/build.sh");
+) -> anyhow::Result<PathBuf> {
+    let script = workspace.join(recipes.folder).join("build.sh");
     if !script.is_file() {
         bail!("image {name}: no {}", script.display());
     }
     if !workspace
-        .join("images")
+        .join(recipes.folder)
         .join(name)
-        .join("recipe.sh")
+        .join(recipes.recipe)
         .is_file()
     {
-        bail!("image {name}: no recipe images/{name}/recipe.sh");
+        bail!(
+            "image {name}: no recipe {}/{name}/{}",
+            recipes.folder,
+            recipes.recipe
+        );
     }
-    let dir = run_image_build(&script, name, &[], build_log, cancel)?;
-    Image::open(workspace, name, &dir)
+    run_image_build(&script, name, envs, build_log, cancel)
+}
+
+/// A finished image directory as both kinds leave it. Invariant:
+/// `dir/complete` existed when opened, so every file in it is whole.
+pub(crate) struct Finished<'a> {
+    pub name: &'a str,
+    pub dir: &'a Path,
+}
+
+impl<'a> Finished<'a> {
+    /// `dir` if the build finished it.
+    pub fn open(name: &'a str, dir: &'a Path) -> anyhow::Result<Finished<'a>> {
+        if !dir.join("complete").is_file() {
+            bail!("image {name}: {} is not a finished image", dir.display());
+        }
+        Ok(Finished { name, dir })
+    }
+
+    /// The text of file `f` of the image.
+    pub fn read(&self, f: &str) -> anyhow::Result<String> {
+        let path = self.dir.join(f);
+        std::fs::read_to_string(&path)
+            .with_context(|| format!("image {}: cannot read {}", self.name, path.display()))
+    }
+
+    /// The board's only host key as `type base64` (no comment).
+    pub fn host_key(&self) -> anyhow::Result<String> {
+        let pub_line = self.read("ssh_host_ed25519_key.pub")?;
+        let mut fields = pub_line.split_whitespace();
+        match (fields.next(), fields.next()) {
+            (Some(t), Some(k)) => Ok(format!("{t} {k}")),
+            _ => bail!("image {}: malformed ssh_host_ed25519_key.pub", self.name),
+        }
+    }
 }
 
 /// Runs an image build script (`images/build.sh` or `docker/build.sh`)

@@ -1,4 +1,4 @@
-//! Long-lived helper processes lwm starts for an emulated board (QEMU, the
+//! Long-lived helper processes lwm starts for a provided board (QEMU, the
 //! docker client of a board container) and must never leave behind.
 
 use std::fmt;
@@ -128,7 +128,7 @@ pub(crate) fn wait_for_sshd_watching(
         if cancel.is_some_and(|c| c.load(Ordering::SeqCst)) {
             return Err(NotAnswered::Interrupted);
         }
-        if crate::vm::ssh_ready::answers(addr, Duration::from_secs(2)) {
+        if super::ssh_ready::answers(addr, Duration::from_secs(2)) {
             return Ok(());
         }
         if let Some(c) = &console {

@@ -2,7 +2,6 @@
 //! port 22 forwarded to a free port on 127.0.0.1, stopped on drop.
 
 use std::fs::File;
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,8 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use super::image::{last_lines, Image};
-use crate::supervised::{ConsoleWatch, NotAnswered};
+use super::image::Image;
+use crate::provider::image::last_lines;
+use crate::provider::ssh_ready::{free_port, write_known_hosts};
+use crate::provider::supervised::{ConsoleWatch, NotAnswered};
 
 /// How long QEMU gets to exit after SIGTERM before it is killed.
 const STOP_GRACE: Duration = Duration::from_secs(10);
@@ -157,15 +158,11 @@ impl RunningVm {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(stderr);
-            crate::supervised::own_group_dying_with_parent(&mut command);
+            crate::provider::supervised::own_group_dying_with_parent(&mut command);
             let child = command
                 .spawn()
                 .with_context(|| format!("cannot start {program}"))?;
-            std::fs::write(
-                &known_hosts,
-                format!("[127.0.0.1]:{port} {}\n", image.host_key),
-            )
-            .with_context(|| format!("cannot write {}", known_hosts.display()))?;
+            write_known_hosts(&known_hosts, port, &image.host_key)?;
             let mut vm = RunningVm {
                 child: Some(child),
                 port,
@@ -252,7 +249,7 @@ impl RunningVm {
                 libc::kill(pid, libc::SIGTERM);
             }
         }
-        crate::supervised::reap_within(child, STOP_GRACE);
+        crate::provider::supervised::reap_within(child, STOP_GRACE);
     }
 
     /// QEMU's exit status if it has exited or exits within `grace`;
@@ -292,7 +289,7 @@ impl RunningVm {
         stall: Duration,
         cancel: &AtomicBool,
     ) -> Result<(), NotAnswered> {
-        crate::supervised::wait_for_sshd_watching(
+        crate::provider::supervised::wait_for_sshd_watching(
             self.child.as_mut(),
             "QEMU",
             self.port,
@@ -331,13 +328,6 @@ fn with_kernel_args(args: &[String], extra: Option<&str>) -> Result<Vec<String>,
             "the profile sets qemu.kernel_args `{extra}`, but the image's boot.args has no -append to add them to"
         )),
     }
-}
-
-/// A port on 127.0.0.1 that was free a moment ago (QEMU binds it next; a
-/// lost race shows as a host-forwarding error and is retried).
-fn free_port() -> anyhow::Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("no free loopback port")?;
-    Ok(listener.local_addr()?.port())
 }
 
 fn on_path(program: &str) -> bool {
