@@ -29,7 +29,7 @@ use crate::{counters, large, os};
 /// heap grows by moving its fence up (as glibc's heaps grow by `brk` or
 /// mprotect), so a buffer freed at the top merges with whatever is freed
 /// below it and the next bigger buffer reuses both, and it shrinks by
-/// moving the fence down, which gives the pages back.
+/// moving the fence down, which gives the pages back and uncommits them.
 #[repr(C)]
 #[allow(dead_code)] // the link words are reached through `push`/`unlink`
 struct Region {
@@ -37,20 +37,11 @@ struct Region {
     next: usize,
     pprev: usize,
     /// Committed bytes from the region start, a page multiple; the fence
-    /// ends them. `len <= writable`.
+    /// ends them. `len <= reserved`.
     len: usize,
     /// Reserved bytes from the region start, a page multiple.
     reserved: usize,
     first: usize,
-    /// Bytes from the region start that are readable and writable, a page
-    /// multiple, `len <= writable <= reserved`: the most the region ever
-    /// committed. A trim gives the pages above `len` back (MADV_DONTNEED)
-    /// but leaves them writable, as glibc's heaps do, so growing again up
-    /// to here costs no system call: under QEMU's system emulation each
-    /// mprotect flushes the guest's TLB, and a heap cycling 4 MiB frames
-    /// made 300 of them where glibc made 45 (edge-ai-frames on qemu-pi4,
-    /// 1.5x glibc's time).
-    writable: usize,
 }
 
 const FIRST_CHUNK_OFFSET: usize = round_up(core::mem::size_of::<Region>() + WORD, GRAIN) - WORD;
@@ -392,7 +383,7 @@ impl Arena {
             if keep >= len {
                 return size;
             }
-            os::release((region + keep) as *mut u8, len - keep);
+            os::decommit(region + keep, len - keep);
             self.uncommitted(len - keep);
             (*r).len = keep;
             let fence = region + keep - FENCE_FROM_END;
@@ -430,12 +421,8 @@ impl Arena {
             else {
                 return 0;
             };
-            let writable = (*r).writable;
-            if new_len > writable {
-                if !os::commit(region + writable, new_len - writable) {
-                    return 0;
-                }
-                (*r).writable = new_len;
+            if !os::commit(region + len, new_len - len) {
+                return 0;
             }
             self.committed(new_len - len);
             if top != fence {
@@ -497,7 +484,6 @@ impl Arena {
         unsafe {
             let region = base as *mut Region;
             (*region).len = len;
-            (*region).writable = len;
             (*region).reserved = reserved;
             (*region).first = first;
             push(&mut heap.regions, base);
@@ -637,10 +623,7 @@ impl Arena {
             while region != 0 {
                 regions += 1;
                 let r = &*(region as *const Region);
-                if r.len > r.writable
-                    || r.writable > r.reserved
-                    || (r.len | r.writable | r.reserved) & (os::page_size() - 1) != 0
-                {
+                if r.len > r.reserved || (r.len | r.reserved) & (os::page_size() - 1) != 0 {
                     return Err("region committed beyond its reservation");
                 }
                 let fence = region + r.len - FENCE_FROM_END;

@@ -130,6 +130,20 @@ pub unsafe fn commit(p: usize, len: usize) -> bool {
     unsafe { syscall(libc::SYS_mprotect as usize, p, len, prot, 0, 0, 0) == 0 }
 }
 
+/// Returns `[p, p + len)` to the reserved state: its pages are freed and
+/// no longer charged. One call (a fixed mapping over it), where
+/// MADV_DONTNEED and mprotect would take two.
+///
+/// # Safety
+/// The range must be page-aligned, inside a reservation of the caller's,
+/// and hold nothing anyone needs.
+pub unsafe fn decommit(p: usize, len: usize) {
+    let flags =
+        (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED) as usize;
+    // SAFETY: guaranteed by the caller; MAP_FIXED replaces only that range.
+    unsafe { syscall(SYS_MMAP, p, len, 0, flags, usize::MAX, 0) };
+}
+
 /// # Safety
 /// `[p, p + len)` must be a mapping (or part of one) that nothing uses any more.
 pub unsafe fn unmap(p: *mut u8, len: usize) {
