@@ -36,7 +36,7 @@ impl Exporter for Html {
         if !s.warnings.is_empty() {
             warnings.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
             for w in &s.warnings {
-                warnings.push_str(&format!("<li>{}</li>\n", esc(w)));
+                warnings.push_str(&format!("<li>{}</li>\n", esc(&w.to_string())));
             }
             warnings.push_str("</ul>\n</section>\n");
         }

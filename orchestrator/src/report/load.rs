@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Result};
 use lwm_contract::schema::{AllocatorKind, RunDocument};
 
+use super::warning::Warning;
 use crate::manifest::Manifest;
 use crate::rundir::{read_manifest, FailedRunRecord, RawName, RunKind, FAILED_RUN_VERSION};
 pub use crate::rundir::{CellKey, FAILED_RUN_SCHEMA};
@@ -23,7 +24,7 @@ pub struct RunData {
     /// Keyed by (board, workload, allocator) as named by the raw/ directories.
     pub cells: BTreeMap<CellKey, Cell>,
     /// Things a reader must know that did not stop the load (stray files, ...).
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Warning>,
 }
 
 /// The repetitions of one workload under one allocator on one board.
@@ -97,8 +98,7 @@ pub fn load_run(run_dir: &Path) -> Result<RunData> {
         warnings: Vec::new(),
     };
     if !run_dir.join(crate::rundir::RAW_DIR).exists() {
-        data.warnings
-            .push("raw/ does not exist yet: no runs recorded".into());
+        data.warnings.push(Warning::NoRunsYet);
         return Ok(data);
     }
     for key in crate::rundir::cells(run_dir)? {
@@ -163,7 +163,7 @@ fn fail_differing_stdout(data: &mut RunData) {
     }
 }
 
-fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Result<Cell> {
+fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<Warning>) -> Result<Cell> {
     let rel_dir = key.rel_dir();
     let mut cell = Cell::default();
     for (name, raw) in key.files(run_dir)? {
@@ -214,7 +214,7 @@ fn load_cell(run_dir: &Path, key: &CellKey, warnings: &mut Vec<String>) -> Resul
             None if name.starts_with('.') || name.ends_with(".tmp") => {}
             // Failed records `--resume` moved aside: kept, not reported.
             None if name == crate::rundir::SUPERSEDED_DIR && path.is_dir() => {}
-            None => warnings.push(format!("{rel}: unexpected file, ignored")),
+            None => warnings.push(Warning::UnexpectedFile { rel: rel.clone() }),
         }
     }
     cell.samples.sort_by_key(|s| s.rep);
@@ -256,7 +256,7 @@ fn check_labels(
     doc: &RunDocument,
     key: &CellKey,
     rel: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> Result<()> {
     let is_system_doc = doc.allocator.kind == AllocatorKind::System;
     if is_system_doc != (key.allocator == "system") {
@@ -269,10 +269,11 @@ fn check_labels(
     }
     if let Some(w) = &doc.invocation.workload {
         if *w != key.workload {
-            warnings.push(format!(
-                "{rel}: filed under workload {:?} but the agent ran workload {w:?}",
-                key.workload
-            ));
+            warnings.push(Warning::WorkloadMismatch {
+                rel: rel.to_string(),
+                filed: key.workload.clone(),
+                ran: w.clone(),
+            });
         }
     }
     Ok(())

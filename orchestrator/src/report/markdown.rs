@@ -38,7 +38,7 @@ impl Exporter for Markdown {
         if !s.warnings.is_empty() {
             out.push_str("\n## Warnings\n\n");
             for w in &s.warnings {
-                out.push_str(&format!("- {}\n", esc(w)));
+                out.push_str(&format!("- {}\n", esc(&w.to_string())));
             }
         }
         out

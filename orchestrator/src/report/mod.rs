@@ -21,6 +21,7 @@ mod summary;
 mod svg;
 mod template;
 mod terminal;
+mod warning;
 
 use std::path::Path;
 
@@ -41,6 +42,7 @@ pub use summary::{
     WorkloadSummary, BASELINE, MEMORY_NOT_REPRESENTATIVE, REPORT_SCHEMA, REPORT_VERSION,
 };
 pub use terminal::Terminal;
+pub use warning::Warning;
 
 /// One output format.
 pub trait Exporter {

@@ -43,7 +43,7 @@ impl Exporter for Terminal {
         if !s.warnings.is_empty() {
             out.push_str("\nwarnings:\n");
             for w in &s.warnings {
-                out.push_str(&format::wrap(w, WIDTH, "  ", "    "));
+                out.push_str(&format::wrap(&w.to_string(), WIDTH, "  ", "    "));
             }
         }
         out.push('\n');

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::super::load::{Cell, CellKey, RunData};
+use super::super::warning::Warning;
 use super::cell::{geomean_of, peaks, summarize_cell, times};
 use super::emulation::{emulation_note, memory_representative, undeclared_emulation};
 use super::warnings::{checksum_warning, floor_warning};
@@ -21,7 +22,7 @@ pub fn summarize(data: &RunData) -> Summary {
     let mut warnings = data.warnings.clone();
     // Boards are independent: one thread each (the bootstraps dominate).
     let names = board_names(data, &mut warnings);
-    let per_board: Vec<(BoardSummary, Vec<String>)> = std::thread::scope(|scope| {
+    let per_board: Vec<(BoardSummary, Vec<Warning>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = names
             .iter()
             .map(|name| {
@@ -54,7 +55,7 @@ pub fn summarize(data: &RunData) -> Summary {
 }
 
 /// Boards in manifest order, then any found only in raw/ (with a warning).
-fn board_names(data: &RunData, warnings: &mut Vec<String>) -> Vec<String> {
+fn board_names(data: &RunData, warnings: &mut Vec<Warning>) -> Vec<String> {
     let mut names: Vec<String> = data
         .manifest
         .boards
@@ -63,7 +64,9 @@ fn board_names(data: &RunData, warnings: &mut Vec<String>) -> Vec<String> {
         .collect();
     for key in data.cells.keys() {
         if !names.contains(&key.board) {
-            warnings.push(format!("raw/{}: board not in manifest.json", key.board));
+            warnings.push(Warning::BoardNotInManifest {
+                board: key.board.clone(),
+            });
             names.push(key.board.clone());
         }
     }
@@ -91,7 +94,7 @@ fn summarize_board(
     data: &RunData,
     board: &str,
     noise: f64,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) -> BoardSummary {
     let settings = &data.manifest.settings;
     let entry: Option<&BoardEntry> = data.manifest.boards.iter().find(|b| b.name == board);

@@ -31,12 +31,17 @@ pub fn detected_emulation(b: &crate::manifest::BoardEntry) -> Option<(bool, Stri
 /// the report would otherwise present them as real hardware's. (A virtual
 /// machine is only shown in the board's facts: under KVM its figures are
 /// close to the hardware's.)
-pub(super) fn undeclared_emulation(b: &crate::manifest::BoardEntry) -> Option<String> {
+pub(super) fn undeclared_emulation(
+    b: &crate::manifest::BoardEntry,
+) -> Option<super::super::warning::Warning> {
     match detected_emulation(b)? {
-        (true, what) if b.emulation == "none" => Some(format!(
-            "board {}: its profile says emulation \"none\", but the agent found {what}; its time and memory figures are the emulator's (set emulation = \"qemu-user\" in {})",
-            b.name, b.file
-        )),
+        (true, found) if b.emulation == "none" => {
+            Some(super::super::warning::Warning::UndeclaredEmulation {
+                board: b.name.clone(),
+                found,
+                profile: b.file.to_string(),
+            })
+        }
         _ => None,
     }
 }

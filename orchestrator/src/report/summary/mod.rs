@@ -37,7 +37,7 @@ pub struct Summary {
     pub manifest: Manifest,
     pub method: Method,
     pub boards: Vec<BoardSummary>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<super::warning::Warning>,
 }
 
 /// How the numbers were computed, stated in every report.

@@ -2,6 +2,7 @@
 //! at the measurement floor, allocators that did different work.
 
 use super::super::load::Cell;
+use super::super::warning::Warning;
 use super::CellSummary;
 
 /// A median peak RSS within 10 % of the measurement floor (the RSS the
@@ -13,15 +14,18 @@ pub(super) fn floor_warning(
     a: &str,
     cell: &Cell,
     s: &CellSummary,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     let floor = cell.samples.iter().filter_map(|s| s.agent_floor_kib).max();
     if let (Some(floor), Some(mem)) = (floor, &s.memory) {
         if mem.median <= floor as f64 * 1.1 {
-            warnings.push(format!(
-                "{board}/{w}/{a}: median peak RSS {:.0} KiB is within 10 % of the measurement floor ({floor} KiB, the RSS the child starts from)",
-                mem.median
-            ));
+            warnings.push(Warning::AtMeasurementFloor {
+                board: board.into(),
+                workload: w.into(),
+                allocator: a.into(),
+                median_kib: mem.median,
+                floor_kib: floor,
+            });
         }
     }
 }
@@ -32,7 +36,7 @@ pub(super) fn checksum_warning<'a>(
     w: &str,
     allocators: &[String],
     cell_of: &dyn Fn(&str, &str) -> &'a Cell,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<Warning>,
 ) {
     // A timed workload does as much work as fits in its duration.
     if crate::limits::DURATION_WORKLOADS.contains(&w) {
@@ -48,9 +52,12 @@ pub(super) fn checksum_warning<'a>(
     }
     if let Some((a0, r0, c0)) = seen.first() {
         if let Some((a, r, c)) = seen.iter().find(|(_, _, c)| c != c0) {
-            warnings.push(format!(
-                "{board}/{w}: workload checksum differs ({a0} rep {r0}: {c0}, {a} rep {r}: {c}): the runs did not do the same work"
-            ));
+            warnings.push(Warning::ChecksumDiffers {
+                board: board.into(),
+                workload: w.into(),
+                first: (a0.clone(), *r0, c0.to_string()),
+                other: (a.clone(), *r, c.to_string()),
+            });
         }
     }
 }
