@@ -1,7 +1,7 @@
 //! Does a freed peak go back to the system? Each thread builds its share of
 //! a peak of `--live` bytes (200 MiB by default) in small and medium blocks
-//! (16 B to 1 KiB and 1 KiB to 64 KiB, half the bytes each, every byte
-//! written), all threads hold it together, then each frees its own blocks
+//! (16 B to 1 KiB and 1 KiB to 64 KiB, half the bytes each, every whole
+//! word written, so every page is resident), all threads hold it together, then each frees its own blocks
 //! and exits. RSS is read before, at the peak and after the threads are
 //! joined: what a long-running program keeps after a burst (a firmware
 //! update unpacked, a batch of frames decoded) is what "after" shows.
@@ -37,7 +37,7 @@ struct Chain {
     bytes: u64,
 }
 
-/// Builds a chain of `share` bytes for thread `t`, every byte written.
+/// Builds a chain of `share` bytes for thread `t`, every whole word written.
 fn build(seed: u64, t: u64, share: u64) -> Chain {
     let mut rng = Rng::new(key(seed, &[0x9e, t]));
     let (mut head, mut blocks, mut bytes) = (0usize, 0u64, 0u64);
