@@ -28,6 +28,14 @@ pub const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 #[derive(Debug)]
 pub struct ElfError(pub String);
 
+/// One version a file needs from a library (.gnu.version_r).
+struct VersionNeed {
+    library: String,
+    version: String,
+    /// The index symbols name it by in .gnu.version.
+    index: u16,
+}
+
 impl fmt::Display for ElfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -276,35 +284,11 @@ impl<'a> Elf<'a> {
 
     /// Names of defined symbols in the dynamic symbol table.
     pub fn dynamic_symbols(&self) -> Vec<String> {
-        self.symbols(SHT_DYNSYM, true)
-    }
-
-    /// Names of all symbols in .symtab (ARM mapping symbols live there).
-    pub fn static_symbols(&self) -> Vec<(String, u64)> {
-        let mut out = Vec::new();
-        for s in self.sections.iter().filter(|s| s.kind == SHT_SYMTAB) {
-            let Some(strtab) = self.sections.get(s.link as usize) else {
-                continue;
-            };
-            let strings = self.section_data(strtab);
-            let data = self.section_data(s);
-            let entsize = if self.is64 { 24 } else { 16 };
-            for i in 0..data.len() / entsize {
-                let at = (s.offset as usize) + i * entsize;
-                let (Ok(name), Ok(value)) = (
-                    self.u32(at),
-                    if self.is64 {
-                        self.u64(at + 8)
-                    } else {
-                        self.u32(at + 4).map(u64::from)
-                    },
-                ) else {
-                    break;
-                };
-                out.push((cstr(strings, name as usize), value));
-            }
-        }
-        out
+        self.symbol_entries(true)
+            .into_iter()
+            .filter(|sym| sym.section != 0)
+            .map(|sym| sym.name)
+            .collect()
     }
 
     /// Every entry of .symtab (or of .dynsym with `dynamic`), with address,
@@ -313,11 +297,7 @@ impl<'a> Elf<'a> {
     pub fn symbol_entries(&self, dynamic: bool) -> Vec<Symbol> {
         let kind = if dynamic { SHT_DYNSYM } else { SHT_SYMTAB };
         let mut out = Vec::new();
-        for s in self.sections.iter().filter(|s| s.kind == kind) {
-            let Some(strtab) = self.sections.get(s.link as usize) else {
-                continue;
-            };
-            let strings = self.section_data(strtab);
+        for (s, strings) in self.linked_sections(kind) {
             let entsize = if self.is64 { 24 } else { 16 };
             for i in 0..self.section_data(s).len() / entsize {
                 let at = (s.offset as usize) + i * entsize;
@@ -363,38 +343,11 @@ impl<'a> Elf<'a> {
             return Vec::new();
         };
         // vna_other (the version index) -> version name, from .gnu.version_r.
-        let mut names = std::collections::HashMap::new();
-        for s in self.sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
-            let Some(strtab) = self.sections.get(s.link as usize) else {
-                continue;
-            };
-            let strings = self.section_data(strtab);
-            let (mut at, end) = (s.offset as usize, (s.offset + s.size) as usize);
-            for _ in 0..1024 {
-                let (Ok(cnt), Ok(aux), Ok(next)) =
-                    (self.u16(at + 2), self.u32(at + 8), self.u32(at + 12))
-                else {
-                    break;
-                };
-                let mut a = at + aux as usize;
-                for _ in 0..cnt {
-                    let (Ok(other), Ok(name), Ok(anext)) =
-                        (self.u16(a + 6), self.u32(a + 8), self.u32(a + 12))
-                    else {
-                        break;
-                    };
-                    names.insert(other & 0x7fff, cstr(strings, name as usize));
-                    if anext == 0 {
-                        break;
-                    }
-                    a += anext as usize;
-                }
-                if next == 0 || at + (next as usize) >= end {
-                    break;
-                }
-                at += next as usize;
-            }
-        }
+        let names: std::collections::HashMap<u16, String> = self
+            .version_needs()
+            .into_iter()
+            .map(|need| (need.index, need.version))
+            .collect();
         let mut out = Vec::new();
         for (i, sym) in self.symbol_entries(true).iter().enumerate() {
             if sym.section != 0 || sym.name.is_empty() {
@@ -410,37 +363,19 @@ impl<'a> Elf<'a> {
         out
     }
 
-    fn symbols(&self, kind: u32, defined_only: bool) -> Vec<String> {
-        let mut out = Vec::new();
-        for s in self.sections.iter().filter(|s| s.kind == kind) {
-            let Some(strtab) = self.sections.get(s.link as usize) else {
-                continue;
-            };
-            let strings = self.section_data(strtab);
-            let entsize = if self.is64 { 24 } else { 16 };
-            for i in 0..(s.size as usize) / entsize {
-                let at = (s.offset as usize) + i * entsize;
-                let shndx_at = if self.is64 { at + 6 } else { at + 14 };
-                let (Ok(name), Ok(shndx)) = (self.u32(at), self.u16(shndx_at)) else {
-                    break;
-                };
-                if defined_only && shndx == 0 {
-                    continue;
-                }
-                out.push(cstr(strings, name as usize));
-            }
-        }
-        out
-    }
-
     /// (library, version) pairs from .gnu.version_r, e.g. ("libc.so.6", "GLIBC_2.34").
     pub fn needed_versions(&self) -> Vec<(String, String)> {
+        self.version_needs()
+            .into_iter()
+            .map(|need| (need.library, need.version))
+            .collect()
+    }
+
+    /// Every version a file needs, from .gnu.version_r: the library, the
+    /// version's name and its index (vna_other less the hidden bit).
+    fn version_needs(&self) -> Vec<VersionNeed> {
         let mut out = Vec::new();
-        for s in self.sections.iter().filter(|s| s.kind == SHT_GNU_VERNEED) {
-            let Some(strtab) = self.sections.get(s.link as usize) else {
-                continue;
-            };
-            let strings = self.section_data(strtab);
+        for (s, strings) in self.linked_sections(SHT_GNU_VERNEED) {
             let mut at = s.offset as usize;
             let end = (s.offset + s.size) as usize;
             // Bounded: a corrupt chain must not loop forever.
@@ -456,13 +391,19 @@ impl<'a> Elf<'a> {
                 ) else {
                     break;
                 };
-                let lib = cstr(strings, file as usize);
+                let library = cstr(strings, file as usize);
                 let mut a = at + aux as usize;
                 for _ in 0..cnt {
-                    let (Ok(name), Ok(anext)) = (self.u32(a + 8), self.u32(a + 12)) else {
+                    let (Ok(other), Ok(name), Ok(anext)) =
+                        (self.u16(a + 6), self.u32(a + 8), self.u32(a + 12))
+                    else {
                         break;
                     };
-                    out.push((lib.clone(), cstr(strings, name as usize)));
+                    out.push(VersionNeed {
+                        library: library.clone(),
+                        version: cstr(strings, name as usize),
+                        index: other & 0x7fff,
+                    });
                     if anext == 0 {
                         break;
                     }
@@ -475,6 +416,18 @@ impl<'a> Elf<'a> {
             }
         }
         out
+    }
+
+    /// The sections of `kind` with the string table each one's `sh_link`
+    /// names; a section whose link is out of range is skipped.
+    fn linked_sections(&self, kind: u32) -> impl Iterator<Item = (&Section, &'a [u8])> + '_ {
+        self.sections
+            .iter()
+            .filter(move |s| s.kind == kind)
+            .filter_map(|s| {
+                let strtab = self.sections.get(s.link as usize)?;
+                Some((s, self.section_data(strtab)))
+            })
     }
 
     /// The "aeabi" build attributes of an ARM file: (tag, numeric value).
