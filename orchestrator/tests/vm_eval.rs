@@ -272,13 +272,16 @@ name = "sqlite-insert"
 command = "sqlite3 :memory: '.read bench.sql'"
 push = ["bench.sql"]
 
+# `exit 0`: dash ends a -c script with _exit, which skips the library's
+# exit-time counter line, and the preload proof would then rest on the
+# sampler reading the maps of a process that lives about a millisecond.
 [[command]]
 name = "preload-env"
-command = "sh -c 'echo \"${LD_PRELOAD:-none}\"'"
+command = "sh -c 'echo \"${LD_PRELOAD:-none}\"; exit 0'"
 
 [[command]]
 name = "preload-env-unchecked"
-command = "sh -c 'echo \"${LD_PRELOAD:-none}\"'"
+command = "sh -c 'echo \"${LD_PRELOAD:-none}\"; exit 0'"
 check_output = false
 "#,
     )
