@@ -3,42 +3,37 @@
 //! the glibc symbol versions a binary needs, the ARM build attributes, and
 //! the bytes of executable code. One reader on both sides, so a binary the
 //! gate passes is one the doctor reads the same way.
+//!
+//! The `object` crate reads the headers, symbol tables and version needs;
+//! the ARM build attributes and the LSE scan, which it does not do the way
+//! the checks need, are ours.
 
 use std::fmt;
 
-pub const EM_386: u16 = 3;
-pub const EM_ARM: u16 = 40;
-pub const EM_X86_64: u16 = 62;
-pub const EM_AARCH64: u16 = 183;
-pub const EM_RISCV: u16 = 243;
-pub const ET_EXEC: u16 = 2;
-pub const ET_DYN: u16 = 3;
-const SHT_SYMTAB: u32 = 2;
-const SHT_DYNSYM: u32 = 11;
-const SHT_GNU_VERNEED: u32 = 0x6fff_fffe;
-const SHT_GNU_VERSYM: u32 = 0x6fff_ffff;
-/// Symbol type of a function (`STT_FUNC`).
-pub const STT_FUNC: u8 = 2;
-const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
-const SHF_EXECINSTR: u64 = 4;
-const PT_INTERP: u32 = 3;
-pub const EF_ARM_ABI_FLOAT_SOFT: u32 = 0x200;
-pub const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
+use object::elf::{FileHeader32, FileHeader64, PT_INTERP, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB};
+use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, SectionTable, Sym};
+use object::read::SymbolIndex;
+use object::Endianness;
+
+pub use object::elf::{
+    EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_X86_64,
+    ET_DYN, ET_EXEC, STT_FUNC,
+};
+const SHT_ARM_ATTRIBUTES: u32 = object::elf::SHT_ARM_ATTRIBUTES;
+const SHF_EXECINSTR: u64 = object::elf::SHF_EXECINSTR as u64;
 
 #[derive(Debug)]
 pub struct ElfError(pub String);
 
-/// One version a file needs from a library (.gnu.version_r).
-struct VersionNeed {
-    library: String,
-    version: String,
-    /// The index symbols name it by in .gnu.version.
-    index: u16,
-}
-
 impl fmt::Display for ElfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl From<object::read::Error> for ElfError {
+    fn from(e: object::read::Error) -> Self {
+        ElfError(e.to_string())
     }
 }
 
@@ -99,183 +94,130 @@ pub struct Elf<'a> {
     pub flags: u32,
     pub interpreter: Option<String>,
     pub sections: Vec<Section>,
+    /// object's section table, for the symbols and versions (None after
+    /// `parse_head`).
+    table: Option<Table<'a>>,
+}
+
+/// The section table of a 32- or 64-bit file.
+enum Table<'a> {
+    Elf32(SectionTable<'a, FileHeader32<Endianness>>),
+    Elf64(SectionTable<'a, FileHeader64<Endianness>>),
+}
+
+/// Runs `$body` with `$t` bound to the file's section table, whichever its
+/// class; `Default::default()` when the sections were not read.
+macro_rules! with_table {
+    ($elf:expr, $t:ident => $body:expr) => {
+        match &$elf.table {
+            Some(Table::Elf32($t)) => $body,
+            Some(Table::Elf64($t)) => $body,
+            None => Default::default(),
+        }
+    };
+}
+
+/// A file class: object's header type, and how its table is kept.
+trait Class: FileHeader<Endian = Endianness> {
+    fn table(t: SectionTable<'_, Self>) -> Table<'_>;
+}
+
+impl Class for FileHeader32<Endianness> {
+    fn table(t: SectionTable<'_, Self>) -> Table<'_> {
+        Table::Elf32(t)
+    }
+}
+
+impl Class for FileHeader64<Endianness> {
+    fn table(t: SectionTable<'_, Self>) -> Table<'_> {
+        Table::Elf64(t)
+    }
 }
 
 impl<'a> Elf<'a> {
     pub fn parse(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
-        let mut e = Self::parse_head(data)?;
-        e.read_sections()?;
-        Ok(e)
+        Self::read(data, true)
     }
 
     /// The ELF header and program headers only (machine, class, type,
     /// interpreter; no sections), so the start of a file is enough: see
     /// `file_head`.
     pub fn parse_head(data: &'a [u8]) -> Result<Elf<'a>, ElfError> {
+        Self::read(data, false)
+    }
+
+    fn read(data: &'a [u8], with_sections: bool) -> Result<Elf<'a>, ElfError> {
         if data.len() < 52 || &data[..4] != b"\x7fELF" {
             return err("not an ELF file");
         }
-        let is64 = match data[4] {
-            1 => false,
-            2 => true,
-            _ => return err("bad ELF class"),
-        };
-        let little_endian = match data[5] {
-            1 => true,
-            2 => false,
-            _ => return err("bad ELF data encoding"),
-        };
+        match data[4] {
+            1 => Self::read_class::<FileHeader32<Endianness>>(data, with_sections),
+            2 => Self::read_class::<FileHeader64<Endianness>>(data, with_sections),
+            _ => err("bad ELF class"),
+        }
+    }
+
+    fn read_class<H: Class>(data: &'a [u8], with_sections: bool) -> Result<Elf<'a>, ElfError> {
+        let header = H::parse(data)?;
+        let endian = header.endian()?;
+        let mut interpreter = None;
+        for ph in header.program_headers(endian, data)? {
+            // Not object's `interpreter()`, which wants a NUL: in a `.debug`
+            // companion the segment's bytes are not the path.
+            if ph.p_type(endian) == PT_INTERP {
+                let path = ph
+                    .data(endian, data)
+                    .map_err(|()| ElfError("truncated ELF file".into()))?;
+                interpreter = Some(text(path).trim_end_matches('\0').to_string());
+            }
+        }
         let mut e = Elf {
             data,
-            is64,
-            little_endian,
-            os_abi: data[7],
-            elf_type: 0,
-            machine: 0,
-            flags: 0,
-            interpreter: None,
+            is64: header.is_class_64(),
+            little_endian: header.is_little_endian(),
+            os_abi: header.e_ident().os_abi,
+            elf_type: header.e_type(endian),
+            machine: header.e_machine(endian),
+            flags: header.e_flags(endian),
+            interpreter,
             sections: Vec::new(),
+            table: None,
         };
-        if is64 && data.len() < 64 {
-            return err("truncated ELF header");
-        }
-        e.elf_type = e.u16(16)?;
-        e.machine = e.u16(18)?;
-        let (phoff, flags_at, sizes_at) = if is64 {
-            (e.u64(32)?, 48, 54)
-        } else {
-            (e.u32(28)? as u64, 36, 42)
-        };
-        e.flags = e.u32(flags_at)?;
-        let phentsize = e.u16(sizes_at)? as u64;
-        let phnum = e.u16(sizes_at + 2)? as u64;
-
-        for i in 0..phnum {
-            let ph = (phoff + i * phentsize) as usize;
-            if e.u32(ph)? == PT_INTERP {
-                let (off, size) = if is64 {
-                    (e.u64(ph + 8)?, e.u64(ph + 32)?)
-                } else {
-                    (e.u32(ph + 4)? as u64, e.u32(ph + 16)? as u64)
-                };
-                let bytes = e.slice(off, size)?;
-                e.interpreter = Some(
-                    String::from_utf8_lossy(bytes)
-                        .trim_end_matches('\0')
-                        .to_string(),
-                );
-            }
+        if with_sections {
+            let table = header.sections(endian, data)?;
+            e.sections = table
+                .iter()
+                .map(|s| Section {
+                    name: table.section_name(endian, s).map(text).unwrap_or_default(),
+                    kind: s.sh_type(endian),
+                    flags: s.sh_flags(endian).into(),
+                    addr: s.sh_addr(endian).into(),
+                    offset: s.sh_offset(endian).into(),
+                    size: s.sh_size(endian).into(),
+                    link: s.sh_link(endian),
+                })
+                .collect();
+            e.table = Some(H::table(table));
         }
         Ok(e)
     }
 
-    /// Adds the section table to a header parsed by `parse_head`.
-    fn read_sections(&mut self) -> Result<(), ElfError> {
-        let e = &*self;
-        let (shoff, sizes_at) = if e.is64 {
-            (e.u64(40)?, 58)
+    fn endian(&self) -> Endianness {
+        if self.little_endian {
+            Endianness::Little
         } else {
-            (e.u32(32)? as u64, 46)
-        };
-        let shentsize = e.u16(sizes_at)? as u64;
-        let shnum = e.u16(sizes_at + 2)? as u64;
-        let shstrndx = e.u16(sizes_at + 4)? as usize;
-        let mut raw = Vec::new();
-        for i in 0..shnum {
-            let sh = (shoff + i * shentsize) as usize;
-            let s = if e.is64 {
-                (
-                    e.u32(sh)?,
-                    e.u32(sh + 4)?,
-                    e.u64(sh + 8)?,
-                    e.u64(sh + 16)?,
-                    e.u64(sh + 24)?,
-                    e.u64(sh + 32)?,
-                    e.u32(sh + 40)?,
-                )
-            } else {
-                (
-                    e.u32(sh)?,
-                    e.u32(sh + 4)?,
-                    e.u32(sh + 8)? as u64,
-                    e.u32(sh + 12)? as u64,
-                    e.u32(sh + 16)? as u64,
-                    e.u32(sh + 20)? as u64,
-                    e.u32(sh + 24)?,
-                )
-            };
-            raw.push(s);
+            Endianness::Big
         }
-        let names = raw.get(shstrndx).map(|s| (s.4, s.5));
-        let mut sections = Vec::new();
-        for (name, kind, flags, addr, offset, size, link) in raw {
-            let name = match names {
-                Some((o, sz)) => e
-                    .slice(o, sz)
-                    .ok()
-                    .map(|t| cstr(t, name as usize))
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            sections.push(Section {
-                name,
-                kind,
-                flags,
-                addr,
-                offset,
-                size,
-                link,
-            });
-        }
-        self.sections = sections;
-        Ok(())
-    }
-
-    fn slice(&self, off: u64, size: u64) -> Result<&'a [u8], ElfError> {
-        let end = off
-            .checked_add(size)
-            .ok_or_else(|| ElfError("bad offset".into()))?;
-        if end > self.data.len() as u64 {
-            return err("truncated ELF file");
-        }
-        Ok(&self.data[off as usize..end as usize])
-    }
-
-    fn bytes<const N: usize>(&self, at: usize) -> Result<[u8; N], ElfError> {
-        self.data
-            .get(at..at + N)
-            .map(|b| b.try_into().unwrap())
-            .ok_or_else(|| ElfError("truncated ELF file".into()))
-    }
-
-    /// The `N`-byte integer at `at` in the file's byte order.
-    fn int<const N: usize, T>(
-        &self,
-        at: usize,
-        le: fn([u8; N]) -> T,
-        be: fn([u8; N]) -> T,
-    ) -> Result<T, ElfError> {
-        let b = self.bytes::<N>(at)?;
-        Ok(if self.little_endian { le(b) } else { be(b) })
-    }
-
-    pub fn u16(&self, at: usize) -> Result<u16, ElfError> {
-        self.int(at, u16::from_le_bytes, u16::from_be_bytes)
-    }
-
-    pub fn u32(&self, at: usize) -> Result<u32, ElfError> {
-        self.int(at, u32::from_le_bytes, u32::from_be_bytes)
-    }
-
-    pub fn u64(&self, at: usize) -> Result<u64, ElfError> {
-        self.int(at, u64::from_le_bytes, u64::from_be_bytes)
     }
 
     pub fn section_data(&self, s: &Section) -> &'a [u8] {
-        if s.kind == 8 {
-            return &[]; // SHT_NOBITS
+        if s.kind == SHT_NOBITS {
+            return &[];
         }
-        self.slice(s.offset, s.size).unwrap_or(&[])
+        let range = usize::try_from(s.offset)
+            .ok()
+            .and_then(|start| Some(start..start.checked_add(usize::try_from(s.size).ok()?)?));
+        range.and_then(|r| self.data.get(r)).unwrap_or(&[])
     }
 
     pub fn machine_name(&self) -> String {
@@ -296,138 +238,19 @@ impl<'a> Elf<'a> {
     /// table is absent (a stripped file has no .symtab).
     pub fn symbol_entries(&self, dynamic: bool) -> Vec<Symbol> {
         let kind = if dynamic { SHT_DYNSYM } else { SHT_SYMTAB };
-        let mut out = Vec::new();
-        for (s, strings) in self.linked_sections(kind) {
-            let entsize = if self.is64 { 24 } else { 16 };
-            for i in 0..self.section_data(s).len() / entsize {
-                let at = (s.offset as usize) + i * entsize;
-                // 64-bit: name u32, info u8, other u8, shndx u16, value u64, size u64.
-                // 32-bit: name u32, value u32, size u32, info u8, other u8, shndx u16.
-                let fields = if self.is64 {
-                    (
-                        self.u32(at),
-                        self.bytes::<1>(at + 4),
-                        self.u16(at + 6),
-                        self.u64(at + 8),
-                        self.u64(at + 16),
-                    )
-                } else {
-                    (
-                        self.u32(at),
-                        self.bytes::<1>(at + 12),
-                        self.u16(at + 14),
-                        self.u32(at + 4).map(u64::from),
-                        self.u32(at + 8).map(u64::from),
-                    )
-                };
-                let (Ok(name), Ok([info]), Ok(section), Ok(value), Ok(size)) = fields else {
-                    break;
-                };
-                out.push(Symbol {
-                    name: cstr(strings, name as usize),
-                    value,
-                    size,
-                    kind: info & 0xf,
-                    section,
-                });
-            }
-        }
-        out
+        with_table!(self, t => symbols(t, self.endian(), self.data, kind))
     }
 
     /// (symbol, version) for every undefined dynamic symbol bound to a
     /// version it needs, e.g. ("fcntl64", "GLIBC_2.28"): which symbols make
     /// a binary need a newer library than a board has.
     pub fn needed_symbol_versions(&self) -> Vec<(String, String)> {
-        let Some(versym) = self.sections.iter().find(|s| s.kind == SHT_GNU_VERSYM) else {
-            return Vec::new();
-        };
-        // vna_other (the version index) -> version name, from .gnu.version_r.
-        let names: std::collections::HashMap<u16, String> = self
-            .version_needs()
-            .into_iter()
-            .map(|need| (need.index, need.version))
-            .collect();
-        let mut out = Vec::new();
-        for (i, sym) in self.symbol_entries(true).iter().enumerate() {
-            if sym.section != 0 || sym.name.is_empty() {
-                continue; // defined here, or the null entry
-            }
-            let Ok(index) = self.u16(versym.offset as usize + 2 * i) else {
-                break;
-            };
-            if let Some(version) = names.get(&(index & 0x7fff)) {
-                out.push((sym.name.clone(), version.clone()));
-            }
-        }
-        out
+        with_table!(self, t => symbol_versions(t, self.endian(), self.data))
     }
 
     /// (library, version) pairs from .gnu.version_r, e.g. ("libc.so.6", "GLIBC_2.34").
     pub fn needed_versions(&self) -> Vec<(String, String)> {
-        self.version_needs()
-            .into_iter()
-            .map(|need| (need.library, need.version))
-            .collect()
-    }
-
-    /// Every version a file needs, from .gnu.version_r: the library, the
-    /// version's name and its index (vna_other less the hidden bit).
-    fn version_needs(&self) -> Vec<VersionNeed> {
-        let mut out = Vec::new();
-        for (s, strings) in self.linked_sections(SHT_GNU_VERNEED) {
-            let mut at = s.offset as usize;
-            let end = (s.offset + s.size) as usize;
-            // Bounded: a corrupt chain must not loop forever.
-            for _ in 0..1024 {
-                if at + 16 > end {
-                    break;
-                }
-                let (Ok(cnt), Ok(file), Ok(aux), Ok(next)) = (
-                    self.u16(at + 2),
-                    self.u32(at + 4),
-                    self.u32(at + 8),
-                    self.u32(at + 12),
-                ) else {
-                    break;
-                };
-                let library = cstr(strings, file as usize);
-                let mut a = at + aux as usize;
-                for _ in 0..cnt {
-                    let (Ok(other), Ok(name), Ok(anext)) =
-                        (self.u16(a + 6), self.u32(a + 8), self.u32(a + 12))
-                    else {
-                        break;
-                    };
-                    out.push(VersionNeed {
-                        library: library.clone(),
-                        version: cstr(strings, name as usize),
-                        index: other & 0x7fff,
-                    });
-                    if anext == 0 {
-                        break;
-                    }
-                    a += anext as usize;
-                }
-                if next == 0 {
-                    break;
-                }
-                at += next as usize;
-            }
-        }
-        out
-    }
-
-    /// The sections of `kind` with the string table each one's `sh_link`
-    /// names; a section whose link is out of range is skipped.
-    fn linked_sections(&self, kind: u32) -> impl Iterator<Item = (&Section, &'a [u8])> + '_ {
-        self.sections
-            .iter()
-            .filter(move |s| s.kind == kind)
-            .filter_map(|s| {
-                let strtab = self.sections.get(s.link as usize)?;
-                Some((s, self.section_data(strtab)))
-            })
+        with_table!(self, t => version_needs(t, self.endian(), self.data))
     }
 
     /// The "aeabi" build attributes of an ARM file: (tag, numeric value).
@@ -448,12 +271,85 @@ impl<'a> Elf<'a> {
     }
 }
 
-fn cstr(table: &[u8], at: usize) -> String {
-    let Some(rest) = table.get(at..) else {
-        return String::new();
+/// The first symbol table of type `kind`; empty if there is none or it
+/// cannot be read.
+fn symbols<'a, H: Class>(
+    t: &SectionTable<'a, H>,
+    endian: Endianness,
+    data: &'a [u8],
+    kind: u32,
+) -> Vec<Symbol> {
+    let Ok(table) = t.symbols(endian, data, kind) else {
+        return Vec::new();
     };
-    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
-    String::from_utf8_lossy(&rest[..end]).into_owned()
+    table
+        .iter()
+        .map(|sym| Symbol {
+            name: table.symbol_name(endian, sym).map(text).unwrap_or_default(),
+            value: sym.st_value(endian).into(),
+            size: sym.st_size(endian).into(),
+            kind: sym.st_type(),
+            section: sym.st_shndx(endian),
+        })
+        .collect()
+}
+
+/// See `Elf::needed_symbol_versions`.
+fn symbol_versions<'a, H: Class>(
+    t: &SectionTable<'a, H>,
+    endian: Endianness,
+    data: &'a [u8],
+) -> Vec<(String, String)> {
+    let (Ok(table), Ok(Some(versions))) = (
+        t.symbols(endian, data, SHT_DYNSYM),
+        t.versions(endian, data),
+    ) else {
+        return Vec::new();
+    };
+    let needed = |i: usize, sym: &H::Sym| {
+        let name = table
+            .symbol_name(endian, sym)
+            .ok()
+            .filter(|n| !n.is_empty())?;
+        let index = versions.version_index(endian, SymbolIndex(i));
+        // A version from .gnu.version_r (with a file), not one defined here.
+        let version = versions.version(index).ok()??;
+        version.file()?;
+        Some((text(name), text(version.name())))
+    };
+    table
+        .iter()
+        .enumerate()
+        .filter(|(_, sym)| sym.is_undefined(endian))
+        .filter_map(|(i, sym)| needed(i, sym))
+        .collect()
+}
+
+/// See `Elf::needed_versions`.
+fn version_needs<'a, H: Class>(
+    t: &SectionTable<'a, H>,
+    endian: Endianness,
+    data: &'a [u8],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(Some((mut needs, link))) = t.gnu_verneed(endian, data) else {
+        return out;
+    };
+    let Ok(strings) = t.strings(endian, data, link) else {
+        return out;
+    };
+    while let Ok(Some((need, mut versions))) = needs.next() {
+        let library = need.file(endian, strings).map(text).unwrap_or_default();
+        while let Ok(Some(version)) = versions.next() {
+            let name = version.name(endian, strings).map(text).unwrap_or_default();
+            out.push((library.clone(), name));
+        }
+    }
+    out
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn uleb(data: &[u8], at: &mut usize) -> u64 {
