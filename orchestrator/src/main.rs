@@ -256,12 +256,12 @@ fn boards(boards_dir: &Path) -> u8 {
     for n in names {
         match lwm::board::load(boards_dir, &n) {
             Ok(b) => {
-                let how = match &b.transport {
-                    lwm::board::Transport::Local => "local".to_string(),
-                    lwm::board::Transport::Ssh(s) => {
+                let how = match (&b.provider, &b.access) {
+                    (Some(p), _) => p.provider().describe(),
+                    (None, lwm::board::Access::Local) => "local".to_string(),
+                    (None, lwm::board::Access::Ssh(s)) => s.as_ref().map_or("ssh".into(), |s| {
                         format!("ssh {}@{}:{}", s.user, s.host, s.port)
-                    }
-                    lwm::board::Transport::Provided(p) => p.provider().describe(),
+                    }),
                 };
                 println!("{:<18} {:<32} {:<14} {how}", b.name, b.target, b.cpu);
             }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::board::{self, ProviderSpec, Transport, PLACE_PREFIX};
+use crate::board::{self, ProviderSpec, PLACE_PREFIX};
 use crate::cli::{Cli, Command, QualifyAction};
 
 /// Something a command needs installed on this machine, each with the
@@ -54,11 +54,11 @@ pub fn of(cli: &Cli, boards_dir: &Path, host_triple: &str) -> Vec<Need> {
             needs.push(Need::Labgrid);
             continue;
         }
-        match board::load(boards_dir, &name).map(|b| b.transport) {
-            Ok(Transport::Provided(ProviderSpec::Qemu(_))) => needs.push(Need::Qemu),
-            Ok(Transport::Provided(ProviderSpec::Docker(_))) => needs.push(Need::Docker),
-            Ok(Transport::Provided(ProviderSpec::Labgrid(_))) => needs.push(Need::Labgrid),
-            Ok(Transport::Local | Transport::Ssh(_)) | Err(_) => {}
+        match board::load(boards_dir, &name).map(|b| b.provider) {
+            Ok(Some(ProviderSpec::Qemu(_))) => needs.push(Need::Qemu),
+            Ok(Some(ProviderSpec::Docker(_))) => needs.push(Need::Docker),
+            Ok(Some(ProviderSpec::Labgrid(_))) => needs.push(Need::Labgrid),
+            Ok(None) | Err(_) => {}
         }
     }
     needs.sort();

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use lwm::board::{self, Emulation, HostKeyPolicy, Transport};
+use lwm::board::{self, Access, Emulation, HostKeyPolicy};
 
 #[path = "support/profile_dir.rs"]
 mod profile_dir;
@@ -32,7 +32,8 @@ fn every_shipped_profile_loads() {
         "bases are not boards: {names:?}"
     );
     let local = all.iter().find(|b| b.name == "local").unwrap();
-    assert_eq!(local.transport, Transport::Local);
+    assert_eq!(local.access, Access::Local);
+    assert_eq!(local.provider, None);
     assert!(local.work_dir.starts_with('/'), "{}", local.work_dir);
 }
 
@@ -49,9 +50,10 @@ fn pi_zero_inherits_from_the_raspberry_pi_os_base() {
     );
     assert_eq!(pz.timeouts.run, Duration::from_secs(1800), "own value wins");
     assert_eq!(pz.timeouts.connect, Duration::from_secs(15), "inherited");
-    let Transport::Ssh(ssh) = &pz.transport else {
+    let Access::Ssh(Some(ssh)) = &pz.access else {
         panic!("ssh expected")
     };
+    assert_eq!(pz.provider, None, "a board that is simply there");
     assert_eq!(ssh.host, "pizero.local");
     assert_eq!(ssh.user, "pi");
     assert_eq!(ssh.port, 22);
@@ -74,7 +76,7 @@ fn relative_paths_are_relative_to_the_file_that_wrote_them() {
     let d = Dir::new("relpath");
     d.file("b", SSH_BASE);
     let b = board::load(&d.0, "b").unwrap();
-    let Transport::Ssh(ssh) = b.transport else {
+    let Access::Ssh(Some(ssh)) = b.access else {
         panic!()
     };
     assert_eq!(ssh.identity.unwrap(), d.0.join("keys/id"));

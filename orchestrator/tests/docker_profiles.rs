@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lwm::board::{self, Emulation, ProviderSpec, Transport};
+use lwm::board::{self, Access, Emulation, ProviderSpec};
 
 #[path = "support/profile_dir.rs"]
 mod profile_dir;
@@ -24,9 +24,10 @@ fn the_shipped_docker_board_is_a_qemu_user_container_board() {
     assert_eq!(b.emulation, Emulation::User);
     assert_eq!(b.target, "aarch64-unknown-linux-gnu");
     assert_eq!(b.cpu, "cortex-a72");
-    let Transport::Provided(ProviderSpec::Docker(spec)) = &b.transport else {
-        panic!("transport {:?}", b.transport);
+    let Some(ProviderSpec::Docker(spec)) = &b.provider else {
+        panic!("provider {:?}", b.provider);
     };
+    assert_eq!(b.access, Access::Ssh(None), "reached over SSH once it runs");
     assert_eq!(spec.image, "board-arm64");
     let recipe = shipped_boards().join("../docker/board-arm64");
     assert!(recipe.join("Dockerfile").is_file(), "no recipe");
@@ -42,7 +43,7 @@ fn a_docker_board_defaults_to_qemu_user_and_a_start_timeout() {
     d.file("c", BASE);
     let b = board::load(&d.0, "c").unwrap();
     assert_eq!(b.emulation, Emulation::User);
-    let Transport::Provided(ProviderSpec::Docker(spec)) = b.transport else {
+    let Some(ProviderSpec::Docker(spec)) = b.provider else {
         panic!("not a container board");
     };
     assert_eq!(spec.start_timeout, Duration::from_secs(120));

@@ -8,7 +8,7 @@ mod profile_dir;
 
 use std::collections::BTreeMap;
 
-use lwm::board::{self, HostKeyPolicy, ProviderSpec, Transport};
+use lwm::board::{self, Access, HostKeyPolicy, ProviderSpec};
 use profile_dir::{shipped_boards, Dir};
 
 const HEAD: &str =
@@ -29,9 +29,12 @@ fn a_labgrid_profile_loads_with_only_keys_in_transport() {
         ),
     );
     let b = board::load(&d.0, "rack").unwrap();
-    let Transport::Provided(ProviderSpec::Labgrid(spec)) = &b.transport else {
-        panic!("not a labgrid board: {:?}", b.transport);
+    let Some(ProviderSpec::Labgrid(spec)) = &b.provider else {
+        panic!("not a labgrid board: {:?}", b.provider);
     };
+    // Reached over SSH at the NetworkService's address, known once the
+    // place is acquired.
+    assert_eq!(b.access, Access::Ssh(None));
     assert_eq!(spec.place, "rpi4-03");
     assert_eq!(spec.coordinator.as_deref(), Some("lab:20408"));
     assert_eq!(
@@ -51,9 +54,7 @@ fn a_labgrid_profile_loads_with_only_keys_in_transport() {
         &format!("{HEAD}[labgrid]\nplace = \"p\"\n{}", keys()),
     );
     let b = board::load(&d.0, "bare").unwrap();
-    assert!(
-        matches!(&b.transport, Transport::Provided(ProviderSpec::Labgrid(s)) if s.coordinator.is_none())
-    );
+    assert!(matches!(&b.provider, Some(ProviderSpec::Labgrid(s)) if s.coordinator.is_none()));
 }
 
 #[test]
@@ -170,8 +171,8 @@ fn a_place_profile_comes_from_tags_over_the_shipped_base() {
         b.allocators.get("jemalloc").map(String::as_str),
         Some("/usr/lib/aarch64-linux-gnu/libjemalloc.so.2")
     );
-    let Transport::Provided(ProviderSpec::Labgrid(spec)) = &b.transport else {
-        panic!("{:?}", b.transport);
+    let Some(ProviderSpec::Labgrid(spec)) = &b.provider else {
+        panic!("{:?}", b.provider);
     };
     assert_eq!(spec.place, "rpi4-03");
     assert_eq!(spec.coordinator.as_deref(), Some("lab:20408"));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lwm::board::{self, ProviderSpec, Transport};
+use lwm::board::{self, ProviderSpec};
 use lwm::provider::qemu::VmBoard;
 
 static NO_CANCEL: AtomicBool = AtomicBool::new(false);
@@ -50,7 +50,7 @@ fn boots_and_answers_ssh(name: &str, machine: &str) {
     )
     .unwrap();
     eprintln!("{name}: sshd answered after {:?}", vm.vm.booted_in());
-    let Transport::Ssh(ssh) = &vm.board.transport else {
+    let Some(ssh) = vm.board.ssh() else {
         panic!("a booted VM is reached over SSH");
     };
     let port = ssh.port;
@@ -124,7 +124,7 @@ fn a_vm_that_never_answers_fails_in_time_and_is_stopped() {
     // The guest's port 22 is forwarded to nothing (port 2222 in the guest).
     let ws = workspace_with_boot_args("silent", |a| a.replace("-:22", "-:2222"));
     let mut b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
-    let Transport::Provided(ProviderSpec::Qemu(spec)) = &mut b.transport else {
+    let Some(ProviderSpec::Qemu(spec)) = &mut b.provider else {
         panic!("qemu-pi4 is a VM board");
     };
     spec.boot_timeout = Duration::from_secs(45);

@@ -21,7 +21,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use campaign::{assert_kept, events_named, manifest, raw_files, rep_docs, wait_until};
-use lwm::board::{self, ProviderSpec, Transport};
+use lwm::board::{self, ProviderSpec};
 use lwm::provider::qemu::{StalledBoot, VmBoard};
 
 /// Asserts no QEMU of `dir` is left running (this test binary, whose
@@ -180,7 +180,7 @@ fn a_boot_that_hangs_once_is_killed_and_the_next_try_boots() {
          exec qemu-system-aarch64 \"$@\"\n",
     );
     let mut b = board::load(&workspace().join("boards"), "qemu-pi4").unwrap();
-    let Transport::Provided(ProviderSpec::Qemu(spec)) = &mut b.transport else {
+    let Some(ProviderSpec::Qemu(spec)) = &mut b.provider else {
         panic!("qemu-pi4 is a VM board");
     };
     // Far above the longest silence of a healthy boot (about 1 s idle),

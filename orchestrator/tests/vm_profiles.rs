@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lwm::board::{self, Emulation, ProviderSpec, Transport};
+use lwm::board::{self, Access, Emulation, ProviderSpec};
 
 #[path = "support/profile_dir.rs"]
 mod profile_dir;
@@ -27,10 +27,12 @@ fn shipped_emulated_boards_are_vm_boards() {
         let b = board::load(&shipped_boards(), name).unwrap();
         assert_eq!(b.emulation, Emulation::System, "{name}");
         assert_eq!(b.target, target, "{name}");
-        match &b.transport {
-            Transport::Provided(ProviderSpec::Qemu(vm)) => assert_eq!(vm.image, image, "{name}"),
-            other => panic!("{name}: transport {other:?}"),
+        match &b.provider {
+            Some(ProviderSpec::Qemu(vm)) => assert_eq!(vm.image, image, "{name}"),
+            other => panic!("{name}: provider {other:?}"),
         }
+        // Reached over SSH once booted: no address before.
+        assert_eq!(b.access, Access::Ssh(None), "{name}");
         // Emulated boards shrink their workloads; real ones keep the size.
         assert!(b.workload_scale < 1.0, "{name}: {}", b.workload_scale);
         let recipe = shipped_boards().join(format!("../images/{image}"));
@@ -45,7 +47,7 @@ fn a_vm_board_defaults_to_qemu_system_and_a_boot_timeout() {
     d.file("vm", VM_BASE);
     let b = board::load(&d.0, "vm").unwrap();
     assert_eq!(b.emulation, Emulation::System);
-    let Transport::Provided(ProviderSpec::Qemu(vm)) = b.transport else {
+    let Some(ProviderSpec::Qemu(vm)) = b.provider else {
         panic!("not a VM board");
     };
     assert_eq!(vm.boot_timeout, Duration::from_secs(300));
@@ -137,9 +139,9 @@ fn bad_qemu_fields_are_refused_where_they_are_set() {
 
 #[test]
 fn the_boot_watchdog_has_defaults_and_its_fields_are_checked_at_their_line() {
-    let vm = |d: &Dir, name: &str| match board::load(&d.0, name).unwrap().transport {
-        Transport::Provided(ProviderSpec::Qemu(vm)) => vm,
-        other => panic!("{name}: transport {other:?}"),
+    let vm = |d: &Dir, name: &str| match board::load(&d.0, name).unwrap().provider {
+        Some(ProviderSpec::Qemu(vm)) => vm,
+        other => panic!("{name}: provider {other:?}"),
     };
     let d = Dir::new("watchdog");
     d.file("plain", VM_BASE);

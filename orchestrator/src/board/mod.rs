@@ -14,7 +14,7 @@ pub use labgrid::{
 };
 pub use load::{board_names, load, load_all, load_file, BoardError};
 pub use profile::{
-    BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, ProviderSpec, SshKeys,
-    SshSettings, Timeouts, Transport, VmSpec,
+    Access, BoardProfile, ContainerSpec, Emulation, HostKeyPolicy, LabgridSpec, ProviderSpec,
+    SshKeys, SshSettings, Timeouts, VmSpec,
 };
 pub use reach::{DEFAULT_BOOT_STALL_S, DEFAULT_BOOT_TRIES};

@@ -26,8 +26,15 @@ pub struct BoardProfile {
     /// The board's glibc version (`2.36`): artifacts may not need newer
     /// symbol versions. `None` for the local board (checked at run time).
     pub glibc: Option<String>,
-    /// How to reach the board.
-    pub transport: Transport,
+    /// How the board is reached: this machine, or SSH. A board with a
+    /// `provider` is always reached over SSH, and its settings are `None`
+    /// until the provider has started it (they are the running board's);
+    /// a board without one has all its settings from the profile.
+    pub access: Access,
+    /// What starts the board for the campaign and stops it after (a QEMU
+    /// VM, a container, a labgrid place), if anything: `None` for a board
+    /// that is simply there. Never set with [`Access::Local`].
+    pub provider: Option<ProviderSpec>,
     /// Absolute directory on the board that holds pushed artifacts and
     /// scratch files. Created if missing.
     pub work_dir: String,
@@ -65,19 +72,28 @@ impl BoardProfile {
         self.target = self.build_target();
         self
     }
+
+    /// The SSH settings that reach the board, if it is reached over SSH
+    /// and they are known (a provided board's once it runs).
+    pub fn ssh(&self) -> Option<&SshSettings> {
+        match &self.access {
+            Access::Ssh(settings) => settings.as_ref(),
+            Access::Local => None,
+        }
+    }
 }
 
-/// How the orchestrator reaches a board.
+/// How the orchestrator reaches a board. What provides the board, if
+/// anything, is beside it: [`BoardProfile::provider`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum Transport {
+pub enum Access {
     /// This machine: artifacts are used in place, commands run directly.
     Local,
-    /// A remote board over SSH (the `ssh2` crate).
-    Ssh(SshSettings),
-    /// Over SSH once its provider has started it: the running board
-    /// ([`crate::provider::RunningBoard`]) yields the SSH settings. It has
-    /// no address before.
-    Provided(ProviderSpec),
+    /// A board over SSH (the `ssh2` crate). The settings are the profile's
+    /// `[transport]` for a board that is simply there; a provided board has
+    /// no address before it runs, so its settings are `None` until its
+    /// running board ([`crate::provider::RunningBoard`]) yields them.
+    Ssh(Option<SshSettings>),
 }
 
 /// What provides a board for the campaign (started when the board's

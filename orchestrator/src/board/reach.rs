@@ -1,23 +1,26 @@
-//! How a profile says the board is reached: `[transport]` (local, ssh),
-//! or a provider section (`[qemu]`, `[docker]`, `[labgrid]`) whose board
-//! is reached over SSH once it runs.
+//! How a profile says the board is reached and what provides it:
+//! `[transport]` (local, ssh) for a board that is simply there, or a
+//! provider section (`[qemu]`, `[docker]`, `[labgrid]`) whose board is
+//! reached over SSH once it runs.
 
 use std::time::Duration;
 
 use super::chain::{expand_home, path_in, Chain};
 use super::load::{err, valid_name, BoardError};
 use super::profile::{
-    ContainerSpec, Emulation, HostKeyPolicy, ProviderSpec, SshKeys, SshSettings, Transport, VmSpec,
+    Access, ContainerSpec, Emulation, HostKeyPolicy, ProviderSpec, SshKeys, SshSettings, VmSpec,
 };
 use super::raw::{Merged, Sourced};
 
-/// The board's transport: provided when a provider section is set (at
-/// most one of `[qemu]` and `[docker]`), else `[transport]` as written.
-pub(super) fn transport(
+/// How the board is reached and what provides it: a provided board when a
+/// provider section is set (at most one of `[qemu]` and `[docker]`),
+/// reached over SSH at settings only its running board knows; else no
+/// provider and `[transport]` as written.
+pub(super) fn access(
     chain: &Chain,
     m: &Merged,
     emulation: Emulation,
-) -> Result<Transport, BoardError> {
+) -> Result<(Access, Option<ProviderSpec>), BoardError> {
     let leaf = chain.leaf().display().to_string();
     if let (Some(q), Some(d)) = (&m.qemu_image, &m.docker_image) {
         return Err(err(format!(
@@ -26,22 +29,21 @@ pub(super) fn transport(
             chain.at_value(q)
         )));
     }
-    Ok(
-        match (
-            vm_spec(chain, m, &leaf, emulation)?,
-            container_spec(chain, m, &leaf, emulation)?,
-            super::labgrid::labgrid_spec(chain, m, &leaf)?,
-        ) {
-            (Some(vm), _, _) => Transport::Provided(ProviderSpec::Qemu(vm)),
-            (None, Some(container), _) => Transport::Provided(ProviderSpec::Docker(container)),
-            (None, None, Some(place)) => Transport::Provided(ProviderSpec::Labgrid(place)),
-            (None, None, None) => plain_transport(chain, m, &leaf)?,
-        },
-    )
+    let provider = match (
+        vm_spec(chain, m, &leaf, emulation)?,
+        container_spec(chain, m, &leaf, emulation)?,
+        super::labgrid::labgrid_spec(chain, m, &leaf)?,
+    ) {
+        (Some(vm), _, _) => ProviderSpec::Qemu(vm),
+        (None, Some(container), _) => ProviderSpec::Docker(container),
+        (None, None, Some(place)) => ProviderSpec::Labgrid(place),
+        (None, None, None) => return Ok((plain_access(chain, m, &leaf)?, None)),
+    };
+    Ok((Access::Ssh(None), Some(provider)))
 }
 
-/// The transport of a board no provider starts: `[transport]` as written.
-fn plain_transport(chain: &Chain, m: &Merged, leaf: &str) -> Result<Transport, BoardError> {
+/// How a board no provider starts is reached: `[transport]` as written.
+fn plain_access(chain: &Chain, m: &Merged, leaf: &str) -> Result<Access, BoardError> {
     let kind = m
         .kind
         .clone()
@@ -69,9 +71,9 @@ fn plain_transport(chain: &Chain, m: &Merged, leaf: &str) -> Result<Transport, B
                     )));
                 }
             }
-            Transport::Local
+            Access::Local
         }
-        "ssh" => Transport::Ssh(ssh_settings(chain, m, leaf)?),
+        "ssh" => Access::Ssh(Some(ssh_settings(chain, m, leaf)?)),
         other => {
             return Err(err(format!(
                 "{}: field `transport.kind`: `{other}` is not one of local, ssh",

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::chain::{chain_sha256, expand_home, Chain};
 use super::load::{err, valid_name, BoardError};
-use super::profile::{BoardProfile, Emulation, Timeouts, Transport};
+use super::profile::{Access, BoardProfile, Emulation, Timeouts};
 use super::raw::{Merged, Sourced};
 use crate::platform;
 
@@ -16,8 +16,8 @@ pub(super) fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardPro
     let cpu = cpu(chain, &m, &target)?;
     let glibc = glibc(chain, &m)?;
     let emulation = emulation(chain, &m)?;
-    let transport = super::reach::transport(chain, &m, emulation)?;
-    let work_dir = work_dir(chain, &m, &transport)?;
+    let (access, provider) = super::reach::access(chain, &m, emulation)?;
+    let work_dir = work_dir(chain, &m, &access)?;
     let allocators = allocators(chain, &m, &target)?;
     let workload_scale = workload_scale(chain, &m)?;
     let timeouts = timeouts(chain, &m)?;
@@ -29,7 +29,8 @@ pub(super) fn resolve(name: String, chain: &Chain, m: Merged) -> Result<BoardPro
         target,
         cpu,
         glibc,
-        transport,
+        access,
+        provider,
         work_dir,
         allocators,
         emulation,
@@ -114,22 +115,22 @@ fn emulation(chain: &Chain, m: &Merged) -> Result<Emulation, BoardError> {
 }
 
 /// `work_dir`: absolute on the board; on this machine `~/` is expanded.
-fn work_dir(chain: &Chain, m: &Merged, transport: &Transport) -> Result<String, BoardError> {
+fn work_dir(chain: &Chain, m: &Merged, access: &Access) -> Result<String, BoardError> {
     let work_dir = m
         .work_dir
         .clone()
         .ok_or_else(|| chain.missing("work_dir"))?;
-    let value = match transport {
+    let value = match access {
         // On this machine `~` can be expanded now; on a board it cannot.
-        Transport::Local => expand_home(&work_dir.value).display().to_string(),
-        Transport::Ssh(_) | Transport::Provided(_) => work_dir.value.clone(),
+        Access::Local => expand_home(&work_dir.value).display().to_string(),
+        Access::Ssh(_) => work_dir.value.clone(),
     };
     if !value.starts_with('/') {
         return Err(err(format!(
             "{}: field `work_dir`: `{}` must be an absolute path{}",
             chain.at_value(&work_dir),
             work_dir.value,
-            if matches!(transport, Transport::Local) {
+            if matches!(access, Access::Local) {
                 " (or start with ~/)"
             } else {
                 " on the board"

@@ -1,13 +1,17 @@
 //! Board providers: what starts a board for a campaign and stops it after.
 //!
-//! A profile says how the board is reached (`local`, `ssh`) or that it is
-//! provided: `[qemu]`, `[docker]` or `[labgrid]` give a
-//! [`Transport::Provided`](crate::board::Transport::Provided) with the
-//! section's [`ProviderSpec`]. Each spec is a [`BoardProvider`]; its
-//! [`start`](BoardProvider::start) returns a [`RunningBoard`] that yields
-//! the SSH settings reaching it and stops the board (QEMU killed, the
-//! container removed, the place released) when dropped: after the
-//! campaign, after a failure, after Ctrl-C unwinds the session.
+//! A profile says how the board is reached
+//! ([`access`](crate::board::BoardProfile::access): `local`, `ssh`) and,
+//! beside it, what provides it, if anything
+//! ([`provider`](crate::board::BoardProfile::provider)): `[qemu]`,
+//! `[docker]` or `[labgrid]` give the section's [`ProviderSpec`], and the
+//! board is reached over SSH at settings it has only once it runs
+//! ([`Access::Ssh(None)`](crate::board::Access::Ssh) until then). Each
+//! spec is a [`BoardProvider`]; its [`start`](BoardProvider::start)
+//! returns a [`RunningBoard`] that yields the SSH settings reaching it
+//! (which complete the profile's access) and stops the board (QEMU
+//! killed, the container removed, the place released) when dropped: after
+//! the campaign, after a failure, after Ctrl-C unwinds the session.
 //!
 //! - `qemu/`: a QEMU system VM booted from a cached image;
 //! - `docker/`: a foreign-architecture container (qemu-user via binfmt);

@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::board::BoardProfile;
+use crate::board::{Access, BoardProfile};
 
 mod error;
 mod local;
@@ -105,20 +105,21 @@ pub trait Transport: Send {
 /// Opens a transport to `board` (connect, verify the host key,
 /// authenticate, create work_dir).
 pub fn connect(board: &BoardProfile) -> Result<Box<dyn Transport>, TransportError> {
-    match &board.transport {
-        crate::board::Transport::Local => Ok(Box::new(LocalTransport::connect(
+    match &board.access {
+        Access::Local => Ok(Box::new(LocalTransport::connect(
             &board.name,
             &board.work_dir,
         )?)),
-        crate::board::Transport::Ssh(settings) => {
-            Ok(Box::new(SshTransport::connect(board, settings)?))
-        }
+        Access::Ssh(Some(settings)) => Ok(Box::new(SshTransport::connect(board, settings)?)),
         // A provided board's address exists only once it runs: its
-        // provider starts it and yields the SSH settings.
-        crate::board::Transport::Provided(p) => Err(TransportError::new(
+        // provider starts it and its running board yields the settings.
+        Access::Ssh(None) => Err(TransportError::new(
             ErrorKind::Other,
             &board.name,
-            p.provider().not_started(),
+            match &board.provider {
+                Some(p) => p.provider().not_started(),
+                None => "no SSH settings".to_string(),
+            },
         )),
     }
 }

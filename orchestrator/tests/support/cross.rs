@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use lwm::board::{BoardProfile, Emulation, Timeouts, Transport};
+use lwm::board::{Access, BoardProfile, Emulation, Timeouts};
 
 /// A local profile of board `name`: the gate and the builds read only its
 /// target, CPU and glibc.
@@ -28,7 +28,8 @@ pub fn board(name: &str, target: &str, cpu: &str, glibc: Option<&str>) -> BoardP
         target: target.into(),
         cpu: cpu.into(),
         glibc: glibc.map(str::to_string),
-        transport: Transport::Local,
+        access: Access::Local,
+        provider: None,
         work_dir: "/tmp/lwm".into(),
         allocators: BTreeMap::new(),
         emulation: Emulation::None,

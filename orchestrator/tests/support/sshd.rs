@@ -38,7 +38,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lwm::board::{BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts, Transport};
+use lwm::board::{Access, BoardProfile, Emulation, HostKeyPolicy, SshSettings, Timeouts};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
@@ -201,7 +201,7 @@ run_s = 120
             target: format!("{}-unknown-linux-gnu", std::env::consts::ARCH),
             cpu: "native".to_string(),
             glibc: None,
-            transport: Transport::Ssh(SshSettings {
+            access: Access::Ssh(Some(SshSettings {
                 host: "127.0.0.1".to_string(),
                 port: self.port,
                 user: self.user.clone(),
@@ -209,7 +209,8 @@ run_s = 120
                 known_hosts: self.known_hosts_path.clone(),
                 host_key_policy: HostKeyPolicy::Strict,
                 keepalive_s: 2,
-            }),
+            })),
+            provider: None,
             work_dir: work_dir.to_string(),
             allocators: BTreeMap::new(),
             emulation: Emulation::None,
@@ -230,7 +231,7 @@ run_s = 120
         edit: impl FnOnce(&mut SshSettings),
     ) -> BoardProfile {
         let mut board = self.board_profile(name, work_dir);
-        if let Transport::Ssh(settings) = &mut board.transport {
+        if let Access::Ssh(Some(settings)) = &mut board.access {
             edit(settings);
         }
         board

@@ -5,19 +5,20 @@
 
 use std::sync::Arc;
 
-use crate::board::Transport;
+use crate::board::Access;
 use crate::provider::{Note, Notes, RunningBoard, StartEnv};
 
 use super::record::say;
 use super::BoardJob;
 
 /// Starts the board of a provided profile (`[qemu]`, `[docker]`,
-/// `[labgrid]`), building its image when missing, and points `job.board`
-/// at it over SSH, so everything after, reconnects included, treats it as
-/// an ordinary SSH board. What happens meanwhile goes to the run's events,
+/// `[labgrid]`), building its image when missing, and completes
+/// `job.board`'s access with the running board's SSH settings, so
+/// everything after, reconnects included, reaches it as an ordinary SSH
+/// board. What happens meanwhile goes to the run's events,
 /// the user and the board's incidents. Other boards: nothing to do.
 pub(super) fn start_provided(job: &mut BoardJob) -> Result<Option<Box<dyn RunningBoard>>, String> {
-    let Transport::Provided(spec) = &job.board.transport else {
+    let Some(spec) = &job.board.provider else {
         return Ok(None);
     };
     let provider = spec.provider();
@@ -32,7 +33,7 @@ pub(super) fn start_provided(job: &mut BoardJob) -> Result<Option<Box<dyn Runnin
         notes: notes(job),
     };
     let running = provider.start(&job.board, &env)?;
-    job.board.transport = Transport::Ssh(running.ssh());
+    job.board.access = Access::Ssh(Some(running.ssh()));
     Ok(Some(running))
 }
 

@@ -13,7 +13,7 @@ use super::super::locked_transport::LockedTransport;
 use super::super::plan::AllocatorChoice;
 use super::super::store::Store;
 use super::{BoardJob, BoardOutcome, Session};
-use crate::board::{BoardProfile, Emulation, Timeouts, Transport};
+use crate::board::{Access, BoardProfile, Emulation, Timeouts};
 use crate::build::{Artifacts, Footprint};
 use crate::manifest::{Manifest, Settings, Toolchain, MANIFEST_SCHEMA, MANIFEST_VERSION};
 use crate::transport::memory::{disconnected, exited, Log, MemoryTransport, Script};
@@ -49,7 +49,8 @@ fn board(work_dir: &Path) -> BoardProfile {
         target: crate::build::host_triple(),
         cpu: "native".into(),
         glibc: None,
-        transport: Transport::Local,
+        access: Access::Local,
+        provider: None,
         work_dir: work_dir.display().to_string(),
         allocators: Default::default(),
         emulation: Emulation::None,

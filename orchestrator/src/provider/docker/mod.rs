@@ -8,9 +8,9 @@
 //! containers left by an `lwm` that died, builds the image when it is
 //! missing (`docker/build.sh NAME`), runs the container with port 22
 //! published on a free loopback port, waits until sshd answers and returns
-//! a profile whose transport is plain SSH: strict host key checking
-//! against a known_hosts file holding the key made for the image at build
-//! time, the kit's key as identity.
+//! a profile whose access is completed with plain SSH settings: strict
+//! host key checking against a known_hosts file holding the key made for
+//! the image at build time, the kit's key as identity.
 //!
 //! Dropping the [`ContainerBoard`] removes the container (success, error,
 //! Ctrl-C unwinding the session). If `lwm` itself is killed, the attached
@@ -31,7 +31,7 @@ use std::sync::atomic::AtomicBool;
 use crate::rundir::Event;
 
 use super::{BoardProvider, Note, RunningBoard, StartEnv};
-use crate::board::{BoardProfile, ContainerSpec, ProviderSpec, SshSettings, Transport};
+use crate::board::{Access, BoardProfile, ContainerSpec, ProviderSpec, SshSettings};
 
 pub use engine::Engine;
 pub use image::{ensure_image, BoardImage};
@@ -40,7 +40,7 @@ pub use stale::{remove_orphans, this_process};
 
 /// A running container and the profile that reaches it.
 pub struct ContainerBoard {
-    /// `board` with its transport replaced by the container's SSH settings.
+    /// `board` with its access completed by the container's SSH settings.
     pub board: BoardProfile,
     pub container: RunningContainer,
     ssh: SshSettings,
@@ -59,7 +59,7 @@ impl ContainerBoard {
         progress: &dyn Fn(&str),
         cancel: &AtomicBool,
     ) -> anyhow::Result<ContainerBoard> {
-        let Transport::Provided(ProviderSpec::Docker(spec)) = &board.transport else {
+        let Some(ProviderSpec::Docker(spec)) = &board.provider else {
             anyhow::bail!("board {}: not a [docker] board", board.name);
         };
         let in_board = |e: anyhow::Error| anyhow::anyhow!("board {}: {e:#}", board.name);
@@ -89,7 +89,7 @@ impl ContainerBoard {
             spec.keepalive_s,
         );
         let mut reached = board.clone();
-        reached.transport = Transport::Ssh(ssh.clone());
+        reached.access = Access::Ssh(Some(ssh.clone()));
         Ok(ContainerBoard {
             board: reached,
             container,

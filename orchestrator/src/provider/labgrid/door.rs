@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::board::{self, BoardProfile, ProviderSpec, Transport, PLACE_PREFIX};
+use crate::board::{self, BoardProfile, ProviderSpec, PLACE_PREFIX};
 
 use super::client::Coordinator;
 use super::error::ErrorKind;
@@ -39,7 +39,7 @@ pub fn load_board(
         return Ok(b);
     }
     let mut b = board::load(boards_dir, name)?;
-    if matches!(b.transport, Transport::Provided(ProviderSpec::Labgrid(_))) {
+    if matches!(b.provider, Some(ProviderSpec::Labgrid(_))) {
         check_board(&mut b, default.as_deref())?;
     }
     Ok(b)
@@ -88,7 +88,7 @@ fn place_board(
 /// `default`) and checks its place is free; the place as it is.
 pub fn check_board(board: &mut BoardProfile, default: Option<&str>) -> anyhow::Result<Place> {
     let who = who(board);
-    let Transport::Provided(ProviderSpec::Labgrid(spec)) = &mut board.transport else {
+    let Some(ProviderSpec::Labgrid(spec)) = &mut board.provider else {
         anyhow::bail!("{who}: not a labgrid board");
     };
     if spec.coordinator.is_none() {

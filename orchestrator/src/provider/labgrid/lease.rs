@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use crate::rundir::Event;
 
-use crate::board::{BoardProfile, LabgridSpec, ProviderSpec, SshSettings, Transport};
+use crate::board::{BoardProfile, LabgridSpec, ProviderSpec, SshSettings};
 use crate::provider::{BoardProvider, Note, RunningBoard, StartEnv};
 
 use super::client::Coordinator;
@@ -35,7 +35,7 @@ impl Lease {
     /// settled: see [`super::door::check_board`]). Errors are one line
     /// naming the board and the place (and who holds it).
     pub fn acquire(board: &BoardProfile) -> Result<Lease, String> {
-        let Transport::Provided(ProviderSpec::Labgrid(spec)) = &board.transport else {
+        let Some(ProviderSpec::Labgrid(spec)) = &board.provider else {
             return Err(format!("board {}: not a labgrid board", board.name));
         };
         let LabgridSpec {

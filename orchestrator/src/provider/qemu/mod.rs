@@ -4,9 +4,9 @@
 //! [`VmBoard::start`] builds the image when it is missing
 //! (`images/build.sh NAME`), boots QEMU with the guest's port 22
 //! forwarded to a free loopback port, waits until sshd answers and
-//! returns a profile whose transport is plain SSH: strict host key
-//! checking against a known_hosts file holding the key made for the image
-//! at build time, the kit's key as identity. Dropping the [`VmBoard`]
+//! returns a profile whose access is completed with plain SSH settings:
+//! strict host key checking against a known_hosts file holding the key
+//! made for the image at build time, the kit's key as identity. Dropping the [`VmBoard`]
 //! stops QEMU, so the VM goes away on success, on error and when a Ctrl-C
 //! unwinds the session; QEMU also dies with the thread that started it if
 //! `lwm` itself is killed.
@@ -21,7 +21,7 @@ use std::time::Duration;
 use crate::rundir::Event;
 
 use super::{BoardProvider, Note, RunningBoard, StartEnv};
-use crate::board::{BoardProfile, ProviderSpec, SshSettings, Transport, VmSpec};
+use crate::board::{Access, BoardProfile, ProviderSpec, SshSettings, VmSpec};
 
 pub use image::{ensure_image, Image};
 pub use vm::{BootPlan, RunningVm, StalledBoot};
@@ -39,7 +39,7 @@ pub(crate) fn console_tail(console: &Path, n: usize) -> String {
 
 /// A booted VM and the profile that reaches it.
 pub struct VmBoard {
-    /// `board` with its transport replaced by the running VM's SSH settings.
+    /// `board` with its access completed by the running VM's SSH settings.
     pub board: BoardProfile,
     pub vm: RunningVm,
     ssh: SshSettings,
@@ -60,7 +60,7 @@ impl VmBoard {
         on_stall: &dyn Fn(&StalledBoot),
         cancel: &AtomicBool,
     ) -> anyhow::Result<VmBoard> {
-        let Transport::Provided(ProviderSpec::Qemu(spec)) = &board.transport else {
+        let Some(ProviderSpec::Qemu(spec)) = &board.provider else {
             anyhow::bail!("board {}: not a [qemu] board", board.name);
         };
         std::fs::create_dir_all(state_dir)?;
@@ -96,7 +96,7 @@ impl VmBoard {
             spec.keepalive_s,
         );
         let mut reached = board.clone();
-        reached.transport = Transport::Ssh(ssh.clone());
+        reached.access = Access::Ssh(Some(ssh.clone()));
         Ok(VmBoard {
             board: reached,
             vm,
