@@ -7,16 +7,67 @@ use super::format::{self, Metric};
 use super::metric_table::MetricTable;
 use super::outlier_summary;
 use super::svg::{self, Bar, Group, Line};
-use super::template::fill;
-use super::{BoardSummary, Exporter, RatioSummary, Summary, MEMORY_NOT_REPRESENTATIVE};
+use super::template::{fill, Markup};
+use super::{
+    BoardSummary, Exporter, RatioSummary, Summary, WorkloadSummary, MEMORY_NOT_REPRESENTATIVE,
+};
 
 pub struct Html;
 
-/// The page around the run's facts, boards and warnings.
-const PAGE: &str = include_str!("html/page.html");
-/// One board's section around its tables, charts and lists.
-const BOARD: &str = include_str!("html/board.html");
-const STYLE: &str = include_str!("html/style.css");
+/// The templates (`html/`), compiled in. Block templates end with a line
+/// break (or with a placeholder whose value does); inline ones (cells,
+/// spans) have none.
+mod templates {
+    /// The page around the run's facts, boards and warnings.
+    pub const PAGE: &str = include_str!("html/page.html");
+    pub const STYLE: &str = include_str!("html/style.css");
+    pub const WARNINGS: &str = include_str!("html/warnings.html");
+    pub const LIST_ITEM: &str = include_str!("html/list_item.html");
+    /// One board's section around its tables, charts and lists.
+    pub const BOARD: &str = include_str!("html/board.html");
+    /// An emulation note, the board's error or an incident.
+    pub const NOTICE: &str = include_str!("html/notice.html");
+    pub const SUMMARY_TABLE: &str = include_str!("html/summary_table.html");
+    pub const WORKLOAD_ROW: &str = include_str!("html/workload_row.html");
+    pub const COMMAND_ROW: &str = include_str!("html/command_row.html");
+    pub const SYSTEM_FIGURES: &str = include_str!("html/system_figures.html");
+    pub const RATIO_CELL: &str = include_str!("html/ratio_cell.html");
+    pub const HEADER_CELL: &str = include_str!("html/header_cell.html");
+    pub const NOT_REPRESENTATIVE: &str = include_str!("html/not_representative.html");
+    pub const OUTLIERS: &str = include_str!("html/outliers.html");
+    pub const FAILED_RUNS: &str = include_str!("html/failed_runs.html");
+    pub const FAILED_RUN: &str = include_str!("html/failed_run.html");
+    pub const BOARD_FACTS: &str = include_str!("html/board_facts.html");
+    pub const FACTS: &str = include_str!("html/facts.html");
+    pub const FACT: &str = include_str!("html/fact.html");
+    pub const FACT_HASH: &str = include_str!("html/fact_hash.html");
+    pub const ARTIFACTS: &str = include_str!("html/artifacts.html");
+    pub const ARTIFACT: &str = include_str!("html/artifact.html");
+
+    #[cfg(test)]
+    pub const BLOCK: [&str; 17] = [
+        PAGE,
+        WARNINGS,
+        LIST_ITEM,
+        BOARD,
+        NOTICE,
+        SUMMARY_TABLE,
+        WORKLOAD_ROW,
+        COMMAND_ROW,
+        OUTLIERS,
+        FAILED_RUNS,
+        FAILED_RUN,
+        BOARD_FACTS,
+        FACTS,
+        FACT,
+        FACT_HASH,
+        ARTIFACTS,
+        ARTIFACT,
+    ];
+    #[cfg(test)]
+    pub const INLINE: [&str; 4] = [SYSTEM_FIGURES, RATIO_CELL, HEADER_CELL, NOT_REPRESENTATIVE];
+}
+use templates::*;
 
 impl Exporter for Html {
     fn file_name(&self) -> &str {
@@ -24,163 +75,135 @@ impl Exporter for Html {
     }
 
     fn render(&self, s: &Summary) -> String {
-        let mut run_facts = String::new();
-        facts_table(&mut run_facts, &facts::run_facts(s));
-        let boards: String = s
+        let boards: Markup = s
             .boards
             .iter()
             .enumerate()
             .map(|(i, b)| board(s, b, i))
             .collect();
-        let mut warnings = String::new();
-        if !s.warnings.is_empty() {
-            warnings.push_str("<section id=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
-            for w in &s.warnings {
-                warnings.push_str(&format!("<li>{}</li>\n", esc(&w.to_string())));
-            }
-            warnings.push_str("</ul>\n</section>\n");
-        }
+        let warnings = if s.warnings.is_empty() {
+            Markup::default()
+        } else {
+            let items: Markup = s
+                .warnings
+                .iter()
+                .map(|w| list_item(&w.to_string()))
+                .collect();
+            fill(WARNINGS, &[("items", &items)])
+        };
         fill(
             PAGE,
             &[
-                ("run_id", &esc(&s.run_id)),
-                ("style", STYLE),
-                ("run_facts", &run_facts),
+                ("run_id", &s.run_id),
+                ("style", &Markup::trusted(STYLE)),
+                ("run_facts", &facts_table(&facts::run_facts(s))),
                 ("resamples", &s.method.bootstrap_resamples.to_string()),
-                ("verdict", &esc(s.method.verdict)),
-                ("geomean_interval", &esc(s.method.geomean_interval)),
-                ("outliers", &esc(s.method.outliers)),
+                ("verdict", &s.method.verdict),
+                ("geomean_interval", &s.method.geomean_interval),
+                ("outliers", &s.method.outliers),
                 ("boards", &boards),
                 ("warnings", &warnings),
             ],
         )
+        .into_string()
     }
 }
 
 /// Board `b`'s section, the `index`th of the page.
-fn board(s: &Summary, b: &BoardSummary, index: usize) -> String {
+fn board(s: &Summary, b: &BoardSummary, index: usize) -> Markup {
     let id = format!("b{index}-{}", slug(&b.name));
-    let mut body = String::new();
-    let out = &mut body;
-    if let Some(n) = &b.emulation_note {
-        out.push_str(&format!("<p class=\"note\">Note: {}</p>\n", esc(n)));
-    }
-    if let Some(e) = &b.error {
-        out.push_str(&format!(
-            "<p class=\"board-error\">Board failed: {}</p>\n",
-            esc(e)
-        ));
-    }
-    for i in &b.incidents {
-        out.push_str(&format!("<p class=\"note\">Incident: {}</p>\n", esc(i)));
-    }
+    let notice = |class: &str, label: &str, text: &str| {
+        fill(
+            NOTICE,
+            &[("class", &class), ("label", &label), ("text", &text)],
+        )
+    };
+    let notices: Markup = b
+        .emulation_note
+        .iter()
+        .map(|n| notice("note", "Note", n))
+        .chain(
+            b.error
+                .iter()
+                .map(|e| notice("board-error", "Board failed", e)),
+        )
+        .chain(b.incidents.iter().map(|i| notice("note", "Incident", i)))
+        .collect();
     let colour_of = |a: &str| svg::colour(b.allocators.iter().position(|x| x == a).unwrap_or(0));
     let tables = Metric::BOTH.map(|metric| MetricTable::of(b, metric));
 
-    for table in &tables {
-        summary_table(out, b, table);
-    }
+    let summaries: Markup = tables.iter().map(|t| summary_table(b, t)).collect();
+    let ratio_charts: Markup = tables
+        .iter()
+        .map(|table| {
+            let metric = table.metric;
+            let mut groups: Vec<Group> = table
+                .rows
+                .iter()
+                .map(|r| Group {
+                    label: &r.workload.name,
+                    geomean: false,
+                    bars: bars(table, &r.ratios, &colour_of),
+                })
+                .collect();
+            groups.push(Group {
+                label: "geomean",
+                geomean: true,
+                bars: bars(table, &table.geomean, &colour_of),
+            });
+            Markup::trusted(svg::ratio_chart(
+                &format!("{id}-ratio-{}", metric.id()),
+                metric,
+                &groups,
+            ))
+        })
+        .collect();
+    let memory_charts: Markup = b
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(wi, w)| {
+            let lines: Vec<Line> = w
+                .cells
+                .iter()
+                .map(|c| Line {
+                    allocator: &c.allocator,
+                    colour: colour_of(&c.allocator),
+                    rep: c.timeline_rep,
+                    points: &c.timeline,
+                })
+                .collect();
+            Markup::trusted(svg::timeline_chart(
+                &format!("{id}-mem-{wi}"),
+                &w.name,
+                &lines,
+            ))
+        })
+        .collect();
+    let memory_mark = if b.memory_representative {
+        Markup::default()
+    } else {
+        not_representative(b)
+    };
 
-    out.push_str("<h3>Ratios to system</h3>\n");
-    for table in &tables {
-        let metric = table.metric;
-        let mut groups: Vec<Group> = table
-            .rows
-            .iter()
-            .map(|r| Group {
-                label: &r.workload.name,
-                geomean: false,
-                bars: bars(table, &r.ratios, &colour_of),
-            })
-            .collect();
-        groups.push(Group {
-            label: "geomean",
-            geomean: true,
-            bars: bars(table, &table.geomean, &colour_of),
-        });
-        out.push_str(&svg::ratio_chart(
-            &format!("{id}-ratio-{}", metric.id()),
-            metric,
-            &groups,
-        ));
-    }
-
-    out.push_str(&format!(
-        "<h3>Memory over time{}</h3>\n",
-        if b.memory_representative {
-            String::new()
-        } else {
-            not_representative(b)
-        }
-    ));
-    for (wi, w) in b.workloads.iter().enumerate() {
-        let lines: Vec<Line> = w
-            .cells
-            .iter()
-            .map(|c| Line {
-                allocator: &c.allocator,
-                colour: colour_of(&c.allocator),
-                rep: c.timeline_rep,
-                points: &c.timeline,
-            })
-            .collect();
-        out.push_str(&svg::timeline_chart(
-            &format!("{id}-mem-{wi}"),
-            &w.name,
-            &lines,
-        ));
-    }
-
-    outliers(out, b);
-    if !b.failed_runs.is_empty() {
-        out.push_str("<h3>Failed runs</h3>\n<table class=\"failed-runs\">\n<tr><th>workload</th><th>allocator</th><th>rep</th><th>error</th><th>file</th><th>stderr (tail)</th></tr>\n");
-        for f in &b.failed_runs {
-            out.push_str(&format!(
-                "<tr class=\"failed-run\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><pre>{}</pre></td></tr>\n",
-                esc(&f.workload),
-                esc(&f.allocator),
-                f.run.rep,
-                esc(&f.run.error),
-                esc(&f.run.file),
-                esc(tail_lines(&f.run.stderr_tail, 8))
-            ));
-        }
-        out.push_str("</table>\n");
-    }
-    if let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) {
-        out.push_str("<h3>Board facts</h3>\n");
-        facts_table(out, &facts::board_facts(entry, &s.manifest.settings));
-        if !entry.artifacts.is_empty() {
-            out.push_str("<table class=\"artifacts\">\n<tr>");
-            for h in facts::ARTIFACT_HEADER {
-                out.push_str(&format!("<th>{}</th>", esc(h)));
-            }
-            out.push_str("</tr>\n");
-            for a in &entry.artifacts {
-                let row = facts::artifact_row(a);
-                out.push_str(&format!(
-                    "<tr><td>{}</td><td class=\"hash\">{}</td><td class=\"num\">{}</td><td>{}</td><td>{}</td></tr>\n",
-                    esc(&row[0]),
-                    esc(&row[1]),
-                    esc(&row[2]),
-                    esc(&row[3]),
-                    esc(&row[4])
-                ));
-            }
-            out.push_str("</table>\n");
-        }
-    }
     fill(
         BOARD,
         &[
             ("id", &id),
-            ("name", &esc(&b.name)),
-            ("cpu", &esc(&b.cpu)),
-            ("target", &esc(&b.target)),
-            ("emulation", &esc(&b.emulation)),
+            ("name", &b.name),
+            ("cpu", &b.cpu),
+            ("target", &b.target),
+            ("emulation", &b.emulation),
             ("ok_runs", &b.ok_runs.to_string()),
             ("failed_runs", &b.failed_runs.len().to_string()),
-            ("body", &body),
+            ("notices", &notices),
+            ("summaries", &summaries),
+            ("ratio_charts", &ratio_charts),
+            ("memory_mark", &memory_mark),
+            ("memory_charts", &memory_charts),
+            ("outliers", &outliers(b)),
+            ("failures", &failed_runs(b)),
+            ("facts", &board_facts(s, b)),
         ],
     )
 }
@@ -206,126 +229,223 @@ fn bars<'a>(
         .collect()
 }
 
-fn summary_table(out: &mut String, b: &BoardSummary, table: &MetricTable) {
+/// One metric's table of the board (`MetricTable`) with its heading.
+fn summary_table(b: &BoardSummary, table: &MetricTable) -> Markup {
     let metric = table.metric;
+    let title = match metric {
+        Metric::Time => "Wall time",
+        Metric::Memory => "Peak RSS",
+    };
     let unrepresentative = metric == Metric::Memory && !b.memory_representative;
-    out.push_str(&format!(
-        "<h3>{}{} (median; allocator / system, 95 % CI)</h3>\n<table class=\"summary\" data-metric=\"{}\" data-representative=\"{}\">\n<tr><th>workload</th><th>system</th>",
-        if metric == Metric::Time { "Wall time" } else { "Peak RSS" },
-        if unrepresentative { not_representative(b) } else { String::new() },
-        metric.id(),
-        !unrepresentative
-    ));
-    for a in &table.allocators {
-        out.push_str(&format!("<th>{}</th>", esc(a)));
-    }
-    out.push_str("</tr>\n");
-    for r in &table.rows {
-        let system = r
-            .system
-            .map(|m| {
-                format!(
-                    "{} <small>[{}–{}], n={}</small>",
-                    esc(&metric.value(m.median)),
-                    esc(&metric.value(m.ci.low)),
-                    esc(&metric.value(m.ci.high)),
-                    m.n
-                )
-            })
-            .unwrap_or_else(|| "-".into());
-        out.push_str(&format!(
-            "{}<td class=\"num\">{system}</td>",
-            row_head(r.workload)
-        ));
-        for &ratio in &r.ratios {
-            ratio_td(out, ratio, metric);
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("<tr class=\"geomean\"><td><b>geomean</b></td><td></td>");
-    for &g in &table.geomean {
-        ratio_td(out, g, metric);
-    }
-    out.push_str("</tr>\n</table>\n");
+    let mark = if unrepresentative {
+        not_representative(b)
+    } else {
+        Markup::default()
+    };
+    let allocators: Markup = table
+        .allocators
+        .iter()
+        .map(|a| fill(HEADER_CELL, &[("text", a)]))
+        .collect();
+    let rows: Markup = table
+        .rows
+        .iter()
+        .map(|r| {
+            let system = match r.system {
+                Some(m) => fill(
+                    SYSTEM_FIGURES,
+                    &[
+                        ("median", &metric.value(m.median)),
+                        ("low", &metric.value(m.ci.low)),
+                        ("high", &metric.value(m.ci.high)),
+                        ("n", &m.n.to_string()),
+                    ],
+                ),
+                None => Markup::text("-"),
+            };
+            let ratios: Markup = r.ratios.iter().map(|&q| ratio_cell(q, metric)).collect();
+            summary_row(r.workload, &system, &ratios)
+        })
+        .collect();
+    let geomean: Markup = table
+        .geomean
+        .iter()
+        .map(|&g| ratio_cell(g, metric))
+        .collect();
+    fill(
+        SUMMARY_TABLE,
+        &[
+            ("title", &title),
+            ("mark", &mark),
+            ("metric", &metric.id()),
+            ("representative", &(!unrepresentative).to_string()),
+            ("allocators", &allocators),
+            ("rows", &rows),
+            ("geomean", &geomean),
+        ],
+    )
 }
 
-/// A summary row's opening and name cell: a command's row is marked
-/// (`data-kind`, a badge), and says whether its output was checked.
-fn row_head(w: &super::WorkloadSummary) -> String {
+/// A summary row: a command's is marked (`data-kind`, a badge) and says
+/// whether its output was checked.
+fn summary_row(w: &WorkloadSummary, system: &Markup, ratios: &Markup) -> Markup {
     if !w.is_command() {
-        return format!("<tr data-kind=\"workload\"><td>{}</td>", esc(&w.name));
+        return fill(
+            WORKLOAD_ROW,
+            &[("name", &w.name), ("system", system), ("ratios", ratios)],
+        );
     }
     let checked = w.output_check != Some(false);
-    format!(
-        "<tr class=\"command\" data-kind=\"command\" data-output-check=\"{checked}\"><td>{} <span class=\"kind-command\" title=\"{}\">{}</span></td>",
-        esc(&w.name),
-        if checked {
-            "your own program; its stdout was compared across allocators"
-        } else {
-            "your own program; its stdout was not compared across allocators"
-        },
-        if checked { "command" } else { "command, output not checked" }
+    let (title, badge) = if checked {
+        (
+            "your own program; its stdout was compared across allocators",
+            "command",
+        )
+    } else {
+        (
+            "your own program; its stdout was not compared across allocators",
+            "command, output not checked",
+        )
+    };
+    fill(
+        COMMAND_ROW,
+        &[
+            ("checked", &checked.to_string()),
+            ("name", &w.name),
+            ("title", &title),
+            ("badge", &badge),
+            ("system", system),
+            ("ratios", ratios),
+        ],
     )
 }
 
 /// The mark on a board's memory figures that are not its programs' own.
-fn not_representative(b: &BoardSummary) -> String {
-    format!(
-        " <span class=\"not-representative\" title=\"under {e}, rusage and /proc describe the emulator process, not the program\">{MEMORY_NOT_REPRESENTATIVE} ({e})</span>",
-        e = esc(&b.emulation)
+fn not_representative(b: &BoardSummary) -> Markup {
+    fill(
+        NOT_REPRESENTATIVE,
+        &[
+            ("emulation", &b.emulation),
+            ("label", &MEMORY_NOT_REPRESENTATIVE),
+        ],
     )
 }
 
-fn ratio_td(out: &mut String, r: Option<&RatioSummary>, metric: Metric) {
-    let class = r.map(|r| metric.word(r.verdict)).unwrap_or("none");
-    out.push_str(&format!(
-        "<td class=\"num {class}\">{}</td>",
-        esc(&format::ratio_cell(r, metric))
-    ));
+fn ratio_cell(r: Option<&RatioSummary>, metric: Metric) -> Markup {
+    fill(
+        RATIO_CELL,
+        &[
+            (
+                "class",
+                &r.map(|r| metric.word(r.verdict)).unwrap_or("none"),
+            ),
+            ("text", &format::ratio_cell(r, metric)),
+        ],
+    )
 }
 
-fn outliers(out: &mut String, b: &BoardSummary) {
-    let items: Vec<String> = outlier_summary::flagged(b)
+fn list_item(text: &str) -> Markup {
+    fill(LIST_ITEM, &[("text", &text)])
+}
+
+fn outliers(b: &BoardSummary) -> Markup {
+    let items: Markup = outlier_summary::flagged(b)
         .iter()
         .map(|f| {
-            format!(
-                "<li>{}/{} {}: repetitions {} (median {})</li>",
-                esc(f.workload),
-                esc(f.allocator),
+            let reps: Vec<String> = f.reps.iter().map(|r| r.to_string()).collect();
+            list_item(&format!(
+                "{}/{} {}: repetitions {} (median {})",
+                f.workload,
+                f.allocator,
                 f.metric.title(),
-                f.reps
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                esc(&f.metric.value(f.median))
+                reps.join(", "),
+                f.metric.value(f.median)
+            ))
+        })
+        .collect();
+    if items.as_str().is_empty() {
+        return items;
+    }
+    fill(OUTLIERS, &[("items", &items)])
+}
+
+/// The board's failed repetitions, a row each.
+fn failed_runs(b: &BoardSummary) -> Markup {
+    if b.failed_runs.is_empty() {
+        return Markup::default();
+    }
+    let rows: Markup = b
+        .failed_runs
+        .iter()
+        .map(|f| {
+            fill(
+                FAILED_RUN,
+                &[
+                    ("workload", &f.workload),
+                    ("allocator", &f.allocator),
+                    ("rep", &f.run.rep.to_string()),
+                    ("error", &f.run.error),
+                    ("file", &f.run.file),
+                    ("stderr", &tail_lines(&f.run.stderr_tail, 8)),
+                ],
             )
         })
         .collect();
-    if !items.is_empty() {
-        out.push_str(
-            "<h3>Outliers (flagged, kept in the statistics)</h3>\n<ul class=\"outliers\">\n",
-        );
-        out.push_str(&items.join("\n"));
-        out.push_str("\n</ul>\n");
-    }
+    fill(FAILED_RUNS, &[("rows", &rows)])
 }
 
-fn facts_table(out: &mut String, rows: &[(&str, String)]) {
-    out.push_str("<table class=\"facts\">\n");
-    for (k, v) in rows {
-        let class = if k.contains("SHA-256") || k.contains("commit") {
-            " class=\"hash\""
-        } else {
-            ""
-        };
-        out.push_str(&format!(
-            "<tr><th>{}</th><td{class}>{}</td></tr>\n",
-            esc(k),
-            esc(v)
-        ));
-    }
-    out.push_str("</table>\n");
+/// The manifest's facts of the board and its artifacts (none when the
+/// manifest does not list the board).
+fn board_facts(s: &Summary, b: &BoardSummary) -> Markup {
+    let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) else {
+        return Markup::default();
+    };
+    let artifacts = if entry.artifacts.is_empty() {
+        Markup::default()
+    } else {
+        let header: Markup = facts::ARTIFACT_HEADER
+            .iter()
+            .map(|h| fill(HEADER_CELL, &[("text", h)]))
+            .collect();
+        let rows: Markup = entry
+            .artifacts
+            .iter()
+            .map(|a| {
+                let [name, sha256, size, path, gate] = facts::artifact_row(a);
+                fill(
+                    ARTIFACT,
+                    &[
+                        ("name", &name),
+                        ("sha256", &sha256),
+                        ("size", &size),
+                        ("path", &path),
+                        ("gate", &gate),
+                    ],
+                )
+            })
+            .collect();
+        fill(ARTIFACTS, &[("header", &header), ("rows", &rows)])
+    };
+    let fact_rows = facts_table(&facts::board_facts(entry, &s.manifest.settings));
+    fill(
+        BOARD_FACTS,
+        &[("facts", &fact_rows), ("artifacts", &artifacts)],
+    )
+}
+
+/// Facts as a two-column table; hashes and commits are marked `hash`.
+fn facts_table(rows: &[(&str, String)]) -> Markup {
+    let rows: Markup = rows
+        .iter()
+        .map(|(k, v)| {
+            let hash = k.contains("SHA-256") || k.contains("commit");
+            fill(
+                if hash { FACT_HASH } else { FACT },
+                &[("key", k), ("value", v)],
+            )
+        })
+        .collect();
+    fill(FACTS, &[("rows", &rows)])
 }
 
 /// The last `n` lines of `s`.
@@ -353,18 +473,17 @@ fn slug(s: &str) -> String {
         .collect()
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+#[cfg(test)]
+mod tests {
+    use super::templates::{BLOCK, INLINE};
+
+    #[test]
+    fn block_templates_end_a_line_and_inline_ones_do_not() {
+        for t in BLOCK {
+            assert!(t.ends_with('\n') || t.ends_with("}}"), "{t}");
+        }
+        for t in INLINE {
+            assert!(!t.contains('\n'), "{t}");
         }
     }
-    out
 }

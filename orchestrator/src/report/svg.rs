@@ -5,7 +5,7 @@
 //! attributes so tests and readers can find them.
 
 use super::format::{self, Metric};
-use super::html::esc;
+use super::template::esc;
 use super::RatioSummary;
 
 /// Colour of the allocator at `index` in the board's allocator list
