@@ -15,6 +15,12 @@ use object::read::elf::{FileHeader, ProgramHeader, SectionHeader, SectionTable, 
 use object::read::SymbolIndex;
 use object::Endianness;
 
+mod arm_attributes;
+mod lse;
+
+pub use arm_attributes::{arm_arch_name, parse_arm_attributes};
+pub use lse::{is_lse, lse_is_guarded, scan_lse, word_at, LseScan};
+
 pub use object::elf::{
     EF_ARM_ABI_FLOAT_HARD, EF_ARM_ABI_FLOAT_SOFT, EM_386, EM_AARCH64, EM_ARM, EM_RISCV, EM_X86_64,
     ET_DYN, ET_EXEC, STT_FUNC,
@@ -352,77 +358,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn uleb(data: &[u8], at: &mut usize) -> u64 {
-    let (mut v, mut shift) = (0u64, 0);
-    while let Some(&b) = data.get(*at) {
-        *at += 1;
-        if shift < 64 {
-            v |= ((b & 0x7f) as u64) << shift;
-        }
-        shift += 7;
-        if b & 0x80 == 0 {
-            break;
-        }
-    }
-    v
-}
-
-/// Parse an .ARM.attributes section; keeps the numeric attributes of the
-/// "aeabi" File scope (string-valued ones are skipped).
-pub fn parse_arm_attributes(data: &[u8], little_endian: bool) -> Vec<(u64, u64)> {
-    let mut out = Vec::new();
-    if data.first() != Some(&b'A') {
-        return out;
-    }
-    let mut at = 1;
-    while at + 4 <= data.len() {
-        let len = word_at(data, at, little_endian) as usize;
-        if len < 5 || at + len > data.len() {
-            break;
-        }
-        let sub = &data[at + 4..at + len];
-        at += len;
-        let Some(nul) = sub.iter().position(|&b| b == 0) else {
-            continue;
-        };
-        if &sub[..nul] != b"aeabi" {
-            continue;
-        }
-        let mut p = nul + 1;
-        while p + 5 <= sub.len() {
-            let tag = sub[p];
-            let size = word_at(sub, p + 1, little_endian) as usize;
-            if size < 5 || p + size > sub.len() {
-                break;
-            }
-            if tag == 1 {
-                let body = &sub[p + 5..p + size];
-                let mut q = 0;
-                while q < body.len() {
-                    let t = uleb(body, &mut q);
-                    let is_string = t == 4 || t == 5 || t == 67 || (t > 32 && t % 2 == 1);
-                    if t == 32 {
-                        uleb(body, &mut q);
-                        while q < body.len() && body[q] != 0 {
-                            q += 1;
-                        }
-                        q += 1;
-                    } else if is_string {
-                        while q < body.len() && body[q] != 0 {
-                            q += 1;
-                        }
-                        q += 1;
-                    } else {
-                        out.push((t, uleb(body, &mut q)));
-                    }
-                }
-            }
-            p += size;
-        }
-    }
-    out
-}
-
 pub fn machine_name(m: u16) -> String {
     match m {
         EM_386 => "i386".into(),
@@ -432,113 +367,6 @@ pub fn machine_name(m: u16) -> String {
         EM_RISCV => "riscv".into(),
         other => format!("machine {other}"),
     }
-}
-
-/// Tag_CPU_arch values of the ARM ABI, by name.
-pub fn arm_arch_name(v: u64) -> &'static str {
-    match v {
-        0 => "pre-v4",
-        1 => "v4",
-        2 => "v4T",
-        3 => "v5T",
-        4 => "v5TE",
-        5 => "v5TEJ",
-        6 => "v6",
-        7 => "v6KZ",
-        8 => "v6T2",
-        9 => "v6K",
-        10 => "v7",
-        11 => "v6-M",
-        12 => "v6S-M",
-        13 => "v7E-M",
-        14 => "v8",
-        15 => "v8-R",
-        16 => "v8-M.baseline",
-        17 => "v8-M.mainline",
-        _ => "later than v8",
-    }
-}
-
-/// LSE instructions in a stretch of AArch64 code, told apart by whether
-/// they can run on an ARMv8.0 CPU.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LseScan {
-    /// LSE (or LDAPR) instructions executed unconditionally: SIGILL on a
-    /// CPU without LSE.
-    pub unguarded: usize,
-    /// Byte offset of the first unguarded one.
-    pub first_unguarded: Option<usize>,
-    /// LSE instructions that run only after a run-time check found LSE
-    /// (see [`lse_is_guarded`]): safe everywhere.
-    pub guarded: usize,
-}
-
-/// Scans AArch64 code (4-byte aligned instruction words) for ARMv8.1 LSE
-/// atomics and v8.3 LDAPR.
-pub fn scan_lse(code: &[u8], little_endian: bool) -> LseScan {
-    let mut scan = LseScan::default();
-    for at in (0..code.len() / 4 * 4).step_by(4) {
-        if !is_lse(word_at(code, at, little_endian)) {
-            continue;
-        }
-        if lse_is_guarded(code, at, little_endian) {
-            scan.guarded += 1;
-        } else {
-            scan.unguarded += 1;
-            scan.first_unguarded.get_or_insert(at);
-        }
-    }
-    scan
-}
-
-/// Whether the LSE instruction at byte offset `at` of `code` runs only
-/// when the CPU has LSE. Rust's compiler-builtins and libgcc build their
-/// outline-atomics helpers (`__aarch64_cas4_acq`, ...) as
-///
-/// ```text
-/// ldrb wN, [xM, #flag]   // __aarch64_have_lse_atomics, set at start-up
-/// cbz  wN, 1f            // no LSE: the ARMv8.0 exclusive loop after ret
-/// <one LSE instruction>
-/// ret
-/// 1: ldxr/stxr loop
-/// ```
-///
-/// Recognising that shape, not the helpers' names, works on stripped
-/// binaries, which is what a board receives, so the board's doctor and
-/// the host's gate use the same rule.
-pub fn lse_is_guarded(code: &[u8], at: usize, little_endian: bool) -> bool {
-    const RET: u32 = 0xd65f_03c0;
-    if at < 8 || at + 8 > code.len() {
-        return false;
-    }
-    let load = word_at(code, at - 8, little_endian);
-    let branch = word_at(code, at - 4, little_endian);
-    let after = word_at(code, at + 4, little_endian);
-    // LDRB (immediate, unsigned offset), 32-bit destination.
-    let is_ldrb = load & 0xffc0_0000 == 0x3940_0000;
-    // CBZ (32-bit) whose target is `at + 8`: imm19 = 3 words from `at - 4`.
-    let skips_lse_and_ret = branch & !0x1f == 0x3400_0060;
-    is_ldrb && skips_lse_and_ret && load & 0x1f == branch & 0x1f && after == RET
-}
-
-/// The 4-byte word at byte offset `at` of `code` in the file's byte order.
-/// Panics if fewer than 4 bytes remain.
-pub fn word_at(code: &[u8], at: usize, little_endian: bool) -> u32 {
-    let a: [u8; 4] = code[at..at + 4].try_into().expect("4 bytes");
-    if little_endian {
-        u32::from_le_bytes(a)
-    } else {
-        u32::from_be_bytes(a)
-    }
-}
-
-/// Whether the AArch64 instruction word `w` is an ARMv8.1 LSE atomic (CAS,
-/// CASP, LD<op>, SWP) or a v8.3 LDAPR: illegal on an ARMv8.0 core.
-pub fn is_lse(w: u32) -> bool {
-    let atomic_op = w & 0x3F20_0C00 == 0x3820_0000; // LD<op>, SWP, LDAPR
-    let cas = w & 0x3FA0_7C00 == 0x08A0_7C00;
-    let casp = w & 0xBFA0_7C00 == 0x0820_7C00;
-    atomic_op || cas || casp
 }
 
 /// The first 64 KiB of the file at `path`: enough for `Elf::parse_head` on

@@ -5,12 +5,15 @@
 use super::facts;
 use super::format::{self, Metric};
 use super::metric_table::MetricTable;
-use super::outlier_summary;
 use super::svg::{self, Bar, Group, Line};
 use super::template::{fill, Markup};
 use super::{
     BoardSummary, Exporter, RatioSummary, Summary, WorkloadSummary, MEMORY_NOT_REPRESENTATIVE,
 };
+
+mod sections;
+
+use sections::{board_facts, facts_table, failed_runs, outliers};
 
 pub struct Html;
 
@@ -346,118 +349,6 @@ fn ratio_cell(r: Option<&RatioSummary>, metric: Metric) -> Markup {
 
 fn list_item(text: &str) -> Markup {
     fill(LIST_ITEM, &[("text", &text)])
-}
-
-fn outliers(b: &BoardSummary) -> Markup {
-    let items: Markup = outlier_summary::flagged(b)
-        .iter()
-        .map(|f| {
-            let reps: Vec<String> = f.reps.iter().map(|r| r.to_string()).collect();
-            list_item(&format!(
-                "{}/{} {}: repetitions {} (median {})",
-                f.workload,
-                f.allocator,
-                f.metric.title(),
-                reps.join(", "),
-                f.metric.value(f.median)
-            ))
-        })
-        .collect();
-    if items.as_str().is_empty() {
-        return items;
-    }
-    fill(OUTLIERS, &[("items", &items)])
-}
-
-/// The board's failed repetitions, a row each.
-fn failed_runs(b: &BoardSummary) -> Markup {
-    if b.failed_runs.is_empty() {
-        return Markup::default();
-    }
-    let rows: Markup = b
-        .failed_runs
-        .iter()
-        .map(|f| {
-            fill(
-                FAILED_RUN,
-                &[
-                    ("workload", &f.workload),
-                    ("allocator", &f.allocator),
-                    ("rep", &f.run.rep.to_string()),
-                    ("error", &f.run.error),
-                    ("file", &f.run.file),
-                    ("stderr", &tail_lines(&f.run.stderr_tail, 8)),
-                ],
-            )
-        })
-        .collect();
-    fill(FAILED_RUNS, &[("rows", &rows)])
-}
-
-/// The manifest's facts of the board and its artifacts (none when the
-/// manifest does not list the board).
-fn board_facts(s: &Summary, b: &BoardSummary) -> Markup {
-    let Some(entry) = s.manifest.boards.iter().find(|e| e.name == b.name) else {
-        return Markup::default();
-    };
-    let artifacts = if entry.artifacts.is_empty() {
-        Markup::default()
-    } else {
-        let header: Markup = facts::ARTIFACT_HEADER
-            .iter()
-            .map(|h| fill(HEADER_CELL, &[("text", h)]))
-            .collect();
-        let rows: Markup = entry
-            .artifacts
-            .iter()
-            .map(|a| {
-                let [name, sha256, size, path, gate] = facts::artifact_row(a);
-                fill(
-                    ARTIFACT,
-                    &[
-                        ("name", &name),
-                        ("sha256", &sha256),
-                        ("size", &size),
-                        ("path", &path),
-                        ("gate", &gate),
-                    ],
-                )
-            })
-            .collect();
-        fill(ARTIFACTS, &[("header", &header), ("rows", &rows)])
-    };
-    let fact_rows = facts_table(&facts::board_facts(entry, &s.manifest.settings));
-    fill(
-        BOARD_FACTS,
-        &[("facts", &fact_rows), ("artifacts", &artifacts)],
-    )
-}
-
-/// Facts as a two-column table; hashes and commits are marked `hash`.
-fn facts_table(rows: &[(&str, String)]) -> Markup {
-    let rows: Markup = rows
-        .iter()
-        .map(|(k, v)| {
-            let hash = k.contains("SHA-256") || k.contains("commit");
-            fill(
-                if hash { FACT_HASH } else { FACT },
-                &[("key", k), ("value", v)],
-            )
-        })
-        .collect();
-    fill(FACTS, &[("rows", &rows)])
-}
-
-/// The last `n` lines of `s`.
-fn tail_lines(s: &str, n: usize) -> &str {
-    let mut idx = s.len();
-    for _ in 0..n {
-        match s[..idx].trim_end_matches('\n').rfind('\n') {
-            Some(i) => idx = i,
-            None => return s,
-        }
-    }
-    &s[idx + 1..]
 }
 
 /// Letters, digits and `-` only: safe inside an id.
