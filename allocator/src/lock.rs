@@ -58,7 +58,12 @@ impl Mutex {
     }
 
     /// After fork the child's only thread owns nothing: forget the holder.
+    /// A free lock is only read: a write would copy its page in every fork
+    /// child, and on emulated boards each such fault costs as much as the
+    /// rest of a short-lived child's work.
     pub fn reset(&self) {
-        self.state.store(UNLOCKED, Relaxed);
+        if self.state.load(Relaxed) != UNLOCKED {
+            self.state.store(UNLOCKED, Relaxed);
+        }
     }
 }

@@ -224,6 +224,8 @@ static void fork_stdio(void)
 /* ---- fork_signal ------------------------------------------------------- */
 
 static volatile sig_atomic_t signal_forks, signal_fork_errors;
+/* Signals handled so far, in memory shared with the sender. */
+static atomic_uint *signals_handled;
 
 static void fork_in_handler(int signo)
 {
@@ -236,7 +238,28 @@ static void fork_in_handler(int signo)
         signal_fork_errors++;
     else
         signal_forks++;
+    atomic_fetch_add(signals_handled, 1);
     errno = saved;
+}
+
+/* Sends SIGUSR1 to the parent until it is gone, each signal only once the
+ * one before was handled, then after a pause in which the parent's loop
+ * runs. Unpaced, a handler slower than the sender's period (a fork on an
+ * emulated board takes milliseconds) finds the next signal pending each
+ * time it returns, and the loop the signals must interrupt never runs: a
+ * hang under any allocator. */
+static _Noreturn void send_signals(pid_t parent)
+{
+    for (unsigned sent = 1;; sent++) {
+        if (kill(parent, SIGUSR1) != 0)
+            _exit(0);
+        while (atomic_load(signals_handled) < sent) {
+            if (kill(parent, 0) != 0)
+                _exit(0);
+            usleep(50);
+        }
+        usleep(200);
+    }
 }
 
 static void fork_signal(void)
@@ -249,16 +272,14 @@ static void fork_signal(void)
     CHECK(sigaction(SIGUSR1, &action, NULL) == 0, "sigaction: %s", strerror(errno));
     /* A process, not a thread, sends the signals: this one must stay
      * single-threaded, the case where glibc lets fork run in a handler. */
+    signals_handled = mmap(NULL, sizeof *signals_handled, PROT_READ | PROT_WRITE,
+                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(signals_handled != MAP_FAILED, "mmap: %s", strerror(errno));
     pid_t parent = getpid();
     pid_t sender = fork();
     CHECK(sender >= 0, "fork: %s", strerror(errno));
-    if (sender == 0) {
-        for (;;) {
-            if (kill(parent, SIGUSR1) != 0)
-                _exit(0);
-            usleep(200);
-        }
-    }
+    if (sender == 0)
+        send_signals(parent);
     void *blocks[64] = {0};
     unsigned seed = 7;
     double end = now_seconds() + 3.0;
