@@ -245,11 +245,7 @@ fn summary_table(b: &BoardSummary, table: &MetricTable) -> Markup {
     } else {
         Markup::default()
     };
-    let allocators: Markup = table
-        .allocators
-        .iter()
-        .map(|a| fill(HEADER_CELL, &[("text", a)]))
-        .collect();
+    let allocators = header_cells(&table.allocators);
     let rows: Markup = table
         .rows
         .iter()
@@ -345,6 +341,14 @@ fn ratio_cell(r: Option<&RatioSummary>, metric: Metric) -> Markup {
             ("text", &format::ratio_cell(r, metric)),
         ],
     )
+}
+
+/// A table's header row, one escaped cell per label.
+fn header_cells<S: AsRef<str>>(labels: &[S]) -> Markup {
+    labels
+        .iter()
+        .map(|l| fill(HEADER_CELL, &[("text", &l.as_ref())]))
+        .collect()
 }
 
 fn list_item(text: &str) -> Markup {

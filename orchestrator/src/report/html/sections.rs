@@ -3,7 +3,7 @@
 
 use super::super::{facts, outlier_summary};
 use super::templates::*;
-use super::{fill, list_item, BoardSummary, Markup, Summary};
+use super::{fill, header_cells, list_item, BoardSummary, Markup, Summary};
 
 pub(super) fn outliers(b: &BoardSummary) -> Markup {
     let items: Markup = outlier_summary::flagged(b)
@@ -60,10 +60,7 @@ pub(super) fn board_facts(s: &Summary, b: &BoardSummary) -> Markup {
     let artifacts = if entry.artifacts.is_empty() {
         Markup::default()
     } else {
-        let header: Markup = facts::ARTIFACT_HEADER
-            .iter()
-            .map(|h| fill(HEADER_CELL, &[("text", h)]))
-            .collect();
+        let header = header_cells(&facts::ARTIFACT_HEADER);
         let rows: Markup = entry
             .artifacts
             .iter()
