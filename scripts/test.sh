@@ -12,13 +12,31 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/setup.sh
-scripts/setup-labgrid.sh
-scripts/setup-cross.sh
-cargo build --release --workspace --locked
-cargo test --release --workspace --locked
-scripts/test-glibc-malloc.sh
-scripts/test-cpython.sh
-scripts/test-cross.sh
-scripts/test-emulated.sh
-scripts/test-docker.sh
+# Each phase's wall time, printed as it ends and again as a table at the
+# end (also when a phase fails), so a slow CI run says where it went.
+timings=()
+phase() {
+  local started=$SECONDS status=0
+  "$@" || status=$?
+  timings+=("$(printf '%6d s  %s' $((SECONDS - started)) "$*")")
+  echo "=== test.sh: $* took $((SECONDS - started)) s (exit $status)"
+  return "$status"
+}
+report_timings() {
+  echo "=== test.sh: phases"
+  printf '%s\n' "${timings[@]}"
+  echo "=== test.sh: total $SECONDS s"
+}
+trap report_timings EXIT
+
+phase scripts/setup.sh
+phase scripts/setup-labgrid.sh
+phase scripts/setup-cross.sh
+phase cargo build --release --workspace --locked
+phase cargo test --release --workspace --locked --no-run
+phase cargo test --release --workspace --locked
+phase scripts/test-glibc-malloc.sh
+phase scripts/test-cpython.sh
+phase scripts/test-cross.sh
+phase scripts/test-emulated.sh
+phase scripts/test-docker.sh
