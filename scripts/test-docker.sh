@@ -45,7 +45,7 @@ done
 
 step "orchestrator/tests/docker_board.rs"
 # (gate_dir checks a build made elsewhere and needs its own settings.)
-cargo test --release --locked -p lwm --test docker_board -- --ignored --test-threads 1 \
+cargo test --profile test-release --locked --workspace --test docker_board -- --ignored --test-threads 1 \
   --skip the_build_in_lwm_gate_dir
 done_step
 

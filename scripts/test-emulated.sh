@@ -53,19 +53,19 @@ tail -n 1 "$logs"/*.log
 done_step
 
 step "VMs boot and answer SSH (vm_boot)"
-cargo test --release --locked -p lwm --test vm_boot -- --ignored --test-threads=1
+cargo test --profile test-release --locked --workspace --test vm_boot -- --ignored --test-threads=1
 done_step
 
 step "lwm eval on the emulated boards (vm_eval)"
-cargo test --release --locked -p lwm --test vm_eval -- --ignored --test-threads=1 --nocapture
+cargo test --profile test-release --locked --workspace --test vm_eval -- --ignored --test-threads=1 --nocapture
 done_step
 
 step "lwm qualify on qemu-pi4: the C-level checks cross-built and run in the guest (vm_qualify)"
-cargo test --release --locked -p lwm --test vm_qualify -- --ignored --test-threads=1 --nocapture
+cargo test --profile test-release --locked --workspace --test vm_qualify -- --ignored --test-threads=1 --nocapture
 done_step
 
 step "faults of the emulated boards: boot watchdog, a guest rebooted mid-campaign (vm_faults)"
-cargo test --release --locked -p lwm --test vm_faults -- --ignored --test-threads=1 --nocapture
+cargo test --profile test-release --locked --workspace --test vm_faults -- --ignored --test-threads=1 --nocapture
 done_step
 
 echo

@@ -33,8 +33,8 @@ phase scripts/setup.sh
 phase scripts/setup-labgrid.sh
 phase scripts/setup-cross.sh
 phase cargo build --release --workspace --locked
-phase cargo test --release --workspace --locked --no-run
-phase cargo test --release --workspace --locked
+phase cargo test --profile test-release --workspace --locked --no-run
+phase cargo test --profile test-release --workspace --locked
 phase scripts/test-glibc-malloc.sh
 phase scripts/test-cpython.sh
 phase scripts/test-cross.sh

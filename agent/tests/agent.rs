@@ -413,17 +413,10 @@ fn every_workload_runs_under_the_agent() {
         .map(str::to_string)
         .collect();
     assert!(names.len() >= 14);
-    // The real allocator when it has been built; the system one always.
-    let lib = Path::new(AGENT).with_file_name("liblwmalloc.so");
-    let mut allocators = vec!["system".to_string()];
-    if lib.exists() {
-        allocators.push(lib.to_string_lossy().into_owned());
-    } else {
-        eprintln!(
-            "note: {} not built: workloads checked under the system allocator only",
-            lib.display()
-        );
-    }
+    let allocators = [
+        "system".to_string(),
+        lwmalloc_so().to_string_lossy().into_owned(),
+    ];
     for alloc in &allocators {
         // The timed workload, given its duration through the agent: one
         // run (two would do different amounts of work), its samples kept
@@ -616,9 +609,16 @@ fn preparing_a_preload_run_does_not_raise_the_measurement_floor() {
     );
 }
 
-/// liblwmalloc.so, built if `cargo test -p lwm-agent` alone did not.
+/// The release liblwmalloc.so, the one the kit ships, built if `cargo test
+/// -p lwm-agent` alone did not. Not the one beside the agent: scripts/test.sh
+/// builds the tests with the `test-release` profile, whose directory has
+/// none.
 fn lwmalloc_so() -> PathBuf {
-    let p = Path::new(AGENT).with_file_name("liblwmalloc.so");
+    let target_dir = Path::new(AGENT)
+        .parent()
+        .and_then(Path::parent)
+        .expect("the agent lies in target/<profile>/");
+    let p = target_dir.join("release").join("liblwmalloc.so");
     if !p.exists() {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let st = Command::new(cargo)
